@@ -1,0 +1,142 @@
+// Package asm holds the numeric kernels of the inference engine: every hot
+// operation in a portable Go version and in SIMD variants written in Go
+// assembly, chosen at run time.
+//
+// A Kernels value is one variant: a complete set of single-threaded
+// routines over whole slices. An Ops value wraps a variant with a thread
+// count and splits the matrix products across goroutines by rows, so that
+// each output element is summed by exactly one goroutine in a fixed order and
+// the result is the same bit for bit for any thread count.
+//
+// Shapes are carried by slice lengths: for MatVec, rows = len(out),
+// cols = len(x) and len(w) must be rows*cols. Callers are trusted on shapes
+// (the engine validates them once at load time); the kernels do not check
+// them on the hot path.
+package asm
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Kernels is one variant: a set of single-threaded routines.
+//
+// Every routine must produce, within floating-point rounding, what the
+// portable routine of the same name produces. The "scalar" variant sums in
+// the same order as llama2.c's run.c (one float32 accumulator, no fused
+// multiply-add), so it reproduces llama2.c's outputs most closely.
+type Kernels struct {
+	// Name is the short name users select the variant by.
+	Name string
+	// Features lists the CPU features the variant needs, for display.
+	Features []string
+	// Available reports whether this CPU (and this build) can run the
+	// variant.
+	Available func() bool
+	// Rank orders variants for "auto": the highest available rank wins.
+	Rank int
+
+	// Dot returns sum_i a[i]*b[i] over len(a) elements.
+	Dot func(a, b []float32) float32
+	// MatVec computes out[i] = sum_j w[i*cols+j]*x[j], rows = len(out),
+	// cols = len(x).
+	MatVec func(out, w, x []float32)
+	// MatMul computes, for n input vectors stored back to back in x
+	// (cols = len(x)/n each), out[b*ldo+i] = sum_j w[i*cols+j]*x[b*cols+j]
+	// for rows i < len(w)/cols. ldo is the stride between the outputs of
+	// consecutive input vectors, so a row range of w can be computed into
+	// out[r0:] with ldo = total rows.
+	MatMul func(out []float32, ldo int, w, x []float32, n int)
+
+	// Quantize writes x quantized to Q8_0 in groups of gs: for each group,
+	// s = max|x|/127 and q = round(x/s) (round half away from zero), as
+	// llama2.c's runq.c does. A group of zeros has scale 0 and values 0.
+	Quantize func(q []int8, s []float32, x []float32, gs int)
+	// MatVecQ8 computes out[i] = sum_g (sum_k wq*xq as int32) * ws * xs over
+	// the groups of row i: rows = len(out), cols = len(xq), group size gs.
+	MatVecQ8 func(out []float32, wq []int8, ws []float32, xq []int8, xs []float32, gs int)
+	// MatMulQ8 is MatMul for Q8_0 weights and n quantized input vectors.
+	MatMulQ8 func(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, gs int)
+
+	// RMSNorm writes out[i] = w[i] * (x[i] / sqrt(mean(x^2) + eps)).
+	RMSNorm func(out, x, w []float32, eps float32)
+	// Softmax replaces x with softmax(x), subtracting the maximum first.
+	Softmax func(x []float32)
+	// SwiGLU replaces a with silu(a)*b, silu(v) = v/(1+exp(-v)).
+	SwiGLU func(a, b []float32)
+	// AttnScores computes out[t] = dot(q, k[t*stride:t*stride+len(q)]) /
+	// sqrt(len(q)) for t < len(out): one head's scores over the key cache.
+	AttnScores func(out, q, k []float32, stride int)
+	// AttnMix computes out = sum_t att[t] * v[t*stride:t*stride+len(out)]
+	// for t < len(att): one head's weighted sum of the value cache.
+	AttnMix func(out, att, v []float32, stride int)
+}
+
+var registry = map[string]*Kernels{}
+
+// Register adds a variant to the registry. It is called from init
+// functions; registering a name twice is a programming error.
+func Register(k *Kernels) {
+	if _, dup := registry[k.Name]; dup {
+		panic("asm: variant registered twice: " + k.Name)
+	}
+	registry[k.Name] = k
+}
+
+// VariantInfo describes a registered variant.
+type VariantInfo struct {
+	Name      string
+	Features  []string
+	Available bool
+	Rank      int
+}
+
+// Variants lists every variant compiled into this binary, fastest first,
+// with whether this CPU can run it.
+func Variants() []VariantInfo {
+	out := make([]VariantInfo, 0, len(registry))
+	for _, k := range registry {
+		out = append(out, VariantInfo{Name: k.Name, Features: k.Features, Available: k.Available(), Rank: k.Rank})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Rank != out[j].Rank {
+			return out[i].Rank > out[j].Rank
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// Best returns the name of the fastest variant this CPU supports: what
+// "auto" resolves to.
+func Best() string {
+	for _, v := range Variants() {
+		if v.Available {
+			return v.Name
+		}
+	}
+	return "scalar"
+}
+
+// Lookup returns the kernels of the named variant ("auto" for Best). It
+// fails for an unknown name or a variant this CPU cannot run.
+func Lookup(name string) (*Kernels, error) {
+	if name == "" || name == "auto" {
+		name = Best()
+	}
+	k, ok := registry[name]
+	if !ok {
+		names := make([]string, 0, len(registry))
+		for _, v := range Variants() {
+			names = append(names, v.Name)
+		}
+		return nil, fmt.Errorf("unknown kernel variant %q (have auto, %s)", name, strings.Join(names, ", "))
+	}
+	if !k.Available() {
+		return nil, fmt.Errorf("kernel variant %q needs CPU features %s, which this CPU (or build) lacks", name, strings.Join(k.Features, "+"))
+	}
+	return k, nil
+}
+
+func always() bool { return true }

@@ -1,0 +1,185 @@
+package asm
+
+import "math"
+
+// The portable kernels. "scalar" is the naive loop with one accumulator, in
+// the order llama2.c's run.c sums; it is the reference every other variant
+// is tested against. Each product is converted to float32 explicitly so the
+// compiler may not fuse it into a multiply-add (the Go spec allows fusion on
+// arm64 otherwise), keeping results identical on every architecture.
+
+func init() {
+	Register(&Kernels{
+		Name:       "scalar",
+		Features:   nil,
+		Available:  always,
+		Rank:       0,
+		Dot:        dotScalar,
+		MatVec:     matVecScalar,
+		MatMul:     matMulScalar,
+		Quantize:   quantizeGo,
+		MatVecQ8:   matVecQ8Scalar,
+		MatMulQ8:   matMulQ8Scalar,
+		RMSNorm:    rmsNormGo,
+		Softmax:    softmaxGo,
+		SwiGLU:     swiGLUGo,
+		AttnScores: attnScoresScalar,
+		AttnMix:    attnMixGo,
+	})
+}
+
+func dotScalar(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s float32
+	for i, v := range a {
+		s += float32(v * b[i])
+	}
+	return s
+}
+
+func matVecScalar(out, w, x []float32) {
+	cols := len(x)
+	for i := range out {
+		out[i] = dotScalar(w[i*cols:(i+1)*cols], x)
+	}
+}
+
+func matMulScalar(out []float32, ldo int, w, x []float32, n int) {
+	if n == 0 {
+		return
+	}
+	cols := len(x) / n
+	rows := len(w) / cols
+	for b := 0; b < n; b++ {
+		xb := x[b*cols : (b+1)*cols]
+		ob := out[b*ldo : b*ldo+rows]
+		matVecScalar(ob, w[:rows*cols], xb)
+	}
+}
+
+func quantizeGo(q []int8, s []float32, x []float32, gs int) {
+	groups := len(x) / gs
+	for g := 0; g < groups; g++ {
+		xg := x[g*gs : (g+1)*gs]
+		var wmax float32
+		for _, v := range xg {
+			if v < 0 {
+				v = -v
+			}
+			if v > wmax {
+				wmax = v
+			}
+		}
+		scale := wmax / 127
+		s[g] = scale
+		qg := q[g*gs : (g+1)*gs]
+		if scale == 0 {
+			for i := range qg {
+				qg[i] = 0
+			}
+			continue
+		}
+		for i, v := range xg {
+			qg[i] = int8(math.Round(float64(v / scale)))
+		}
+	}
+}
+
+func matVecQ8Scalar(out []float32, wq []int8, ws []float32, xq []int8, xs []float32, gs int) {
+	cols := len(xq)
+	gpr := cols / gs // groups per row
+	for i := range out {
+		row := wq[i*cols : (i+1)*cols]
+		rs := ws[i*gpr : (i+1)*gpr]
+		var val float32
+		for g := 0; g < gpr; g++ {
+			var acc int32
+			a := row[g*gs : (g+1)*gs]
+			b := xq[g*gs : (g+1)*gs]
+			for k := range a {
+				acc += int32(a[k]) * int32(b[k])
+			}
+			val += float32(float32(acc) * rs[g] * xs[g])
+		}
+		out[i] = val
+	}
+}
+
+func matMulQ8Scalar(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, gs int) {
+	if n == 0 {
+		return
+	}
+	cols := len(xq) / n
+	rows := len(wq) / cols
+	gpr := cols / gs
+	for b := 0; b < n; b++ {
+		matVecQ8Scalar(out[b*ldo:b*ldo+rows], wq[:rows*cols], ws[:rows*gpr], xq[b*cols:(b+1)*cols], xs[b*gpr:(b+1)*gpr], gs)
+	}
+}
+
+func rmsNormGo(out, x, w []float32, eps float32) {
+	var ss float32
+	for _, v := range x {
+		ss += float32(v * v)
+	}
+	ss /= float32(len(x))
+	ss += eps
+	ss = 1 / float32(math.Sqrt(float64(ss)))
+	w = w[:len(x)]
+	out = out[:len(x)]
+	for i, v := range x {
+		out[i] = w[i] * (ss * v)
+	}
+}
+
+func expf(x float32) float32 { return float32(math.Exp(float64(x))) }
+
+func softmaxGo(x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	maxv := x[0]
+	for _, v := range x[1:] {
+		if v > maxv {
+			maxv = v
+		}
+	}
+	var sum float32
+	for i, v := range x {
+		e := expf(v - maxv)
+		x[i] = e
+		sum += e
+	}
+	for i := range x {
+		x[i] /= sum
+	}
+}
+
+func swiGLUGo(a, b []float32) {
+	b = b[:len(a)]
+	for i, v := range a {
+		v *= 1 / (1 + expf(-v))
+		a[i] = v * b[i]
+	}
+}
+
+func attnScoresScalar(out, q, k []float32, stride int) {
+	hs := len(q)
+	div := float32(math.Sqrt(float64(hs)))
+	for t := range out {
+		out[t] = dotScalar(q, k[t*stride:t*stride+hs]) / div
+	}
+}
+
+func attnMixGo(out, att, v []float32, stride int) {
+	hs := len(out)
+	for i := range out {
+		out[i] = 0
+	}
+	for t, a := range att {
+		vt := v[t*stride : t*stride+hs]
+		for i := range out {
+			out[i] += float32(a * vt[i])
+		}
+	}
+}

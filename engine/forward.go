@@ -1,0 +1,377 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/memwall/memwall/asm"
+)
+
+// State is one inference context over a Model: the activation buffers, the
+// key/value cache, the kernels in use, hooks and an optional profile. A
+// State is used by one goroutine at a time; several States may share a
+// Model.
+type State struct {
+	M *Model
+	W *Weights // the weights read: M.W, or the aligned copy
+
+	ops    *asm.Ops
+	layout Layout
+
+	// Activations of the current position.
+	x, xb, xb2, q, hb, hb2, att, logits []float32
+	// Quantized activations (Q8_0 models).
+	xq, hq []int8
+	xs, hs []float32
+	// Key and value caches: Layers × SeqLen × KVDim.
+	keyCache, valueCache []float32
+
+	hooks     hookSet
+	hookNames [][nLayerHooks]string
+	ev        HookEvent // reused for every hook call
+
+	// Profile, when set, receives the time, bytes and FLOPs of every op.
+	Profile *Profile
+
+	batch batchBuffers
+}
+
+// NewState allocates a context for m running on ops (nil for the fastest
+// kernels this CPU supports, single-threaded).
+func NewState(m *Model, ops *asm.Ops) (*State, error) {
+	if ops == nil {
+		var err error
+		if ops, err = asm.New("auto", 1); err != nil {
+			return nil, err
+		}
+	}
+	c := m.Config
+	kvCache := c.Layers * c.SeqLen * c.KVDim()
+	s := &State{
+		M: m, W: m.W, ops: ops,
+		x: make([]float32, c.Dim), xb: make([]float32, c.Dim), xb2: make([]float32, c.Dim),
+		q: make([]float32, c.Dim), hb: make([]float32, c.HiddenDim), hb2: make([]float32, c.HiddenDim),
+		att: make([]float32, c.Heads*c.SeqLen), logits: make([]float32, c.Vocab),
+		keyCache: make([]float32, kvCache), valueCache: make([]float32, kvCache),
+	}
+	if c.Quantized() {
+		s.xq, s.xs = make([]int8, c.Dim), make([]float32, c.Dim/c.GroupSize)
+		s.hq, s.hs = make([]int8, c.HiddenDim), make([]float32, c.HiddenDim/c.GroupSize)
+	}
+	s.hookNames = make([][nLayerHooks]string, c.Layers)
+	for l := range s.hookNames {
+		for i, suf := range layerHookSuffix {
+			s.hookNames[l][i] = fmt.Sprintf("blocks.%d.%s", l, suf)
+		}
+	}
+	return s, nil
+}
+
+// Ops returns the kernels in use.
+func (s *State) Ops() *asm.Ops { return s.ops }
+
+// SetOps switches kernels; the next op uses them.
+func (s *State) SetOps(o *asm.Ops) { s.ops = o }
+
+// Layout reports which copy of the weights is read.
+func (s *State) Layout() Layout { return s.layout }
+
+// SetLayout switches between the mapped weights and a 64-byte-aligned
+// copy (made on first use).
+func (s *State) SetLayout(l Layout) error {
+	switch l {
+	case LayoutMapped:
+		s.W = s.M.W
+	case LayoutAligned:
+		w, err := s.M.Aligned()
+		if err != nil {
+			return err
+		}
+		s.W = w
+	default:
+		return fmt.Errorf("unknown layout %d", l)
+	}
+	s.layout = l
+	return nil
+}
+
+// AddHook registers fn at every hook point whose name matches pattern (a
+// name, or a glob such as "blocks.*.hook_resid_post"). It returns a
+// function that removes the hook.
+func (s *State) AddHook(pattern string, fn HookFunc) (remove func(), err error) {
+	return s.hooks.add(pattern, fn)
+}
+
+// Hooked reports whether any hook is registered.
+func (s *State) Hooked() bool { return s.hooks.active() }
+
+// Logits are the last computed logits (valid until the next forward).
+func (s *State) Logits() []float32 { return s.logits }
+
+// KeyCache returns the cached keys of layer l at positions [0, n):
+// n × KVDim values.
+func (s *State) KeyCache(l, n int) []float32 {
+	kv := s.M.KVDim()
+	off := l * s.M.SeqLen * kv
+	return s.keyCache[off : off+n*kv]
+}
+
+// ValueCache is KeyCache for values.
+func (s *State) ValueCache(l, n int) []float32 {
+	kv := s.M.KVDim()
+	off := l * s.M.SeqLen * kv
+	return s.valueCache[off : off+n*kv]
+}
+
+// PositionError is a position outside the model's context.
+type PositionError struct{ Pos, SeqLen int }
+
+func (e *PositionError) Error() string {
+	return fmt.Sprintf("position %d is outside the model's context of %d tokens (seq_len)", e.Pos, e.SeqLen)
+}
+
+func (s *State) checkArgs(token, pos int) error {
+	if pos < 0 || pos >= s.M.SeqLen {
+		return &PositionError{Pos: pos, SeqLen: s.M.SeqLen}
+	}
+	if token < 0 || token >= s.M.Vocab {
+		return fmt.Errorf("token id %d is outside the vocabulary [0, %d)", token, s.M.Vocab)
+	}
+	return nil
+}
+
+// Forward runs token at position pos through the model and returns the
+// logits over the vocabulary (a buffer reused by the next call). The key
+// and value caches must hold positions 0..pos-1 of the same sequence. The
+// context is checked between layers.
+func (s *State) Forward(ctx context.Context, token, pos int) (logits []float32, err error) {
+	if err := s.checkArgs(token, pos); err != nil {
+		return nil, err
+	}
+	defer guardFaults()()
+	defer catchFault(&err)
+	c := s.M.Config
+	hooked := s.hooks.active()
+	if hooked {
+		s.ev = HookEvent{Ctx: ctx, Pos: pos, Token: token}
+	}
+
+	s.embed(token, s.x)
+	if hooked {
+		s.fire(-1, HookEmbed, s.x, c.Dim, 0)
+	}
+	for l := 0; l < c.Layers; l++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		s.layer(ctx, l, pos, token, hooked)
+	}
+
+	t := s.tick()
+	s.ops.RMSNorm(s.x, s.x, s.W.FinalNorm, rmsEps)
+	s.tock("rmsnorm", t, 8*int64(c.Dim), 3*int64(c.Dim))
+	if hooked {
+		s.fire(-1, HookLnFinal, s.x, c.Dim, 0)
+	}
+	in := s.input(s.x, s.xq, s.xs)
+	s.matvec("classifier", s.logits, &s.W.Cls, in)
+	if hooked {
+		s.fire(-1, HookUnembed, s.logits, c.Vocab, 0)
+	}
+	return s.logits, nil
+}
+
+// rmsEps is llama2.c's RMSNorm epsilon.
+const rmsEps = 1e-5
+
+// layer runs transformer block l on s.x at position pos.
+func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
+	c := s.M.Config
+	w := &s.W.Layers[l]
+	dim, kvDim, hs := c.Dim, c.KVDim(), c.HeadSize()
+	names := &s.hookNames[l]
+	fire := func(h int, data []float32, d0, d1 int) {
+		if hooked {
+			s.fire(l, names[h], data, d0, d1)
+		}
+	}
+	fire(hResidPre, s.x, dim, 0)
+
+	// Attention: normalise, project to q, k, v, rotate q and k.
+	t := s.tick()
+	s.ops.RMSNorm(s.xb, s.x, w.AttNorm, rmsEps)
+	s.tock("rmsnorm", t, 8*int64(dim), 3*int64(dim))
+	fire(hLn1, s.xb, dim, 0)
+
+	loff := l * c.SeqLen * kvDim
+	k := s.keyCache[loff+pos*kvDim : loff+(pos+1)*kvDim]
+	v := s.valueCache[loff+pos*kvDim : loff+(pos+1)*kvDim]
+	in := s.input(s.xb, s.xq, s.xs)
+	s.matvec("wq", s.q, &w.Wq, in)
+	s.matvec("wk", k, &w.Wk, in)
+	s.matvec("wv", v, &w.Wv, in)
+	fire(hQ, s.q, c.Heads, hs)
+	fire(hK, k, c.KVHeads, hs)
+	fire(hV, v, c.KVHeads, hs)
+
+	t = s.tick()
+	rope(s.q, k, pos, hs)
+	s.tock("rope", t, 4*int64(dim+kvDim)*2, 6*int64(dim+kvDim)/2)
+	fire(hRotQ, s.q, c.Heads, hs)
+	fire(hRotK, k, c.KVHeads, hs)
+
+	// Each query head attends over the cached keys of its kv head.
+	t = s.tick()
+	n := pos + 1
+	att := s.att[:c.Heads*n]
+	kvMul := c.Heads / c.KVHeads
+	for h := 0; h < c.Heads; h++ {
+		kh := s.keyCache[loff+(h/kvMul)*hs:]
+		s.ops.AttnScores(att[h*n:(h+1)*n], s.q[h*hs:(h+1)*hs], kh, kvDim)
+	}
+	fire(hScores, att, c.Heads, n)
+	for h := 0; h < c.Heads; h++ {
+		s.ops.Softmax(att[h*n : (h+1)*n])
+	}
+	fire(hPattern, att, c.Heads, n)
+	for h := 0; h < c.Heads; h++ {
+		vh := s.valueCache[loff+(h/kvMul)*hs:]
+		s.ops.AttnMix(s.xb[h*hs:(h+1)*hs], att[h*n:(h+1)*n], vh, kvDim)
+	}
+	s.tock("attention", t, 2*4*int64(n)*int64(kvDim)*int64(kvMul), 4*int64(n)*int64(dim))
+	fire(hZ, s.xb, c.Heads, hs)
+
+	// Output projection and residual.
+	in = s.input(s.xb, s.xq, s.xs)
+	s.matvec("wo", s.xb2, &w.Wo, in)
+	fire(hAttnOut, s.xb2, dim, 0)
+	t = s.tick()
+	for i := range s.x {
+		s.x[i] += s.xb2[i]
+	}
+	s.tock("residual", t, 12*int64(dim), int64(dim))
+	fire(hResidMid, s.x, dim, 0)
+
+	// Feed-forward: silu(w1·x) * (w3·x), then w2.
+	t = s.tick()
+	s.ops.RMSNorm(s.xb, s.x, w.FFNNorm, rmsEps)
+	s.tock("rmsnorm", t, 8*int64(dim), 3*int64(dim))
+	fire(hLn2, s.xb, dim, 0)
+	in = s.input(s.xb, s.xq, s.xs)
+	s.matvec("w1", s.hb, &w.W1, in)
+	s.matvec("w3", s.hb2, &w.W3, in)
+	fire(hMLPPre, s.hb, c.HiddenDim, 0)
+	fire(hMLPPreLinear, s.hb2, c.HiddenDim, 0)
+	t = s.tick()
+	s.ops.SwiGLU(s.hb, s.hb2)
+	s.tock("swiglu", t, 12*int64(c.HiddenDim), 5*int64(c.HiddenDim))
+	fire(hMLPPost, s.hb, c.HiddenDim, 0)
+	in = s.input(s.hb, s.hq, s.hs)
+	s.matvec("w2", s.xb, &w.W2, in)
+	fire(hMLPOut, s.xb, dim, 0)
+	t = s.tick()
+	for i := range s.x {
+		s.x[i] += s.xb[i]
+	}
+	s.tock("residual", t, 12*int64(dim), int64(dim))
+	fire(hResidPost, s.x, dim, 0)
+}
+
+// embed copies (or dequantizes) the token's embedding row into x.
+func (s *State) embed(token int, x []float32) {
+	t := s.tick()
+	e := &s.W.Embed
+	r := e.Row(token, x)
+	if &r[0] != &x[0] {
+		copy(x, r)
+	}
+	s.tock("embed", t, e.Bytes()/int64(e.Rows), 0)
+}
+
+// rope rotates each pair of q (and of k, which is shorter under grouped
+// attention) by an angle that depends on the position and the pair's
+// place within its head, as llama2.c computes it.
+func rope(q, k []float32, pos, headSize int) {
+	for i := 0; i < len(q); i += 2 {
+		hd := i % headSize
+		freq := 1 / float32(math.Pow(10000, float64(float32(hd)/float32(headSize))))
+		val := float32(pos) * freq
+		fcr := float32(math.Cos(float64(val)))
+		fci := float32(math.Sin(float64(val)))
+		rotate(q, i, fcr, fci)
+		if i < len(k) {
+			rotate(k, i, fcr, fci)
+		}
+	}
+}
+
+func rotate(v []float32, i int, fcr, fci float32) {
+	v0, v1 := v[i], v[i+1]
+	v[i] = float32(v0*fcr) - float32(v1*fci)
+	v[i+1] = float32(v0*fci) + float32(v1*fcr)
+}
+
+// vecIn is a matrix product's input: fp32, and quantized for Q8_0 models.
+type vecIn struct {
+	f  []float32
+	q  []int8
+	sc []float32
+}
+
+// input prepares x for the matrix products that follow (quantizing it for
+// Q8_0 models, once for all the products that share it).
+func (s *State) input(x []float32, qbuf []int8, sbuf []float32) vecIn {
+	in := vecIn{f: x}
+	if s.M.Quantized() {
+		t := s.tick()
+		gs := s.M.GroupSize
+		in.q, in.sc = qbuf[:len(x)], sbuf[:len(x)/gs]
+		s.ops.Quantize(in.q, in.sc, x, gs)
+		s.tock("quantize", t, 5*int64(len(x)), 3*int64(len(x)))
+	}
+	return in
+}
+
+func (s *State) matvec(op string, out []float32, m *Matrix, in vecIn) {
+	t := s.tick()
+	if m.Quantized() {
+		s.ops.MatVecQ8(out, m.Q, m.S, in.q, in.sc, m.GS)
+	} else {
+		s.ops.MatVec(out, m.F, in.f)
+	}
+	s.tock(op, t, m.Bytes(), 2*int64(m.Rows)*int64(m.Cols))
+}
+
+// fire calls the hooks registered at name with data of shape [d0] (d1 ==
+// 0) or [d0, d1].
+func (s *State) fire(layer int, name string, data []float32, d0, d1 int) {
+	fns := s.hooks.lookup(name)
+	if len(fns) == 0 {
+		return
+	}
+	ev := &s.ev
+	ev.Layer, ev.Name, ev.Data = layer, name, data
+	ev.Shape = []int{d0}
+	if d1 > 0 {
+		ev.Shape = []int{d0, d1}
+	}
+	for _, fn := range fns {
+		fn(ev)
+	}
+}
+
+func (s *State) tick() time.Time {
+	if s.Profile == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+func (s *State) tock(op string, t time.Time, bytes, flops int64) {
+	if s.Profile == nil {
+		return
+	}
+	s.Profile.Add(op, time.Since(t), bytes, flops)
+}

@@ -1,0 +1,320 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/memwall/memwall/asm"
+)
+
+// Matrix is a weight matrix of Rows×Cols, stored row-major either as fp32
+// (F) or as Q8_0 (Q values with one scale in S per GS values of a row).
+type Matrix struct {
+	Rows, Cols int
+	F          []float32
+	Q          []int8
+	S          []float32
+	GS         int
+}
+
+// Quantized reports whether the matrix is stored as Q8_0.
+func (m *Matrix) Quantized() bool { return m.Q != nil }
+
+// Bytes is the number of bytes streamed to multiply by the matrix once.
+func (m *Matrix) Bytes() int64 {
+	if m.Quantized() {
+		return int64(len(m.Q)) + 4*int64(len(m.S))
+	}
+	return 4 * int64(len(m.F))
+}
+
+// Row returns row r dequantized into dst (len Cols) for Q8_0, or the row
+// itself for fp32.
+func (m *Matrix) Row(r int, dst []float32) []float32 {
+	if !m.Quantized() {
+		return m.F[r*m.Cols : (r+1)*m.Cols]
+	}
+	q := m.Q[r*m.Cols : (r+1)*m.Cols]
+	s := m.S[r*m.Cols/m.GS:]
+	for i, v := range q {
+		dst[i] = float32(v) * s[i/m.GS]
+	}
+	return dst[:m.Cols]
+}
+
+// Layer is one transformer block's weights.
+type Layer struct {
+	AttNorm, FFNNorm []float32
+	Wq, Wk, Wv, Wo   Matrix
+	W1, W2, W3       Matrix
+}
+
+// Weights are all of a model's tensors, as views over the mapped file (or
+// over an aligned copy, see Model.Aligned).
+type Weights struct {
+	Embed     Matrix // Vocab×Dim token embedding
+	Layers    []Layer
+	FinalNorm []float32
+	Cls       Matrix // Vocab×Dim classifier (the embedding when shared)
+}
+
+// Layout selects where the forward pass reads weights from.
+type Layout int
+
+const (
+	// LayoutMapped uses the weights in place in the mapped file (zero
+	// copy; v0 rows start 28 bytes into the file, so not 64-byte aligned).
+	LayoutMapped Layout = iota
+	// LayoutAligned uses a 64-byte-aligned copy made on first use.
+	LayoutAligned
+)
+
+func (l Layout) String() string {
+	if l == LayoutAligned {
+		return "aligned"
+	}
+	return "mapped"
+}
+
+// Model is a loaded checkpoint. It is safe for concurrent use by several
+// States. Close releases the mapping; a Model must not be used after Close.
+type Model struct {
+	Config
+	Path    string
+	Tensors []TensorInfo
+	W       *Weights
+	Load    LoadInfo
+
+	mu      sync.Mutex
+	m       *mapping
+	aligned *Weights
+}
+
+// LoadInfo reports how the model was loaded.
+type LoadInfo struct {
+	Duration    time.Duration // time from open to usable
+	FileBytes   int64
+	MappedBytes int64 // bytes mapped (0 when read into the heap)
+	CopiedBytes int64 // bytes copied out of the file (misaligned scales, or the whole file without mmap)
+	Mmap        bool
+	Prefaulted  bool
+}
+
+// LoadOptions tunes Open. The zero value maps the file lazily.
+type LoadOptions struct {
+	// Prefault reads the whole file into memory at load time (madvise
+	// willneed and a touch of every page) instead of on first use.
+	Prefault bool
+	// NoMmap reads the file into the heap instead of mapping it.
+	NoMmap bool
+}
+
+// Open loads a llama2.c checkpoint (v0, v1 or v2), mapping it read-only.
+// Every error names the file and says what is wrong and where.
+func Open(path string, opts LoadOptions) (*Model, error) {
+	start := time.Now()
+	m, err := open(path, opts)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
+	}
+	m.Load.Duration = time.Since(start)
+	return m, nil
+}
+
+func open(path string, opts LoadOptions) (*Model, error) {
+	mp, size, err := mapFile(path, opts.NoMmap)
+	if err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			mp.close()
+		}
+	}()
+	c, err := parseHeader(mp.data, size)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if err := c.checkSize(size); err != nil {
+		return nil, err
+	}
+	ts, _ := c.layout()
+	model := &Model{Config: c, Path: path, Tensors: ts, m: mp}
+	model.Load.FileBytes = size
+	model.Load.Mmap = mp.mapped
+	if mp.mapped {
+		model.Load.MappedBytes = size
+	} else {
+		model.Load.CopiedBytes = size
+	}
+	w, copied, err := model.views()
+	if err != nil {
+		return nil, err
+	}
+	model.W = w
+	model.Load.CopiedBytes += copied
+	if opts.Prefault {
+		if err := mp.prefault(); err != nil {
+			return nil, err
+		}
+		model.Load.Prefaulted = true
+	}
+	ok = true
+	return model, nil
+}
+
+// views builds the Weights as slices over the mapping.
+func (m *Model) views() (w *Weights, copied int64, err error) {
+	defer guardFaults()()
+	defer catchFault(&err)
+	byName := make(map[string]TensorInfo, len(m.Tensors))
+	for _, t := range m.Tensors {
+		byName[t.Name] = t
+	}
+	data := m.m.data
+	vec := func(name string) []float32 {
+		t := byName[name]
+		v, cp := f32View(data[t.Offset : t.Offset+t.Bytes])
+		if cp {
+			copied += t.Bytes
+		}
+		return v
+	}
+	mat := func(name string) Matrix {
+		t := byName[name]
+		mx := Matrix{Rows: t.Shape[0], Cols: t.Shape[1]}
+		if t.DType == F32 {
+			mx.F = vec(name)
+			return mx
+		}
+		mx.Q = i8s(data[t.Offset : t.Offset+t.Bytes])
+		s, cp := f32View(data[t.ScaleOffset : t.ScaleOffset+t.ScaleBytes])
+		if cp {
+			copied += t.ScaleBytes
+		}
+		mx.S, mx.GS = s, m.GroupSize
+		return mx
+	}
+	w = &Weights{Layers: make([]Layer, m.Layers)}
+	w.Embed = mat("tok_embeddings")
+	for l := range w.Layers {
+		p := fmt.Sprintf("layers.%d.", l)
+		w.Layers[l] = Layer{
+			AttNorm: vec(p + "attention_norm"),
+			FFNNorm: vec(p + "ffn_norm"),
+			Wq:      mat(p + "attention.wq"),
+			Wk:      mat(p + "attention.wk"),
+			Wv:      mat(p + "attention.wv"),
+			Wo:      mat(p + "attention.wo"),
+			W1:      mat(p + "feed_forward.w1"),
+			W2:      mat(p + "feed_forward.w2"),
+			W3:      mat(p + "feed_forward.w3"),
+		}
+	}
+	w.FinalNorm = vec("norm")
+	if m.Shared {
+		w.Cls = w.Embed
+	} else {
+		w.Cls = mat("output")
+	}
+	return w, copied, nil
+}
+
+// Close unmaps the file. Weights obtained from the model must not be used
+// afterwards.
+func (m *Model) Close() error {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.aligned = nil
+	return m.m.close()
+}
+
+// Resident reports how many bytes of the mapped file are in physical
+// memory right now.
+func (m *Model) Resident() (int64, error) { return m.m.resident() }
+
+// Prefault reads every page of the mapping into memory now.
+func (m *Model) Prefault() error {
+	defer guardFaults()()
+	return m.m.prefault()
+}
+
+// Evict drops this process's mapping of the file's pages (madvise
+// dontneed), so the next access faults them in again (from the page cache
+// unless the cache was dropped too).
+func (m *Model) Evict() error { return m.m.evict() }
+
+// Mapped reports whether the weights are a memory map of the file.
+func (m *Model) Mapped() bool { return m.m.mapped }
+
+// WeightBytes is the number of weight bytes one token streams: every
+// matrix once plus the norms and one embedding row.
+func (m *Model) WeightBytes() int64 {
+	var n int64
+	for _, l := range m.W.Layers {
+		for _, mx := range []*Matrix{&l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.W1, &l.W2, &l.W3} {
+			n += mx.Bytes()
+		}
+		n += 4 * int64(len(l.AttNorm)+len(l.FFNNorm))
+	}
+	n += m.W.Cls.Bytes() + 4*int64(len(m.W.FinalNorm))
+	n += m.W.Embed.Bytes() / int64(m.Vocab)
+	return n
+}
+
+// Aligned returns the weights copied into 64-byte-aligned memory, making
+// the copy on first call. The copy lives until Close.
+func (m *Model) Aligned() (w *Weights, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.aligned != nil {
+		return m.aligned, nil
+	}
+	if m.m == nil || (m.m.mapped && m.m.data == nil) {
+		return nil, errors.New("model is closed")
+	}
+	defer guardFaults()()
+	defer catchFault(&err)
+	cpF := func(v []float32) []float32 {
+		out := asm.AlignedFloat32(len(v))
+		copy(out, v)
+		return out
+	}
+	cpM := func(x Matrix) Matrix {
+		y := x
+		if x.Quantized() {
+			y.Q = asm.AlignedInt8(len(x.Q))
+			copy(y.Q, x.Q)
+			y.S = cpF(x.S)
+		} else {
+			y.F = cpF(x.F)
+		}
+		return y
+	}
+	src := m.W
+	w = &Weights{Layers: make([]Layer, len(src.Layers)), FinalNorm: cpF(src.FinalNorm)}
+	w.Embed = cpM(src.Embed)
+	for i, l := range src.Layers {
+		w.Layers[i] = Layer{
+			AttNorm: cpF(l.AttNorm), FFNNorm: cpF(l.FFNNorm),
+			Wq: cpM(l.Wq), Wk: cpM(l.Wk), Wv: cpM(l.Wv), Wo: cpM(l.Wo),
+			W1: cpM(l.W1), W2: cpM(l.W2), W3: cpM(l.W3),
+		}
+	}
+	if m.Shared {
+		w.Cls = w.Embed
+	} else {
+		w.Cls = cpM(src.Cls)
+	}
+	m.aligned = w
+	return w, nil
+}

@@ -1,0 +1,221 @@
+package engine
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/memwall/memwall/asm"
+)
+
+// Shapes are the configurations of llama2.c's TinyStories models, for
+// synthetic models of the same size.
+var Shapes = map[string]Config{
+	"stories260K": {Dim: 64, HiddenDim: 172, Layers: 5, Heads: 8, KVHeads: 4, Vocab: 512, SeqLen: 512, Shared: true},
+	"stories15M":  {Dim: 288, HiddenDim: 768, Layers: 6, Heads: 6, KVHeads: 6, Vocab: 32000, SeqLen: 256, Shared: true},
+	"stories42M":  {Dim: 512, HiddenDim: 1376, Layers: 8, Heads: 8, KVHeads: 8, Vocab: 32000, SeqLen: 1024, Shared: true},
+	"stories110M": {Dim: 768, HiddenDim: 2048, Layers: 12, Heads: 12, KVHeads: 12, Vocab: 32000, SeqLen: 1024, Shared: true},
+}
+
+// ShapeNames lists the named shapes from smallest to largest.
+func ShapeNames() []string {
+	names := make([]string, 0, len(Shapes))
+	for n := range Shapes {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return Shapes[names[i]].Params() < Shapes[names[j]].Params() })
+	return names
+}
+
+// Shape returns a named shape.
+func Shape(name string) (Config, error) {
+	c, ok := Shapes[name]
+	if !ok {
+		return Config{}, fmt.Errorf("unknown shape %q (have %s)", name, strings.Join(ShapeNames(), ", "))
+	}
+	return c, nil
+}
+
+// DefaultGroupSize is the largest group size of at most 64 that divides
+// every matrix row of c (dim and hidden_dim).
+func DefaultGroupSize(c Config) int {
+	g := gcd(c.Dim, c.HiddenDim)
+	for gs := min(64, g); gs > 1; gs-- {
+		if g%gs == 0 {
+			return gs
+		}
+	}
+	return 1
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// TensorSource yields a tensor's values as fp32 (the writer quantizes for
+// version 2).
+type TensorSource func(t TensorInfo) ([]float32, error)
+
+// WriteCheckpoint writes a checkpoint of config c to path, asking src for
+// each tensor's values in storage order. The file is written to a
+// temporary name and renamed into place, so a failed write leaves nothing
+// behind that looks complete.
+func WriteCheckpoint(path string, c Config, src TensorSource) (err error) {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	ts, _ := c.layout()
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if _, err := w.Write(c.encodeHeader()); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	var buf []byte
+	for _, t := range ts {
+		var vals []float32
+		if t.Skipped {
+			vals = ropeTable(c, t.Name)
+		} else if vals, err = src(t); err != nil {
+			return fmt.Errorf("writing %s: tensor %s: %w", path, t.Name, err)
+		}
+		if int64(len(vals)) != t.Elems() {
+			return fmt.Errorf("writing %s: tensor %s: source gave %d values, want %d", path, t.Name, len(vals), t.Elems())
+		}
+		if t.DType == F32 {
+			buf = appendF32(buf[:0], vals)
+		} else {
+			q := make([]int8, len(vals))
+			s := make([]float32, len(vals)/c.GroupSize)
+			asm.MustNew("scalar", 1).Quantize(q, s, vals, c.GroupSize)
+			buf = buf[:0]
+			for _, v := range q {
+				buf = append(buf, byte(v))
+			}
+			buf = appendF32(buf, s)
+		}
+		if _, err := w.Write(buf); err != nil {
+			return fmt.Errorf("writing %s: tensor %s: %w", path, t.Name, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func appendF32(b []byte, v []float32) []byte {
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
+}
+
+// ropeTable is the content of v0's legacy freq_cis tables: cos (real) or
+// sin (imag) of pos*theta_i, as llama2.c's export wrote them.
+func ropeTable(c Config, name string) []float32 {
+	hs := c.HeadSize()
+	out := make([]float32, c.SeqLen*hs/2)
+	for p := 0; p < c.SeqLen; p++ {
+		for i := 0; i < hs/2; i++ {
+			theta := 1 / math.Pow(10000, float64(2*i)/float64(hs))
+			a := float64(p) * theta
+			if name == "freq_cis_real" {
+				out[p*hs/2+i] = float32(math.Cos(a))
+			} else {
+				out[p*hs/2+i] = float32(math.Sin(a))
+			}
+		}
+	}
+	return out
+}
+
+// Synthetic is a TensorSource of deterministic random weights: each
+// tensor's values depend only on the seed and the tensor's name, so the
+// v0, v1 and v2 files of one seed hold the same model. Norm weights are
+// near 1, matrices have a standard deviation of 1/sqrt(cols) so that
+// activations keep their scale through the layers.
+func Synthetic(seed uint64) TensorSource {
+	return func(t TensorInfo) ([]float32, error) {
+		h := fnv.New64a()
+		h.Write([]byte(t.Name))
+		r := rand.New(rand.NewPCG(seed, h.Sum64()))
+		out := make([]float32, t.Elems())
+		if len(t.Shape) == 1 {
+			for i := range out {
+				out[i] = 1 + 0.1*float32(r.NormFloat64())
+			}
+			return out, nil
+		}
+		std := 1 / math.Sqrt(float64(t.Shape[1]))
+		if strings.HasSuffix(t.Name, "tok_embeddings") || t.Name == "output" {
+			std = 1
+		}
+		for i := range out {
+			out[i] = float32(r.NormFloat64() * std)
+		}
+		return out, nil
+	}
+}
+
+// FromModel is a TensorSource reading the tensors of a loaded model
+// (dequantizing Q8_0), for converting between formats.
+func FromModel(m *Model) TensorSource {
+	byName := map[string]*Matrix{}
+	vecs := map[string][]float32{}
+	for l := range m.W.Layers {
+		L := &m.W.Layers[l]
+		p := fmt.Sprintf("layers.%d.", l)
+		vecs[p+"attention_norm"], vecs[p+"ffn_norm"] = L.AttNorm, L.FFNNorm
+		for n, mx := range map[string]*Matrix{"attention.wq": &L.Wq, "attention.wk": &L.Wk, "attention.wv": &L.Wv,
+			"attention.wo": &L.Wo, "feed_forward.w1": &L.W1, "feed_forward.w2": &L.W2, "feed_forward.w3": &L.W3} {
+			byName[p+n] = mx
+		}
+	}
+	vecs["norm"] = m.W.FinalNorm
+	byName["tok_embeddings"] = &m.W.Embed
+	byName["output"] = &m.W.Cls
+	return func(t TensorInfo) (out []float32, err error) {
+		defer guardFaults()()
+		defer catchFault(&err)
+		if v, ok := vecs[t.Name]; ok {
+			return append([]float32(nil), v...), nil
+		}
+		mx, ok := byName[t.Name]
+		if !ok {
+			return nil, fmt.Errorf("source model has no tensor %s", t.Name)
+		}
+		out = make([]float32, mx.Rows*mx.Cols)
+		for r := 0; r < mx.Rows; r++ {
+			copy(out[r*mx.Cols:], mx.Row(r, out[r*mx.Cols:(r+1)*mx.Cols]))
+		}
+		return out, nil
+	}
+}
