@@ -95,6 +95,9 @@ func (c Config) Validate() error {
 			return &FieldError{Field: f.name, Value: int64(f.v), Want: fmt.Sprintf("at most %d", maxDim)}
 		}
 	}
+	if c.Layers > maxLayers {
+		return &FieldError{Field: "n_layers", Value: int64(c.Layers), Want: fmt.Sprintf("at most %d", maxLayers)}
+	}
 	if c.Dim%c.Heads != 0 {
 		return &FieldError{Field: "n_heads", Value: int64(c.Heads), Want: fmt.Sprintf("a divisor of dim %d", c.Dim)}
 	}
@@ -127,6 +130,10 @@ func (c Config) Validate() error {
 // maxDim bounds every header field so that products of a few of them are
 // checked for overflow rather than trusted.
 const maxDim = 1 << 24
+
+// maxLayers bounds the layer count (the largest Llama models have 126) so
+// that a corrupt header cannot make the tensor table itself huge.
+const maxLayers = 4096
 
 // FieldError is a header field with a value the engine cannot use.
 type FieldError struct {

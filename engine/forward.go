@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"time"
 
 	"github.com/memwall/memwall/asm"
@@ -150,7 +151,7 @@ func (s *State) Forward(ctx context.Context, token, pos int) (logits []float32, 
 	if err := s.checkArgs(token, pos); err != nil {
 		return nil, err
 	}
-	defer guardFaults()()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer catchFault(&err)
 	c := s.M.Config
 	hooked := s.hooks.active()

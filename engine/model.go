@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -171,7 +172,7 @@ func open(path string, opts LoadOptions) (*Model, error) {
 
 // views builds the Weights as slices over the mapping.
 func (m *Model) views() (w *Weights, copied int64, err error) {
-	defer guardFaults()()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer catchFault(&err)
 	byName := make(map[string]TensorInfo, len(m.Tensors))
 	for _, t := range m.Tensors {
@@ -244,7 +245,7 @@ func (m *Model) Resident() (int64, error) { return m.m.resident() }
 
 // Prefault reads every page of the mapping into memory now.
 func (m *Model) Prefault() error {
-	defer guardFaults()()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	return m.m.prefault()
 }
 
@@ -282,7 +283,7 @@ func (m *Model) Aligned() (w *Weights, err error) {
 	if m.m == nil || (m.m.mapped && m.m.data == nil) {
 		return nil, errors.New("model is closed")
 	}
-	defer guardFaults()()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer catchFault(&err)
 	cpF := func(v []float32) []float32 {
 		out := asm.AlignedFloat32(len(v))

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 )
 
 // batchBuffers hold the activations of n positions at once.
@@ -56,7 +57,7 @@ func (s *State) Prefill(ctx context.Context, tokens []int, pos0 int) (logits []f
 		}
 		return logits, nil
 	}
-	defer guardFaults()()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer catchFault(&err)
 	c := s.M.Config
 	n := len(tokens)

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -203,7 +204,7 @@ func FromModel(m *Model) TensorSource {
 	byName["tok_embeddings"] = &m.W.Embed
 	byName["output"] = &m.W.Cls
 	return func(t TensorInfo) (out []float32, err error) {
-		defer guardFaults()()
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 		defer catchFault(&err)
 		if v, ok := vecs[t.Name]; ok {
 			return append([]float32(nil), v...), nil
