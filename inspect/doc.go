@@ -1,0 +1,45 @@
+// Package inspect holds memwall's analyses and pictures: summary statistics of
+// activations and timings, histograms, KL divergence, colour maps, SVG charts
+// (heatmaps for attention patterns and weight slices, bar, line, CDF, stacked
+// bar, histogram and roofline plots), HTML and plain-text tables, and NumPy
+// .npy export.
+//
+// Everything here works on plain Go slices and small structs, so the package
+// does not depend on the model; engine-specific analyses (attention capture,
+// logit lens) are built on top of these pieces.
+//
+// Every picture is self-contained: SVG is generated as text by this package,
+// with no scripts, external fonts, style sheets or element ids (so several
+// pictures can be inlined in one page without clashing), and it paints its own
+// white background so it reads the same under light and dark notebook themes.
+// HTML uses inline styles only. Every renderer returns a Bundle whose plain-text
+// form is always filled in, so a terminal or a log shows something readable.
+//
+// Renderers do not panic on empty, NaN or very large inputs: they draw a "no
+// data" picture, skip the values they cannot place, or downsample.
+package inspect
+
+// Bundle is one displayable result in several representations. Fields that do
+// not apply are left empty; Text is always set by this package's renderers.
+type Bundle struct {
+	Text string // text/plain: a readable ASCII rendering
+	HTML string // text/html: inline-styled, self-contained
+	SVG  string // image/svg+xml: self-contained
+	JSON any    // application/json: the data behind the picture, if useful
+}
+
+// MIME returns the bundle as a Jupyter MIME bundle. "text/plain" is always
+// present; the other keys appear only when their field is set.
+func (b Bundle) MIME() map[string]any {
+	m := map[string]any{"text/plain": b.Text}
+	if b.HTML != "" {
+		m["text/html"] = b.HTML
+	}
+	if b.SVG != "" {
+		m["image/svg+xml"] = b.SVG
+	}
+	if b.JSON != nil {
+		m["application/json"] = b.JSON
+	}
+	return m
+}
