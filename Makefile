@@ -1,0 +1,53 @@
+# memwall: build, test, benchmark, serve.
+#
+#   make serve      build, install the kernelspec, start a notebook server on notebooks/
+#   make test       everything CI runs (installs missing Debian packages first)
+#   make bench      kernel benchmarks and the decoding ladder on stories110M-shape weights
+
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/memwall
+PORT ?= 8888
+export PATH := $(CURDIR)/bin:$(PATH)
+
+.PHONY: all build deps test test-go test-arm64 lint notebooks serve bench bench-kernels bench-ladder clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/memwall
+
+deps:
+	@bash scripts/deps.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: deps lint build
+	$(GO) test -race -timeout 20m ./...
+	$(MAKE) test-arm64
+
+# The arm64 build (NEON kernels included) under qemu-user.
+test-arm64:
+	GOARCH=arm64 $(GO) vet ./asm/ ./engine/
+	GOARCH=arm64 $(GO) test -short -timeout 20m -exec qemu-aarch64-static ./asm/ ./engine/
+
+# Re-execute every notebook in place with the memwall kernel, keeping outputs.
+notebooks: build
+	bash scripts/notebooks.sh
+
+serve: deps build
+	bash scripts/serve.sh $(PORT)
+
+bench: build bench-kernels bench-ladder
+
+bench-kernels:
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./asm/
+
+bench-ladder: build
+	bash scripts/ladder.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/memwall/memwall/asm"
+	"github.com/memwall/memwall/engine"
+)
+
+func newOps(variant string, threads int) (*asm.Ops, error) {
+	if threads < 1 {
+		return nil, fmt.Errorf("%w: --threads %d: want at least 1", errUsage, threads)
+	}
+	return asm.New(variant, threads)
+}
+
+func bufferedStdout(e *env) *bufio.Writer { return bufio.NewWriter(e.stdout) }
+
+// machine describes this computer for benchmark reports.
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d logical CPUs, %s/%s, %s, best kernels %s", cpu, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), asm.Best())
+}
+
+func cmdBandwidth(e *env, args []string) error {
+	fs := newFlags(e, "bandwidth")
+	threads := fs.Int("threads", 1, "goroutines streaming at once")
+	size := fs.Int64("size", 0, "bytes to stream (default 256 MiB)")
+	model := fs.String("model", "", "use the size of this model file")
+	runs := fs.Int("runs", 0, "repeats of each test (default 5)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	if *model != "" {
+		st, err := os.Stat(*model)
+		if err != nil {
+			return err
+		}
+		*size = st.Size()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	r, err := asm.Bandwidth(ctx, asm.BandwidthOptions{Bytes: *size, Threads: *threads, Repeats: *runs})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(e, map[string]any{
+			"machine": machine(), "bytes": r.Bytes, "threads": r.Threads, "repeats": r.Repeats, "read_kernel": r.ReadKernel,
+			"read_gb_per_s": stat(r.Read), "copy_gb_per_s": stat(r.Copy), "triad_gb_per_s": stat(r.Triad),
+		})
+	}
+	fmt.Fprintf(e.stdout, "machine: %s\n%s", machine(), r)
+	return nil
+}
+
+func stat(s asm.BandwidthStat) map[string]float64 {
+	return map[string]float64{"median": s.Median, "min": s.Min, "max": s.Max}
+}
+
+func writeJSON(e *env, v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// shapeModel returns the path of a synthetic model of a named shape in the
+// user's cache, writing it on first use.
+func shapeModel(e *env, shape, format string) (string, error) {
+	c, err := engine.Shape(shape)
+	if err != nil {
+		return "", err
+	}
+	if c.Version, err = parseFormat(format); err != nil {
+		return "", err
+	}
+	if c.Version == engine.V2 {
+		c.GroupSize = engine.DefaultGroupSize(c)
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	dir = filepath.Join(dir, "memwall", "models")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, fmt.Sprintf("%s-seed1-v%d.bin", shape, c.Version))
+	want, _ := c.FileSize()
+	if st, err := os.Stat(p); err == nil && st.Size() == want {
+		return p, nil
+	}
+	fmt.Fprintf(e.stderr, "writing synthetic %s (%s, random weights) to %s\n", shape, c.FormatName(), p)
+	return p, engine.WriteCheckpoint(p, c, engine.Synthetic(1))
+}
+
+// benchReport is memwall bench's result; the JSON field names are part of
+// the command's interface.
+type benchReport struct {
+	Machine            string  `json:"machine"`
+	Model              string  `json:"model"`
+	Format             string  `json:"format"`
+	Variant            string  `json:"variant"`
+	Threads            int     `json:"threads"`
+	Layout             string  `json:"layout"`
+	Tokens             int     `json:"tokens"`
+	TokPerS            float64 `json:"tok_per_s"`
+	MsP50              float64 `json:"ms_per_token_p50"`
+	MsP99              float64 `json:"ms_per_token_p99"`
+	MsMax              float64 `json:"ms_per_token_max"`
+	WeightBytes        int64   `json:"weight_bytes_per_token"`
+	EffectiveGBps      float64 `json:"effective_gb_per_s"`
+	ReadGBps           float64 `json:"read_bandwidth_gb_per_s"`
+	FloorMs            float64 `json:"floor_ms_per_token"`
+	RooflineFraction   float64 `json:"roofline_fraction"`
+	PromptTokens       int     `json:"prompt_tokens,omitempty"`
+	TTFTBatchedMs      float64 `json:"ttft_batched_ms,omitempty"`
+	TTFTTokenByTokenMs float64 `json:"ttft_token_by_token_ms,omitempty"`
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+func cmdBench(e *env, args []string) error {
+	fs := newFlags(e, "bench")
+	shape := fs.String("shape", "", "benchmark a synthetic model of this shape: "+strings.Join(engine.ShapeNames(), ", "))
+	format := fs.String("format", "v0", "format of the synthetic model: v0 (fp32) or v2 (int8)")
+	variant := fs.String("variant", "auto", "kernel variant")
+	threads := fs.Int("threads", 1, "threads for the matrix products")
+	n := fs.Int("n", 128, "tokens to decode and time")
+	warmup := fs.Int("warmup", 8, "tokens decoded first, not timed")
+	prompt := fs.Int("prompt-tokens", 0, "also time the first token of a prompt this long, batched and token by token")
+	aligned := fs.Bool("aligned", false, "read weights from a 64-byte-aligned copy instead of the mapping")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	var path string
+	switch {
+	case *shape != "" && len(pos) == 0:
+		if path, err = shapeModel(e, *shape, *format); err != nil {
+			return err
+		}
+	case *shape == "" && len(pos) == 1:
+		path = pos[0]
+	default:
+		return fmt.Errorf("%w: give a MODEL file or --shape NAME", errUsage)
+	}
+	ops, err := newOps(*variant, *threads)
+	if err != nil {
+		return err
+	}
+	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	s, err := engine.NewState(m, ops)
+	if err != nil {
+		return err
+	}
+	layout := engine.LayoutMapped
+	if *aligned {
+		layout = engine.LayoutAligned
+	}
+	if err := s.SetLayout(layout); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := s.Bench(ctx, engine.BenchOptions{Tokens: *n, Warmup: *warmup})
+	if err != nil {
+		return err
+	}
+	// The floor: the weights streamed once at the read bandwidth this
+	// machine reaches with the same number of threads, over at least as
+	// many bytes as the model reads.
+	bwBytes := max(res.WeightBytes, 256<<20)
+	bw, err := asm.Bandwidth(ctx, asm.BandwidthOptions{Bytes: bwBytes, Threads: *threads, Repeats: 5})
+	if err != nil {
+		return err
+	}
+	times := append([]time.Duration(nil), res.Times...)
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	r := benchReport{
+		Machine: machine(), Model: path, Format: m.FormatName(), Variant: ops.Name, Threads: ops.Threads(),
+		Layout: s.Layout().String(), Tokens: len(res.Times), TokPerS: res.TokPerSec(),
+		MsP50: ms(engine.Percentile(res.Times, 50)), MsP99: ms(engine.Percentile(res.Times, 99)), MsMax: ms(times[len(times)-1]),
+		WeightBytes: res.WeightBytes, ReadGBps: bw.Read.Median,
+	}
+	r.EffectiveGBps = float64(res.WeightBytes) * r.TokPerS / 1e9
+	r.FloorMs = float64(res.WeightBytes) / (bw.Read.Median * 1e9) * 1e3
+	r.RooflineFraction = r.EffectiveGBps / r.ReadGBps
+	if *prompt > 0 {
+		r.PromptTokens = *prompt
+		tb, err := s.TimeToFirstToken(ctx, *prompt, true)
+		if err != nil {
+			return err
+		}
+		tt, err := s.TimeToFirstToken(ctx, *prompt, false)
+		if err != nil {
+			return err
+		}
+		r.TTFTBatchedMs, r.TTFTTokenByTokenMs = ms(tb), ms(tt)
+	}
+	if *asJSON {
+		return writeJSON(e, r)
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "machine:  %s\nmodel:    %s (%s), %d weight bytes per token\n", r.Machine, r.Model, r.Format, r.WeightBytes)
+	fmt.Fprintf(w, "kernels:  %s, %d thread(s), weights %s\n", r.Variant, r.Threads, r.Layout)
+	fmt.Fprintf(w, "decode:   %d tokens after %d warm-up: %.1f tok/s, ms/token P50 %.3f, P99 %.3f, max %.3f\n",
+		r.Tokens, *warmup, r.TokPerS, r.MsP50, r.MsP99, r.MsMax)
+	fmt.Fprintf(w, "roof:     read bandwidth %.2f GB/s (median of 5, %d thread(s)) -> floor %.3f ms/token\n", r.ReadGBps, r.Threads, r.FloorMs)
+	fmt.Fprintf(w, "achieved: %.2f GB/s effective = %.1f%% of the read-bandwidth roof\n", r.EffectiveGBps, 100*r.RooflineFraction)
+	if r.PromptTokens > 0 {
+		fmt.Fprintf(w, "first token of a %d-token prompt: batched prefill %.1f ms, token by token %.1f ms (%.2fx)\n",
+			r.PromptTokens, r.TTFTBatchedMs, r.TTFTTokenByTokenMs, r.TTFTTokenByTokenMs/r.TTFTBatchedMs)
+	}
+	return nil
+}

@@ -1,0 +1,185 @@
+// Command memwall is the one binary of the memwall project: the Jupyter
+// kernel, its installer, and command-line tools around the engine (run a
+// model like llama2.c's run, tokenize, write synthetic or quantized
+// checkpoints, describe a checkpoint, measure memory bandwidth and decoding
+// speed).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+type command struct {
+	name, args, summary string
+	run                 func(env *env, args []string) error
+}
+
+// env is what a command runs against, so tests can drive commands
+// in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"kernel", "CONNECTION_FILE", "run the Jupyter kernel (started by Jupyter through the kernelspec)", cmdKernel},
+		{"install", "[--user | --sys-prefix | --prefix DIR] [--name NAME] [--uninstall]", "install (or remove) the Jupyter kernelspec", cmdInstall},
+		{"run", "MODEL [-z TOKENIZER] [-t TEMP] [-p TOPP] [-k TOPK] [-s SEED] [-n STEPS] [-i PROMPT]", "generate text, a drop-in for llama2.c's run", cmdRun},
+		{"tokenize", "-z TOKENIZER [--ids] [--bos] [--eos] TEXT", "print the token ids (and pieces) of a text", cmdTokenize},
+		{"gen", "--shape NAME [--seed N] [--untied] [--format v0|v1|v2] [--group-size G] -o FILE", "write a synthetic random-weight checkpoint", cmdGen},
+		{"quantize", "IN -o OUT [--group-size G]", "convert a checkpoint to Q8_0 (version 2)", cmdQuantize},
+		{"info", "MODEL", "describe a checkpoint: header, parameters, every tensor's shape, offset and alignment (alias: inspect-file)", cmdInfo},
+		{"inspect-file", "MODEL", "", cmdInfo},
+		{"bandwidth", "[--threads N] [--size BYTES|--model FILE] [--runs R] [--json]", "measure memory read/copy/triad bandwidth", cmdBandwidth},
+		{"bench", "MODEL|--shape NAME [--variant V] [--threads N] [-n TOKENS] [--prompt-tokens P] [--json]", "measure decoding speed against the bandwidth roof", cmdBench},
+		{"version", "", "print the version", cmdVersion},
+		{"help", "[COMMAND]", "list the commands, or describe one", cmdHelp},
+	}
+}
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "0.1.0-dev"
+
+func main() {
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	os.Exit(e.main(os.Args[1:]))
+}
+
+// errUsage marks an error caused by how the command was called.
+var errUsage = errors.New("usage")
+
+func (e *env) main(args []string) int {
+	if len(args) == 0 {
+		cmdHelp(e, nil)
+		return 2
+	}
+	name := args[0]
+	for _, c := range commands {
+		if c.name == name {
+			err := c.run(e, args[1:])
+			if err == nil {
+				return 0
+			}
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			fmt.Fprintf(e.stderr, "memwall %s: %v\n", name, err)
+			if errors.Is(err, errUsage) {
+				fmt.Fprintf(e.stderr, "usage: memwall %s %s\n", c.name, c.args)
+				return 2
+			}
+			return 1
+		}
+	}
+	fmt.Fprintf(e.stderr, "memwall: unknown command %q%s\n", name, suggest(name))
+	cmdHelp(e, nil)
+	return 2
+}
+
+func suggest(name string) string {
+	best, bestD := "", 3
+	for _, c := range commands {
+		if d := editDistance(name, c.name); d < bestD {
+			best, bestD = c.name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func cmdHelp(e *env, args []string) error {
+	if len(args) > 0 {
+		for _, c := range commands {
+			if c.name == args[0] {
+				fmt.Fprintf(e.stdout, "memwall %s %s\n\n%s\n", c.name, c.args, c.summary)
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: no command %q", errUsage, args[0])
+	}
+	fmt.Fprintf(e.stdout, "memwall %s: a Jupyter kernel with a Llama 2 engine inside, for looking at a model while it runs.\n\nCommands:\n", Version)
+	cs := append([]command(nil), commands...)
+	sort.SliceStable(cs, func(i, j int) bool { return false })
+	for _, c := range cs {
+		if c.summary == "" {
+			continue
+		}
+		fmt.Fprintf(e.stdout, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(e.stdout, "\nRun 'memwall help COMMAND' for a command's arguments.")
+	return nil
+}
+
+func cmdVersion(e *env, args []string) error {
+	fmt.Fprintf(e.stdout, "memwall %s\n", Version)
+	return nil
+}
+
+// newFlags makes a flag set whose errors come back as usage errors
+// instead of exiting.
+func newFlags(e *env, name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("memwall "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments (llama2.c puts the model first), returning the positionals.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func oneArg(pos []string, what string) (string, error) {
+	if len(pos) != 1 {
+		if len(pos) == 0 {
+			return "", fmt.Errorf("%w: missing %s", errUsage, what)
+		}
+		return "", fmt.Errorf("%w: want one %s, got %q", errUsage, what, strings.Join(pos, " "))
+	}
+	return pos[0], nil
+}
