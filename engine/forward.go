@@ -152,7 +152,7 @@ func (s *State) Forward(ctx context.Context, token, pos int) (logits []float32, 
 		return nil, err
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer catchFault(&err)
+	defer s.M.catchFault(&err)
 	c := s.M.Config
 	hooked := s.hooks.active()
 	if hooked {

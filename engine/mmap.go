@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -117,6 +118,28 @@ func (m *mapping) evict() error {
 	return unix.Madvise(m.data, unix.MADV_DONTNEED)
 }
 
+// catchFault is the package-level catchFault followed by checkFault, for
+// sections that read the model's mapping. It must be deferred directly.
+func (m *Model) catchFault(err *error) {
+	if r := recover(); r != nil {
+		*err = m.checkFault(faultError(r))
+	}
+}
+
+// checkFault refines an error from a fault-guarded section: a FaultError
+// while the file on disk still has the size it had when loaded was not
+// caused by truncation, so it is reported as an internal error instead.
+func (m *Model) checkFault(err error) error {
+	var fe *FaultError
+	if err == nil || !errors.As(err, &fe) || m.Path == "" {
+		return err
+	}
+	if st, serr := os.Stat(m.Path); serr == nil && st.Size() == m.Load.FileBytes {
+		return fmt.Errorf("internal error (the model file %s is unchanged, so this is not a truncated file): %v", m.Path, fe.Cause)
+	}
+	return err
+}
+
 // FaultError is a memory fault while reading the model's mapped file,
 // typically because the file was truncated or removed while in use.
 type FaultError struct {
@@ -132,16 +155,20 @@ func (e *FaultError) Error() string {
 // recoverable panics while debug.SetPanicOnFault is on for the goroutine.
 func catchFault(err *error) {
 	if r := recover(); r != nil {
-		if re, ok := r.(interface{ Addr() uintptr }); ok {
-			*err = &FaultError{Cause: fmt.Sprintf("%v at address %#x", r, re.Addr())}
-			return
-		}
-		if e, ok := r.(error); ok && isRuntimeFault(e) {
-			*err = &FaultError{Cause: e}
-			return
-		}
-		panic(r)
+		*err = faultError(r)
 	}
+}
+
+// faultError converts a recovered memory fault into a FaultError and
+// panics again with anything else.
+func faultError(r any) error {
+	if re, ok := r.(interface{ Addr() uintptr }); ok {
+		return &FaultError{Cause: fmt.Sprintf("%v at address %#x", r, re.Addr())}
+	}
+	if e, ok := r.(error); ok && isRuntimeFault(e) {
+		return &FaultError{Cause: e}
+	}
+	panic(r)
 }
 
 func isRuntimeFault(e error) bool {
@@ -150,7 +177,10 @@ func isRuntimeFault(e error) bool {
 		RuntimeError()
 	}
 	_, ok := e.(runtimeError)
-	return ok && (contains(e.Error(), "fault") || contains(e.Error(), "unexpected signal"))
+	// On some systems (qemu-user among them) a SIGBUS on a mapping arrives
+	// without a fault address and the runtime reports it as an invalid
+	// memory address; Model.checkFault tells the two apart afterwards.
+	return ok && (contains(e.Error(), "fault") || contains(e.Error(), "unexpected signal") || contains(e.Error(), "invalid memory address"))
 }
 
 func contains(s, sub string) bool {

@@ -58,7 +58,7 @@ func (s *State) Prefill(ctx context.Context, tokens []int, pos0 int) (logits []f
 		return logits, nil
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer catchFault(&err)
+	defer s.M.catchFault(&err)
 	c := s.M.Config
 	n := len(tokens)
 	b := &s.batch

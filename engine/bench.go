@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// BenchOptions controls Bench.
+type BenchOptions struct {
+	Tokens int // tokens to decode and time (default 64, capped at seq_len)
+	Warmup int // tokens decoded first and not timed (default 4)
+}
+
+// BenchResult is the outcome of Bench: one time per decoded token, at
+// positions 0, 1, ... (latency grows with position as attention reads a
+// longer cache).
+type BenchResult struct {
+	Times       []time.Duration
+	WeightBytes int64 // weight bytes streamed per token
+}
+
+// TokPerSec is the decoding rate over all timed tokens.
+func (r *BenchResult) TokPerSec() float64 {
+	var t time.Duration
+	for _, d := range r.Times {
+		t += d
+	}
+	if t <= 0 {
+		return 0
+	}
+	return float64(len(r.Times)) / t.Seconds()
+}
+
+// Bench decodes greedily from BOS and times every forward pass (sampling
+// included). Random weights are fine: the time does not depend on the
+// values. The warm-up runs first over the same positions, so caches and
+// page tables are warm when timing starts.
+func (s *State) Bench(ctx context.Context, opt BenchOptions) (*BenchResult, error) {
+	n := opt.Tokens
+	if n <= 0 {
+		n = 64
+	}
+	n = min(n, s.M.SeqLen)
+	warm := opt.Warmup
+	if warm < 0 {
+		return nil, errors.New("negative warm-up")
+	}
+	if warm == 0 {
+		warm = 4
+	}
+	warm = min(warm, s.M.SeqLen)
+	run := func(count int, times []time.Duration) ([]time.Duration, error) {
+		token := BOS
+		for pos := 0; pos < count; pos++ {
+			t0 := time.Now()
+			logits, err := s.Forward(ctx, token, pos)
+			if err != nil {
+				return times, err
+			}
+			token = Argmax(logits)
+			if times != nil {
+				times = append(times, time.Since(t0))
+			}
+		}
+		return times, nil
+	}
+	if _, err := run(warm, nil); err != nil {
+		return nil, err
+	}
+	times, err := run(n, make([]time.Duration, 0, n))
+	if err != nil {
+		return &BenchResult{Times: times, WeightBytes: s.M.WeightBytes()}, err
+	}
+	return &BenchResult{Times: times, WeightBytes: s.M.WeightBytes()}, nil
+}
+
+// TimeToFirstToken feeds a prompt of n tokens (BOS then arbitrary ids)
+// from position 0 and returns how long it took until the first generated
+// token's logits were ready, by batched prefill or token by token.
+func (s *State) TimeToFirstToken(ctx context.Context, n int, batched bool) (time.Duration, error) {
+	if n <= 0 || n > s.M.SeqLen {
+		return 0, &PositionError{Pos: n, SeqLen: s.M.SeqLen}
+	}
+	tokens := make([]int, n)
+	tokens[0] = BOS
+	for i := 1; i < n; i++ {
+		tokens[i] = 3 + (i*7919)%(s.M.Vocab-3)
+	}
+	t0 := time.Now()
+	var logits []float32
+	var err error
+	if batched {
+		logits, err = s.Prefill(ctx, tokens, 0)
+	} else {
+		for i, t := range tokens {
+			if logits, err = s.Forward(ctx, t, i); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	_ = Argmax(logits)
+	return time.Since(t0), nil
+}
