@@ -1,0 +1,178 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/memwall/memwall/asm"
+)
+
+// Batch runs B sequences in lockstep, each with its own key/value cache,
+// through the same weights: every weight matrix is read once per step for
+// all B of them (a matrix-matrix product), where B separate States would
+// read it B times. Beam search and contrastive search decode this way.
+type Batch struct {
+	M   *Model
+	Seq []*State // one per sequence; their caches are what differs
+
+	ops    *asm.Ops
+	buf    batchBuffers
+	logits []float32 // B × Vocab
+	hidden []float32 // B × Dim: final normalized hidden state
+	// Traffic counts the bytes and FLOPs of the steps run so far.
+	Traffic Traffic
+}
+
+// Traffic is the memory traffic and arithmetic of a computation.
+type Traffic struct {
+	WeightBytes int64 // weight bytes read
+	KVBytes     int64 // key/value cache bytes read
+	Flops       int64
+	Steps       int
+}
+
+// NewBatch makes a batch of b sequences over m.
+func NewBatch(m *Model, ops *asm.Ops, b int) (*Batch, error) {
+	if b < 1 {
+		return nil, fmt.Errorf("batch of %d sequences", b)
+	}
+	if ops == nil {
+		var err error
+		if ops, err = asm.New("auto", 1); err != nil {
+			return nil, err
+		}
+	}
+	bt := &Batch{M: m, ops: ops, logits: make([]float32, b*m.Vocab), hidden: make([]float32, b*m.Dim)}
+	for i := 0; i < b; i++ {
+		s, err := NewState(m, ops)
+		if err != nil {
+			return nil, err
+		}
+		bt.Seq = append(bt.Seq, s)
+	}
+	return bt, nil
+}
+
+// Size is the number of sequences.
+func (b *Batch) Size() int { return len(b.Seq) }
+
+// Logits returns sequence i's logits from the last step.
+func (b *Batch) Logits(i int) []float32 { return b.logits[i*b.M.Vocab : (i+1)*b.M.Vocab] }
+
+// Hidden returns sequence i's final normalized hidden state from the last
+// step (the classifier's input).
+func (b *Batch) Hidden(i int) []float32 { return b.hidden[i*b.M.Dim : (i+1)*b.M.Dim] }
+
+// CopyCache makes sequence dst's cache hold sequence src's positions
+// [from, to): how a beam that continues another beam's prefix inherits it.
+func (b *Batch) CopyCache(dst, src, from, to int) {
+	if dst == src || from >= to {
+		return
+	}
+	c := b.M.Config
+	kv := c.KVDim()
+	for l := 0; l < c.Layers; l++ {
+		off := l * c.SeqLen * kv
+		d, s := b.Seq[dst], b.Seq[src]
+		copy(d.keyCache[off+from*kv:off+to*kv], s.keyCache[off+from*kv:off+to*kv])
+		copy(d.valueCache[off+from*kv:off+to*kv], s.valueCache[off+from*kv:off+to*kv])
+	}
+}
+
+// Step runs tokens[i] at position pos for every sequence i, in one pass
+// over the weights, and leaves each sequence's logits in Logits(i). The
+// result for each sequence equals what its own State.Forward gives (bit for
+// bit with kernels whose batched and single products sum alike).
+func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
+	n := len(b.Seq)
+	if len(tokens) != n {
+		return fmt.Errorf("%d tokens for a batch of %d", len(tokens), n)
+	}
+	for _, t := range tokens {
+		if err := b.Seq[0].checkArgs(t, pos); err != nil {
+			return err
+		}
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer b.M.catchFault(&err)
+	c := b.M.Config
+	dim, kvDim, hs, hid := c.Dim, c.KVDim(), c.HeadSize(), c.HiddenDim
+	bf := &b.buf
+	bf.ensure(c, n)
+	s0 := b.Seq[0]
+	s0.ops = b.ops
+	w := s0.M.W
+	if s0.W != nil {
+		w = s0.W
+	}
+	for i, t := range tokens {
+		s0.embed(t, bf.x[i*dim:(i+1)*dim])
+	}
+	var wBytes int64
+	mm := func(out []float32, m *Matrix, in vecIn) {
+		if m.Quantized() {
+			b.ops.MatMulQ8(out, m.Q, m.S, in.q, in.sc, n, m.GS)
+		} else {
+			b.ops.MatMul(out, m.F, in.f, n)
+		}
+		wBytes += m.Bytes()
+		b.Traffic.Flops += 2 * int64(n) * int64(m.Rows) * int64(m.Cols)
+	}
+	kBuf := bf.xb2[:n*kvDim] // scratch for the new keys and values
+	vBuf := bf.hb2[:n*kvDim]
+	kvMul := c.Heads / c.KVHeads
+	for l := 0; l < c.Layers; l++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		L := &w.Layers[l]
+		loff := l * c.SeqLen * kvDim
+		for i := 0; i < n; i++ {
+			b.ops.RMSNorm(bf.xb[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], L.AttNorm, rmsEps)
+		}
+		in := s0.input(bf.xb[:n*dim], bf.xq, bf.xs)
+		mm(bf.q[:n*dim], &L.Wq, in)
+		mm(kBuf, &L.Wk, in)
+		mm(vBuf, &L.Wv, in)
+		for i, s := range b.Seq {
+			k := s.keyCache[loff+pos*kvDim : loff+(pos+1)*kvDim]
+			copy(k, kBuf[i*kvDim:(i+1)*kvDim])
+			copy(s.valueCache[loff+pos*kvDim:loff+(pos+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim])
+			rope(bf.q[i*dim:(i+1)*dim], k, pos, hs)
+			att := bf.att[:pos+1]
+			for h := 0; h < c.Heads; h++ {
+				s.ops.AttnScores(att, bf.q[i*dim+h*hs:i*dim+(h+1)*hs], s.keyCache[loff+(h/kvMul)*hs:], kvDim)
+				s.ops.Softmax(att)
+				s.ops.AttnMix(bf.xb[i*dim+h*hs:i*dim+(h+1)*hs], att, s.valueCache[loff+(h/kvMul)*hs:], kvDim)
+			}
+			b.Traffic.KVBytes += 2 * 4 * int64(pos+1) * int64(kvDim) * int64(kvMul)
+			b.Traffic.Flops += 4 * int64(pos+1) * int64(dim)
+		}
+		in = s0.input(bf.xb[:n*dim], bf.xq, bf.xs)
+		mm(bf.xb2[:n*dim], &L.Wo, in)
+		for i := range bf.x[:n*dim] {
+			bf.x[i] += bf.xb2[i]
+		}
+		for i := 0; i < n; i++ {
+			b.ops.RMSNorm(bf.xb[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], L.FFNNorm, rmsEps)
+		}
+		in = s0.input(bf.xb[:n*dim], bf.xq, bf.xs)
+		mm(bf.hb[:n*hid], &L.W1, in)
+		mm(bf.hb2[:n*hid], &L.W3, in)
+		b.ops.SwiGLU(bf.hb[:n*hid], bf.hb2[:n*hid])
+		in = s0.input(bf.hb[:n*hid], bf.hq, bf.hs)
+		mm(bf.xb[:n*dim], &L.W2, in)
+		for i := range bf.x[:n*dim] {
+			bf.x[i] += bf.xb[i]
+		}
+	}
+	for i := 0; i < n; i++ {
+		b.ops.RMSNorm(b.hidden[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], w.FinalNorm, rmsEps)
+	}
+	in := s0.input(b.hidden, bf.xq, bf.xs)
+	mm(b.logits, &w.Cls, in)
+	b.Traffic.WeightBytes += wBytes
+	b.Traffic.Steps++
+	return nil
+}
