@@ -70,13 +70,14 @@ func (b *Batch) CopyCache(dst, src, from, to int) {
 	if dst == src || from >= to {
 		return
 	}
+	b.Seq[dst].ensure(to)
+	b.Seq[src].ensure(to)
 	c := b.M.Config
 	kv := c.KVDim()
 	for l := 0; l < c.Layers; l++ {
-		off := l * c.SeqLen * kv
 		d, s := b.Seq[dst], b.Seq[src]
-		copy(d.keyCache[off+from*kv:off+to*kv], s.keyCache[off+from*kv:off+to*kv])
-		copy(d.valueCache[off+from*kv:off+to*kv], s.valueCache[off+from*kv:off+to*kv])
+		copy(d.keyCache[l][from*kv:to*kv], s.keyCache[l][from*kv:to*kv])
+		copy(d.valueCache[l][from*kv:to*kv], s.valueCache[l][from*kv:to*kv])
 	}
 }
 
@@ -89,8 +90,8 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 	if len(tokens) != n {
 		return fmt.Errorf("%d tokens for a batch of %d", len(tokens), n)
 	}
-	for _, t := range tokens {
-		if err := b.Seq[0].checkArgs(t, pos); err != nil {
+	for i, t := range tokens {
+		if err := b.Seq[i].checkArgs(t, pos); err != nil {
 			return err
 		}
 	}
@@ -127,7 +128,6 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 			return err
 		}
 		L := &w.Layers[l]
-		loff := l * c.SeqLen * kvDim
 		for i := 0; i < n; i++ {
 			b.ops.RMSNorm(bf.xb[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], L.AttNorm, rmsEps)
 		}
@@ -136,15 +136,15 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 		mm(kBuf, &L.Wk, in)
 		mm(vBuf, &L.Wv, in)
 		for i, s := range b.Seq {
-			k := s.keyCache[loff+pos*kvDim : loff+(pos+1)*kvDim]
+			k := s.keyCache[l][pos*kvDim : (pos+1)*kvDim]
 			copy(k, kBuf[i*kvDim:(i+1)*kvDim])
-			copy(s.valueCache[loff+pos*kvDim:loff+(pos+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim])
+			copy(s.valueCache[l][pos*kvDim:(pos+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim])
 			rope(bf.q[i*dim:(i+1)*dim], k, pos, hs)
-			att := bf.att[:pos+1]
+			att := s.att[:pos+1]
 			for h := 0; h < c.Heads; h++ {
-				s.ops.AttnScores(att, bf.q[i*dim+h*hs:i*dim+(h+1)*hs], s.keyCache[loff+(h/kvMul)*hs:], kvDim)
+				s.ops.AttnScores(att, bf.q[i*dim+h*hs:i*dim+(h+1)*hs], s.keyCache[l][(h/kvMul)*hs:], kvDim)
 				s.ops.Softmax(att)
-				s.ops.AttnMix(bf.xb[i*dim+h*hs:i*dim+(h+1)*hs], att, s.valueCache[loff+(h/kvMul)*hs:], kvDim)
+				s.ops.AttnMix(bf.xb[i*dim+h*hs:i*dim+(h+1)*hs], att, s.valueCache[l][(h/kvMul)*hs:], kvDim)
 			}
 			b.Traffic.KVBytes += 2 * 4 * int64(pos+1) * int64(kvDim) * int64(kvMul)
 			b.Traffic.Flops += 4 * int64(pos+1) * int64(dim)

@@ -191,9 +191,8 @@ func (b *Batch) snapshot(i, n int) [2][]float32 {
 	kv := c.KVDim()
 	var out [2][]float32
 	for l := 0; l < c.Layers; l++ {
-		off := l * c.SeqLen * kv
-		out[0] = append(out[0], b.Seq[i].keyCache[off:off+n*kv]...)
-		out[1] = append(out[1], b.Seq[i].valueCache[off:off+n*kv]...)
+		out[0] = append(out[0], b.Seq[i].keyCache[l][:n*kv]...)
+		out[1] = append(out[1], b.Seq[i].valueCache[l][:n*kv]...)
 	}
 	return out
 }
@@ -201,10 +200,10 @@ func (b *Batch) snapshot(i, n int) [2][]float32 {
 func (b *Batch) restore(i int, snap [2][]float32, n int) {
 	c := b.M.Config
 	kv := c.KVDim()
+	b.Seq[i].ensure(n)
 	for l := 0; l < c.Layers; l++ {
-		off := l * c.SeqLen * kv
-		copy(b.Seq[i].keyCache[off:off+n*kv], snap[0][l*n*kv:(l+1)*n*kv])
-		copy(b.Seq[i].valueCache[off:off+n*kv], snap[1][l*n*kv:(l+1)*n*kv])
+		copy(b.Seq[i].keyCache[l][:n*kv], snap[0][l*n*kv:(l+1)*n*kv])
+		copy(b.Seq[i].valueCache[l][:n*kv], snap[1][l*n*kv:(l+1)*n*kv])
 	}
 }
 

@@ -26,8 +26,11 @@ type State struct {
 	// Quantized activations (Q8_0 models).
 	xq, hq []int8
 	xs, hs []float32
-	// Key and value caches: Layers × SeqLen × KVDim.
-	keyCache, valueCache []float32
+	// Key and value caches: per layer, positions × KVDim, grown as
+	// positions are used (never beyond SeqLen), so that a model with a long
+	// context costs memory only for the context actually used.
+	keyCache, valueCache [][]float32
+	kvCap                int // positions the caches hold
 
 	hooks     hookSet
 	hookNames [][nLayerHooks]string
@@ -49,13 +52,12 @@ func NewState(m *Model, ops *asm.Ops) (*State, error) {
 		}
 	}
 	c := m.Config
-	kvCache := c.Layers * c.SeqLen * c.KVDim()
 	s := &State{
 		M: m, W: m.W, ops: ops,
 		x: make([]float32, c.Dim), xb: make([]float32, c.Dim), xb2: make([]float32, c.Dim),
 		q: make([]float32, c.Dim), hb: make([]float32, c.HiddenDim), hb2: make([]float32, c.HiddenDim),
-		att: make([]float32, c.Heads*c.SeqLen), logits: make([]float32, c.Vocab),
-		keyCache: make([]float32, kvCache), valueCache: make([]float32, kvCache),
+		logits:   make([]float32, c.Vocab),
+		keyCache: make([][]float32, c.Layers), valueCache: make([][]float32, c.Layers),
 	}
 	if c.Quantized() {
 		s.xq, s.xs = make([]int8, c.Dim), make([]float32, c.Dim/c.GroupSize)
@@ -115,15 +117,15 @@ func (s *State) Logits() []float32 { return s.logits }
 // n × KVDim values.
 func (s *State) KeyCache(l, n int) []float32 {
 	kv := s.M.KVDim()
-	off := l * s.M.SeqLen * kv
-	return s.keyCache[off : off+n*kv]
+	s.ensure(n)
+	return s.keyCache[l][:n*kv]
 }
 
 // ValueCache is KeyCache for values.
 func (s *State) ValueCache(l, n int) []float32 {
 	kv := s.M.KVDim()
-	off := l * s.M.SeqLen * kv
-	return s.valueCache[off : off+n*kv]
+	s.ensure(n)
+	return s.valueCache[l][:n*kv]
 }
 
 // PositionError is a position outside the model's context.
@@ -140,7 +142,29 @@ func (s *State) checkArgs(token, pos int) error {
 	if token < 0 || token >= s.M.Vocab {
 		return fmt.Errorf("token id %d is outside the vocabulary [0, %d)", token, s.M.Vocab)
 	}
+	s.ensure(pos + 1)
 	return nil
+}
+
+// ensure grows the caches and the attention buffer to hold n positions,
+// doubling so that growth costs little over a generation.
+func (s *State) ensure(n int) {
+	if n <= s.kvCap {
+		return
+	}
+	c := s.M.Config
+	newCap := min(max(n, 2*s.kvCap, 16), c.SeqLen)
+	kv := c.KVDim()
+	for l := range s.keyCache {
+		k := make([]float32, newCap*kv)
+		copy(k, s.keyCache[l])
+		s.keyCache[l] = k
+		v := make([]float32, newCap*kv)
+		copy(v, s.valueCache[l])
+		s.valueCache[l] = v
+	}
+	s.att = make([]float32, c.Heads*newCap)
+	s.kvCap = newCap
 }
 
 // Forward runs token at position pos through the model and returns the
@@ -206,9 +230,8 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	s.tock("rmsnorm", t, 8*int64(dim), 3*int64(dim))
 	fire(hLn1, s.xb, dim, 0)
 
-	loff := l * c.SeqLen * kvDim
-	k := s.keyCache[loff+pos*kvDim : loff+(pos+1)*kvDim]
-	v := s.valueCache[loff+pos*kvDim : loff+(pos+1)*kvDim]
+	k := s.keyCache[l][pos*kvDim : (pos+1)*kvDim]
+	v := s.valueCache[l][pos*kvDim : (pos+1)*kvDim]
 	in := s.input(s.xb, s.xq, s.xs)
 	s.matvec("wq", s.q, &w.Wq, in)
 	s.matvec("wk", k, &w.Wk, in)
@@ -229,7 +252,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	att := s.att[:c.Heads*n]
 	kvMul := c.Heads / c.KVHeads
 	for h := 0; h < c.Heads; h++ {
-		kh := s.keyCache[loff+(h/kvMul)*hs:]
+		kh := s.keyCache[l][(h/kvMul)*hs:]
 		s.ops.AttnScores(att[h*n:(h+1)*n], s.q[h*hs:(h+1)*hs], kh, kvDim)
 	}
 	fire(hScores, att, c.Heads, n)
@@ -238,7 +261,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	}
 	fire(hPattern, att, c.Heads, n)
 	for h := 0; h < c.Heads; h++ {
-		vh := s.valueCache[loff+(h/kvMul)*hs:]
+		vh := s.valueCache[l][(h/kvMul)*hs:]
 		s.ops.AttnMix(s.xb[h*hs:(h+1)*hs], att[h*n:(h+1)*n], vh, kvDim)
 	}
 	s.tock("attention", t, 2*4*int64(n)*int64(kvDim)*int64(kvMul), 4*int64(n)*int64(dim))

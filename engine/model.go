@@ -129,12 +129,24 @@ func open(path string, opts LoadOptions) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	ok := false
-	defer func() {
-		if !ok {
+	model, err := newModel(mp, size, path)
+	if err != nil {
+		mp.close()
+		return nil, err
+	}
+	if opts.Prefault {
+		if err := model.Prefault(); err != nil {
 			mp.close()
+			return nil, err
 		}
-	}()
+		model.Load.Prefaulted = true
+	}
+	return model, nil
+}
+
+// newModel validates the bytes of a checkpoint (size is the file's size)
+// and builds the model over them.
+func newModel(mp *mapping, size int64, path string) (*Model, error) {
 	c, err := parseHeader(mp.data, size)
 	if err != nil {
 		return nil, err
@@ -160,13 +172,6 @@ func open(path string, opts LoadOptions) (*Model, error) {
 	}
 	model.W = w
 	model.Load.CopiedBytes += copied
-	if opts.Prefault {
-		if err := mp.prefault(); err != nil {
-			return nil, err
-		}
-		model.Load.Prefaulted = true
-	}
-	ok = true
 	return model, nil
 }
 

@@ -10,7 +10,6 @@ import (
 type batchBuffers struct {
 	n                      int
 	x, xb, xb2, q, hb, hb2 []float32
-	att                    []float32
 	xq, hq                 []int8
 	xs, hs                 []float32
 }
@@ -26,7 +25,6 @@ func (b *batchBuffers) ensure(c Config, n int) {
 	b.q = make([]float32, n*c.Dim)
 	b.hb = make([]float32, n*c.HiddenDim)
 	b.hb2 = make([]float32, n*c.HiddenDim)
-	b.att = make([]float32, c.SeqLen)
 	if c.Quantized() {
 		b.xq, b.xs = make([]int8, n*c.Dim), make([]float32, n*c.Dim/c.GroupSize)
 		b.hq, b.hs = make([]int8, n*c.HiddenDim), make([]float32, n*c.HiddenDim/c.GroupSize)
@@ -88,7 +86,6 @@ func (s *State) layerBatch(l, pos0, n int) {
 	w := &s.W.Layers[l]
 	b := &s.batch
 	dim, kvDim, hs, hid := c.Dim, c.KVDim(), c.HeadSize(), c.HiddenDim
-	loff := l * c.SeqLen * kvDim
 
 	t := s.tick()
 	for i := 0; i < n; i++ {
@@ -96,8 +93,8 @@ func (s *State) layerBatch(l, pos0, n int) {
 	}
 	s.tock("rmsnorm", t, 8*int64(n*dim), 3*int64(n*dim))
 	// Keys and values go straight into the cache rows of their positions.
-	kc := s.keyCache[loff+pos0*kvDim : loff+(pos0+n)*kvDim]
-	vc := s.valueCache[loff+pos0*kvDim : loff+(pos0+n)*kvDim]
+	kc := s.keyCache[l][pos0*kvDim : (pos0+n)*kvDim]
+	vc := s.valueCache[l][pos0*kvDim : (pos0+n)*kvDim]
 	in := s.inputBatch(b.xb[:n*dim], b.xq, b.xs)
 	s.matmul("wq", b.q[:n*dim], &w.Wq, in, n)
 	s.matmul("wk", kc, &w.Wk, in, n)
@@ -114,12 +111,12 @@ func (s *State) layerBatch(l, pos0, n int) {
 	var flops, bytes int64
 	for i := 0; i < n; i++ {
 		pos := pos0 + i
-		att := b.att[:pos+1]
+		att := s.att[:pos+1]
 		for h := 0; h < c.Heads; h++ {
 			qh := b.q[i*dim+h*hs : i*dim+(h+1)*hs]
-			s.ops.AttnScores(att, qh, s.keyCache[loff+(h/kvMul)*hs:], kvDim)
+			s.ops.AttnScores(att, qh, s.keyCache[l][(h/kvMul)*hs:], kvDim)
 			s.ops.Softmax(att)
-			s.ops.AttnMix(b.xb[i*dim+h*hs:i*dim+(h+1)*hs], att, s.valueCache[loff+(h/kvMul)*hs:], kvDim)
+			s.ops.AttnMix(b.xb[i*dim+h*hs:i*dim+(h+1)*hs], att, s.valueCache[l][(h/kvMul)*hs:], kvDim)
 		}
 		flops += 4 * int64(pos+1) * int64(dim)
 		bytes += 8 * int64(pos+1) * int64(kvDim) * int64(kvMul)

@@ -142,16 +142,16 @@ func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
 		}
 		i = j
 	}
-	// Merge the best-scoring adjacent pair until none merges.
-	var sb strings.Builder
+	// Merge the best-scoring adjacent pair until none merges. (Quadratic
+	// in the text's length, like llama2.c; the map lookup of a converted
+	// byte slice does not allocate.)
+	var buf []byte
 	for {
 		best, bestID, bestIdx := float32(-1e10), -1, -1
 		for i := 0; i+1 < len(tokens); i++ {
-			sb.Reset()
-			sb.WriteString(t.Pieces[tokens[i]])
-			sb.WriteString(t.Pieces[tokens[i+1]])
-			id := t.Lookup(sb.String())
-			if id >= 0 && t.Scores[id] > best {
+			buf = append(append(buf[:0], t.Pieces[tokens[i]]...), t.Pieces[tokens[i+1]]...)
+			id, ok := t.ids[string(buf)]
+			if ok && t.Scores[id] > best {
 				best, bestID, bestIdx = t.Scores[id], id, i
 			}
 		}
