@@ -150,9 +150,16 @@ func cmdBench(e *env, args []string) error {
 	prompt := fs.Int("prompt-tokens", 0, "also time the first token of a prompt this long, batched and token by token")
 	aligned := fs.Bool("aligned", false, "read weights from a 64-byte-aligned copy instead of the mapping")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	ladder := fs.Bool("ladder", false, "run the whole kernel ladder (scalar, scalar4, SIMD, threads, int8, aligned) on --shape and print one table")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if *ladder {
+		if *shape == "" || len(pos) > 0 {
+			return fmt.Errorf("%w: --ladder needs --shape NAME", errUsage)
+		}
+		return runLadder(e, *shape, *n, *warmup, *prompt, *asJSON)
 	}
 	var path string
 	switch {
@@ -169,58 +176,11 @@ func cmdBench(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	s, err := engine.NewState(m, ops)
-	if err != nil {
-		return err
-	}
-	layout := engine.LayoutMapped
-	if *aligned {
-		layout = engine.LayoutAligned
-	}
-	if err := s.SetLayout(layout); err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := s.Bench(ctx, engine.BenchOptions{Tokens: *n, Warmup: *warmup})
+	r, err := benchOne(ctx, path, ops, *aligned, *n, *warmup, *prompt, nil)
 	if err != nil {
 		return err
-	}
-	// The floor: the weights streamed once at the read bandwidth this
-	// machine reaches with the same number of threads, over at least as
-	// many bytes as the model reads.
-	bwBytes := max(res.WeightBytes, 256<<20)
-	bw, err := asm.Bandwidth(ctx, asm.BandwidthOptions{Bytes: bwBytes, Threads: *threads, Repeats: 5})
-	if err != nil {
-		return err
-	}
-	times := append([]time.Duration(nil), res.Times...)
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	r := benchReport{
-		Machine: machine(), Model: path, Format: m.FormatName(), Variant: ops.Name, Threads: ops.Threads(),
-		Layout: s.Layout().String(), Tokens: len(res.Times), TokPerS: res.TokPerSec(),
-		MsP50: ms(engine.Percentile(res.Times, 50)), MsP99: ms(engine.Percentile(res.Times, 99)), MsMax: ms(times[len(times)-1]),
-		WeightBytes: res.WeightBytes, ReadGBps: bw.Read.Median,
-	}
-	r.EffectiveGBps = float64(res.WeightBytes) * r.TokPerS / 1e9
-	r.FloorMs = float64(res.WeightBytes) / (bw.Read.Median * 1e9) * 1e3
-	r.RooflineFraction = r.EffectiveGBps / r.ReadGBps
-	if *prompt > 0 {
-		r.PromptTokens = *prompt
-		tb, err := s.TimeToFirstToken(ctx, *prompt, true)
-		if err != nil {
-			return err
-		}
-		tt, err := s.TimeToFirstToken(ctx, *prompt, false)
-		if err != nil {
-			return err
-		}
-		r.TTFTBatchedMs, r.TTFTTokenByTokenMs = ms(tb), ms(tt)
 	}
 	if *asJSON {
 		return writeJSON(e, r)
@@ -237,4 +197,65 @@ func cmdBench(e *env, args []string) error {
 			r.PromptTokens, r.TTFTBatchedMs, r.TTFTTokenByTokenMs, r.TTFTTokenByTokenMs/r.TTFTBatchedMs)
 	}
 	return nil
+}
+
+// benchOne loads path and benchmarks decoding on it. bw, when given, is
+// the read bandwidth roof to compare with (measured once for a ladder);
+// otherwise it is measured with ops' thread count.
+func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, n, warmup, prompt int, bw map[int]float64) (*benchReport, error) {
+	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	s, err := engine.NewState(m, ops)
+	if err != nil {
+		return nil, err
+	}
+	layout := engine.LayoutMapped
+	if aligned {
+		layout = engine.LayoutAligned
+	}
+	if err := s.SetLayout(layout); err != nil {
+		return nil, err
+	}
+	res, err := s.Bench(ctx, engine.BenchOptions{Tokens: n, Warmup: warmup})
+	if err != nil {
+		return nil, err
+	}
+	// The floor: the weights streamed once at the read bandwidth this
+	// machine reaches with the same number of threads, over at least as
+	// many bytes as the model reads.
+	readBW, ok := bw[ops.Threads()]
+	if !ok {
+		b, err := asm.Bandwidth(ctx, asm.BandwidthOptions{Bytes: max(res.WeightBytes, 256<<20), Threads: ops.Threads(), Repeats: 5})
+		if err != nil {
+			return nil, err
+		}
+		readBW = b.Read.Median
+	}
+	times := append([]time.Duration(nil), res.Times...)
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	r := benchReport{
+		Machine: machine(), Model: path, Format: m.FormatName(), Variant: ops.Name, Threads: ops.Threads(),
+		Layout: s.Layout().String(), Tokens: len(res.Times), TokPerS: res.TokPerSec(),
+		MsP50: ms(engine.Percentile(res.Times, 50)), MsP99: ms(engine.Percentile(res.Times, 99)), MsMax: ms(times[len(times)-1]),
+		WeightBytes: res.WeightBytes, ReadGBps: readBW,
+	}
+	r.EffectiveGBps = float64(res.WeightBytes) * r.TokPerS / 1e9
+	r.FloorMs = float64(res.WeightBytes) / (readBW * 1e9) * 1e3
+	r.RooflineFraction = r.EffectiveGBps / r.ReadGBps
+	if prompt > 0 {
+		r.PromptTokens = prompt
+		tb, err := s.TimeToFirstToken(ctx, prompt, true)
+		if err != nil {
+			return nil, err
+		}
+		tt, err := s.TimeToFirstToken(ctx, prompt, false)
+		if err != nil {
+			return nil, err
+		}
+		r.TTFTBatchedMs, r.TTFTTokenByTokenMs = ms(tb), ms(tt)
+	}
+	return &r, nil
 }
