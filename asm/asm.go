@@ -8,6 +8,20 @@
 // each output element is summed by exactly one goroutine in a fixed order and
 // the result is the same bit for bit for any thread count.
 //
+// The variants: "scalar" (the reference: llama2.c's loop, one accumulator)
+// and "scalar4" (four accumulators) in portable Go everywhere; "avx2"
+// (AVX2+FMA) and "avx512" (AVX-512F/BW/VL) on amd64; "neon" on arm64, whose
+// int8 products use SDOT when the CPU has the dot-product extension and
+// SMULL/SADALP otherwise (a run-time branch; same results either way). The
+// SIMD routines are Go assembly in the *_amd64.s and *_arm64.s files,
+// chosen at run time with golang.org/x/sys/cpu; building with the noasm tag
+// (or for another architecture) leaves only the portable ones. Each SIMD
+// matrix routine sums every output row in one fixed order, so a row's bits
+// do not depend on how rows are split across threads or batched in MatMul.
+//
+// Bandwidth measures the memory bandwidth the kernels are up against;
+// AlignedFloat32 and AlignedInt8 allocate cache-line-aligned buffers.
+//
 // Shapes are carried by slice lengths: for MatVec, rows = len(out),
 // cols = len(x) and len(w) must be rows*cols. Callers are trusted on shapes
 // (the engine validates them once at load time); the kernels do not check

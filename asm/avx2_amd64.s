@@ -1,0 +1,557 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// AVX2+FMA kernels. The layout mirrors avx512_amd64.s with 8-lane YMM
+// registers: one 8-lane accumulator per output, column chunks of 8 added in
+// order, the last partial chunk loaded with VMASKMOVPS (lanes past the end
+// read as zero and never touch memory), then the lanes folded by halves
+// (4+4, 2+2, 1+1). Every fp32 matrix kernel sums an output this same way.
+
+// tailmask<> is eight all-ones int32 followed by eight zeros: the mask of
+// the first r lanes is the eight int32 starting at element 8-r.
+DATA tailmask<>+0(SB)/4, $0xffffffff
+DATA tailmask<>+4(SB)/4, $0xffffffff
+DATA tailmask<>+8(SB)/4, $0xffffffff
+DATA tailmask<>+12(SB)/4, $0xffffffff
+DATA tailmask<>+16(SB)/4, $0xffffffff
+DATA tailmask<>+20(SB)/4, $0xffffffff
+DATA tailmask<>+24(SB)/4, $0xffffffff
+DATA tailmask<>+28(SB)/4, $0xffffffff
+DATA tailmask<>+32(SB)/4, $0
+DATA tailmask<>+36(SB)/4, $0
+DATA tailmask<>+40(SB)/4, $0
+DATA tailmask<>+44(SB)/4, $0
+DATA tailmask<>+48(SB)/4, $0
+DATA tailmask<>+52(SB)/4, $0
+DATA tailmask<>+56(SB)/4, $0
+DATA tailmask<>+60(SB)/4, $0
+GLOBL tailmask<>(SB), RODATA|NOPTR, $64
+
+// TAILMASK8 loads into M the lane mask of the last n%8 columns. It
+// clobbers AX and CX.
+#define TAILMASK8(n, M) \
+	MOVQ    n, CX;                 \
+	ANDQ    $7, CX;                \
+	NEGQ    CX;                    \
+	LEAQ    tailmask<>+32(SB), AX; \
+	VMOVDQU (AX)(CX*4), M
+
+// HSUM8 folds the 8 lanes of Y (X is its low half) into the low lane of X;
+// TX is scratch.
+#define HSUM8(Y, X, TX) \
+	VEXTRACTF128 $1, Y, TX; \
+	VADDPS       TX, X, X;  \
+	VMOVHLPS     X, X, TX;  \
+	VADDPS       TX, X, X;  \
+	VMOVSHDUP    X, TX;     \
+	VADDSS       TX, X, X
+
+// func dotAVX2(a, b *float32, n int) float32
+TEXT ·dotAVX2(SB), NOSPLIT, $0-28
+	MOVQ   a+0(FP), SI
+	MOVQ   b+8(FP), DI
+	MOVQ   n+16(FP), R8
+	TAILMASK8(R8, Y15)
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   R8, CX
+	SHRQ   $5, CX
+	JZ     dot_single
+
+dot_loop4:
+	VMOVUPS     (SI), Y4
+	VMOVUPS     32(SI), Y5
+	VMOVUPS     64(SI), Y6
+	VMOVUPS     96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ        $128, SI
+	ADDQ        $128, DI
+	DECQ        CX
+	JNZ         dot_loop4
+
+dot_single:
+	MOVQ R8, CX
+	ANDQ $31, CX
+	SHRQ $3, CX
+	JZ   dot_tail
+
+dot_loop1:
+	VMOVUPS     (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	DECQ        CX
+	JNZ         dot_loop1
+
+dot_tail:
+	VMASKMOVPS  (SI), Y15, Y4
+	VMASKMOVPS  (DI), Y15, Y5
+	VFMADD231PS Y5, Y4, Y0
+	VADDPS      Y1, Y0, Y0
+	VADDPS      Y3, Y2, Y2
+	VADDPS      Y2, Y0, Y0
+	HSUM8(Y0, X0, X8)
+	VMOVSS      X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func sumAVX2(x *float32, n int) float32
+// n must be a multiple of 64. The bandwidth probe's read loop.
+TEXT ·sumAVX2(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), SI
+	MOVQ   n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	SHRQ   $5, CX
+	JZ     sum_done
+
+sum_loop:
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VADDPS 64(SI), Y2, Y2
+	VADDPS 96(SI), Y3, Y3
+	ADDQ   $128, SI
+	DECQ   CX
+	JNZ    sum_loop
+
+sum_done:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM8(Y0, X0, X8)
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func axpyAVX2(a float32, x, y *float32, n int)
+// y[i] += a*x[i], fused.
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS a+0(FP), Y0
+	MOVQ         x+8(FP), SI
+	MOVQ         y+16(FP), DI
+	MOVQ         n+24(FP), R8
+	TAILMASK8(R8, Y15)
+	MOVQ         R8, CX
+	SHRQ         $3, CX
+	JZ           axpy_tail
+
+axpy_loop:
+	VMOVUPS     (DI), Y1
+	VFMADD231PS (SI), Y0, Y1
+	VMOVUPS     Y1, (DI)
+	ADDQ        $32, SI
+	ADDQ        $32, DI
+	DECQ        CX
+	JNZ         axpy_loop
+
+axpy_tail:
+	VMASKMOVPS  (DI), Y15, Y1
+	VMASKMOVPS  (SI), Y15, Y2
+	VFMADD231PS Y2, Y0, Y1
+	VMASKMOVPS  Y1, Y15, (DI)
+	VZEROUPPER
+	RET
+
+// func gemvAVX2(out, w, x *float32, rows, cols, ldw int)
+// out[i] = sum_j w[i*ldw+j]*x[j] for i < rows, j < cols.
+TEXT ·gemvAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DX
+	MOVQ rows+24(FP), R8
+	MOVQ cols+32(FP), R9
+	MOVQ ldw+40(FP), R11
+	SHLQ $2, R11
+	TAILMASK8(R9, Y15)
+	SHRQ $3, R9
+
+gemv_block4:
+	CMPQ   R8, $4
+	JLT    gemv_block1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   SI, R12
+	LEAQ   (SI)(R11*2), R13
+	MOVQ   DX, BX
+	MOVQ   R9, CX
+	TESTQ  CX, CX
+	JZ     gemv_tail4
+
+gemv_loop4:
+	VMOVUPS     (BX), Y4
+	VFMADD231PS (R12), Y4, Y0
+	VFMADD231PS (R12)(R11*1), Y4, Y1
+	VFMADD231PS (R13), Y4, Y2
+	VFMADD231PS (R13)(R11*1), Y4, Y3
+	ADDQ        $32, BX
+	ADDQ        $32, R12
+	ADDQ        $32, R13
+	DECQ        CX
+	JNZ         gemv_loop4
+
+gemv_tail4:
+	VMASKMOVPS  (BX), Y15, Y4
+	VMASKMOVPS  (R12), Y15, Y5
+	VFMADD231PS Y5, Y4, Y0
+	VMASKMOVPS  (R12)(R11*1), Y15, Y6
+	VFMADD231PS Y6, Y4, Y1
+	VMASKMOVPS  (R13), Y15, Y7
+	VFMADD231PS Y7, Y4, Y2
+	VMASKMOVPS  (R13)(R11*1), Y15, Y8
+	VFMADD231PS Y8, Y4, Y3
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
+	VMOVSS      X0, (DI)
+	VMOVSS      X1, 4(DI)
+	VMOVSS      X2, 8(DI)
+	VMOVSS      X3, 12(DI)
+	ADDQ        $16, DI
+	LEAQ        (SI)(R11*4), SI
+	SUBQ        $4, R8
+	JMP         gemv_block4
+
+gemv_block1:
+	TESTQ  R8, R8
+	JZ     gemv_done
+	VXORPS Y0, Y0, Y0
+	MOVQ   SI, R12
+	MOVQ   DX, BX
+	MOVQ   R9, CX
+	TESTQ  CX, CX
+	JZ     gemv_tail1
+
+gemv_loop1:
+	VMOVUPS     (BX), Y4
+	VFMADD231PS (R12), Y4, Y0
+	ADDQ        $32, BX
+	ADDQ        $32, R12
+	DECQ        CX
+	JNZ         gemv_loop1
+
+gemv_tail1:
+	VMASKMOVPS  (BX), Y15, Y4
+	VMASKMOVPS  (R12), Y15, Y5
+	VFMADD231PS Y5, Y4, Y0
+	HSUM8(Y0, X0, X8)
+	VMOVSS      X0, (DI)
+	ADDQ        $4, DI
+	ADDQ        R11, SI
+	DECQ        R8
+	JMP         gemv_block1
+
+gemv_done:
+	VZEROUPPER
+	RET
+
+// func gemm2AVX2(out *float32, ldo int, w, x *float32, rows, cols int)
+// Two input vectors (x and x+cols) sharing every load of w, summed exactly
+// as gemvAVX2 sums.
+TEXT ·gemm2AVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ ldo+8(FP), R10
+	SHLQ $2, R10
+	MOVQ w+16(FP), SI
+	MOVQ x+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVQ cols+40(FP), R9
+	MOVQ R9, R11
+	SHLQ $2, R11
+	TAILMASK8(R9, Y15)
+	SHRQ $3, R9
+
+gemm2_block4:
+	CMPQ   R8, $4
+	JLT    gemm2_block1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   SI, R12
+	LEAQ   (SI)(R11*2), R13
+	MOVQ   DX, BX
+	MOVQ   R9, CX
+	TESTQ  CX, CX
+	JZ     gemm2_tail4
+
+gemm2_loop4:
+	VMOVUPS     (BX), Y8
+	VMOVUPS     (BX)(R11*1), Y9
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VFMADD231PS Y10, Y9, Y1
+	VMOVUPS     (R12)(R11*1), Y11
+	VFMADD231PS Y11, Y8, Y2
+	VFMADD231PS Y11, Y9, Y3
+	VMOVUPS     (R13), Y12
+	VFMADD231PS Y12, Y8, Y4
+	VFMADD231PS Y12, Y9, Y5
+	VMOVUPS     (R13)(R11*1), Y13
+	VFMADD231PS Y13, Y8, Y6
+	VFMADD231PS Y13, Y9, Y7
+	ADDQ        $32, BX
+	ADDQ        $32, R12
+	ADDQ        $32, R13
+	DECQ        CX
+	JNZ         gemm2_loop4
+
+gemm2_tail4:
+	VMASKMOVPS  (BX), Y15, Y8
+	VMASKMOVPS  (BX)(R11*1), Y15, Y9
+	VMASKMOVPS  (R12), Y15, Y10
+	VFMADD231PS Y10, Y8, Y0
+	VFMADD231PS Y10, Y9, Y1
+	VMASKMOVPS  (R12)(R11*1), Y15, Y11
+	VFMADD231PS Y11, Y8, Y2
+	VFMADD231PS Y11, Y9, Y3
+	VMASKMOVPS  (R13), Y15, Y12
+	VFMADD231PS Y12, Y8, Y4
+	VFMADD231PS Y12, Y9, Y5
+	VMASKMOVPS  (R13)(R11*1), Y15, Y13
+	VFMADD231PS Y13, Y8, Y6
+	VFMADD231PS Y13, Y9, Y7
+	HSUM8(Y0, X0, X14)
+	HSUM8(Y1, X1, X14)
+	HSUM8(Y2, X2, X14)
+	HSUM8(Y3, X3, X14)
+	HSUM8(Y4, X4, X14)
+	HSUM8(Y5, X5, X14)
+	HSUM8(Y6, X6, X14)
+	HSUM8(Y7, X7, X14)
+	VMOVSS      X0, (DI)
+	VMOVSS      X1, (DI)(R10*1)
+	VMOVSS      X2, 4(DI)
+	VMOVSS      X3, 4(DI)(R10*1)
+	VMOVSS      X4, 8(DI)
+	VMOVSS      X5, 8(DI)(R10*1)
+	VMOVSS      X6, 12(DI)
+	VMOVSS      X7, 12(DI)(R10*1)
+	ADDQ        $16, DI
+	LEAQ        (SI)(R11*4), SI
+	SUBQ        $4, R8
+	JMP         gemm2_block4
+
+gemm2_block1:
+	TESTQ  R8, R8
+	JZ     gemm2_done
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   SI, R12
+	MOVQ   DX, BX
+	MOVQ   R9, CX
+	TESTQ  CX, CX
+	JZ     gemm2_tail1
+
+gemm2_loop1:
+	VMOVUPS     (BX), Y8
+	VMOVUPS     (BX)(R11*1), Y9
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VFMADD231PS Y10, Y9, Y1
+	ADDQ        $32, BX
+	ADDQ        $32, R12
+	DECQ        CX
+	JNZ         gemm2_loop1
+
+gemm2_tail1:
+	VMASKMOVPS  (BX), Y15, Y8
+	VMASKMOVPS  (BX)(R11*1), Y15, Y9
+	VMASKMOVPS  (R12), Y15, Y10
+	VFMADD231PS Y10, Y8, Y0
+	VFMADD231PS Y10, Y9, Y1
+	HSUM8(Y0, X0, X14)
+	HSUM8(Y1, X1, X14)
+	VMOVSS      X0, (DI)
+	VMOVSS      X1, (DI)(R10*1)
+	ADDQ        $4, DI
+	ADDQ        R11, SI
+	DECQ        R8
+	JMP         gemm2_block1
+
+gemm2_done:
+	VZEROUPPER
+	RET
+
+// func gemvQ8AVX2(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr int)
+// Q8_0 matrix-vector product for group sizes that are multiples of 16
+// (cpg = gs/16 chunks per group): VPMOVSXBW widens 16 int8 to int16,
+// VPMADDWD multiplies and adds pairs into 8 exact int32 lanes; at the end
+// of a group the lanes, converted to float, are added times ws[row,g]*xs[g]
+// into an 8-lane float accumulator folded once per row.
+TEXT ·gemvQ8AVX2(SB), NOSPLIT, $0-72
+	MOVQ out+0(FP), DI
+	MOVQ wq+8(FP), SI
+	MOVQ ws+16(FP), DX
+	MOVQ rows+40(FP), R8
+	MOVQ cols+48(FP), R11
+	MOVQ cpg+56(FP), R10
+	MOVQ gpr+64(FP), AX
+	SHLQ $2, AX
+
+q8_block4:
+	CMPQ   R8, $4
+	JLT    q8_block1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   SI, R12
+	LEAQ   (SI)(R11*2), R13
+	MOVQ   DX, R14
+	MOVQ   xq+24(FP), BX
+	MOVQ   xs+32(FP), R9
+	MOVQ   gpr+64(FP), R15
+
+q8_group4:
+	// The group's first chunk writes the int32 lanes, the others add.
+	PREFETCHT0 2048(R12)
+	PREFETCHT0 2048(R12)(R11*1)
+	PREFETCHT0 2048(R13)
+	PREFETCHT0 2048(R13)(R11*1)
+	VPMOVSXBW  (BX), Y8
+	VPMOVSXBW  (R12), Y9
+	VPMADDWD   Y9, Y8, Y4
+	VPMOVSXBW  (R12)(R11*1), Y10
+	VPMADDWD   Y10, Y8, Y5
+	VPMOVSXBW  (R13), Y11
+	VPMADDWD   Y11, Y8, Y6
+	VPMOVSXBW  (R13)(R11*1), Y12
+	VPMADDWD   Y12, Y8, Y7
+	ADDQ       $16, BX
+	ADDQ       $16, R12
+	ADDQ       $16, R13
+	MOVQ       R10, CX
+	DECQ       CX
+	JZ         q8_scale4
+
+q8_chunk4:
+	// Fetch well ahead: with this many instructions per weight byte the
+	// out-of-order window alone keeps too few cache misses in flight.
+	PREFETCHT0 2048(R12)
+	PREFETCHT0 2048(R12)(R11*1)
+	PREFETCHT0 2048(R13)
+	PREFETCHT0 2048(R13)(R11*1)
+	VPMOVSXBW (BX), Y8
+	VPMOVSXBW (R12), Y9
+	VPMADDWD  Y9, Y8, Y9
+	VPADDD    Y9, Y4, Y4
+	VPMOVSXBW (R12)(R11*1), Y10
+	VPMADDWD  Y10, Y8, Y10
+	VPADDD    Y10, Y5, Y5
+	VPMOVSXBW (R13), Y11
+	VPMADDWD  Y11, Y8, Y11
+	VPADDD    Y11, Y6, Y6
+	VPMOVSXBW (R13)(R11*1), Y12
+	VPMADDWD  Y12, Y8, Y12
+	VPADDD    Y12, Y7, Y7
+	ADDQ      $16, BX
+	ADDQ      $16, R12
+	ADDQ      $16, R13
+	DECQ      CX
+	JNZ       q8_chunk4
+
+q8_scale4:
+	VBROADCASTSS (R9), Y8
+	VBROADCASTSS (R14), Y9
+	VBROADCASTSS (R14)(AX*1), Y10
+	VBROADCASTSS (R14)(AX*2), Y11
+	LEAQ         (R14)(AX*2), CX
+	VBROADCASTSS (CX)(AX*1), Y12
+	VMULPS       Y8, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y8, Y12, Y12
+	VCVTDQ2PS    Y4, Y4
+	VCVTDQ2PS    Y5, Y5
+	VCVTDQ2PS    Y6, Y6
+	VCVTDQ2PS    Y7, Y7
+	VFMADD231PS  Y9, Y4, Y0
+	VFMADD231PS  Y10, Y5, Y1
+	VFMADD231PS  Y11, Y6, Y2
+	VFMADD231PS  Y12, Y7, Y3
+	ADDQ         $4, R9
+	ADDQ         $4, R14
+	DECQ         R15
+	JNZ          q8_group4
+
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y1, X1, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y3, X3, X8)
+	VMOVSS X0, (DI)
+	VMOVSS X1, 4(DI)
+	VMOVSS X2, 8(DI)
+	VMOVSS X3, 12(DI)
+	ADDQ   $16, DI
+	LEAQ   (SI)(R11*4), SI
+	LEAQ   (DX)(AX*4), DX
+	SUBQ   $4, R8
+	JMP    q8_block4
+
+q8_block1:
+	TESTQ  R8, R8
+	JZ     q8_done
+	VXORPS Y0, Y0, Y0
+	MOVQ   SI, R12
+	MOVQ   DX, R14
+	MOVQ   xq+24(FP), BX
+	MOVQ   xs+32(FP), R9
+	MOVQ   gpr+64(FP), R15
+
+q8_group1:
+	VPMOVSXBW (BX), Y8
+	VPMOVSXBW (R12), Y9
+	VPMADDWD  Y9, Y8, Y4
+	ADDQ      $16, BX
+	ADDQ      $16, R12
+	MOVQ      R10, CX
+	DECQ      CX
+	JZ        q8_scale1
+
+q8_chunk1:
+	VPMOVSXBW (BX), Y8
+	VPMOVSXBW (R12), Y9
+	VPMADDWD  Y9, Y8, Y9
+	VPADDD    Y9, Y4, Y4
+	ADDQ      $16, BX
+	ADDQ      $16, R12
+	DECQ      CX
+	JNZ       q8_chunk1
+
+q8_scale1:
+	VBROADCASTSS (R9), Y8
+	VBROADCASTSS (R14), Y9
+	VMULPS       Y8, Y9, Y9
+	VCVTDQ2PS    Y4, Y4
+	VFMADD231PS  Y9, Y4, Y0
+	ADDQ         $4, R9
+	ADDQ         $4, R14
+	DECQ         R15
+	JNZ          q8_group1
+
+	HSUM8(Y0, X0, X8)
+	VMOVSS X0, (DI)
+	ADDQ   $4, DI
+	ADDQ   R11, SI
+	ADDQ   AX, DX
+	DECQ   R8
+	JMP    q8_block1
+
+q8_done:
+	VZEROUPPER
+	RET

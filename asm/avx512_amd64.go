@@ -1,0 +1,56 @@
+//go:build !noasm
+
+package asm
+
+import "golang.org/x/sys/cpu"
+
+//go:noescape
+func dotAVX512(a, b *float32, n int) float32
+
+//go:noescape
+func sumAVX512(x *float32, n int) float32
+
+//go:noescape
+func axpyAVX512(a float32, x, y *float32, n int)
+
+//go:noescape
+func gemvAVX512(out, w, x *float32, rows, cols, ldw int)
+
+//go:noescape
+func gemm2AVX512(out *float32, ldo int, w, x *float32, rows, cols int)
+
+//go:noescape
+func gemvQ8AVX512(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr int)
+
+func hasAVX512() bool {
+	return cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+}
+
+var avx512Impl = &simdImpl{
+	dot:     dotAVX512,
+	gemv:    gemvAVX512,
+	gemm2:   gemm2AVX512,
+	gemvQ8:  gemvQ8AVX512,
+	q8chunk: 32,
+	axpy:    axpyAVX512,
+}
+
+func init() {
+	Register(avx512Impl.kernels("avx512", []string{"AVX512F", "AVX512BW", "AVX512VL"}, hasAVX512, 20))
+}
+
+func init() {
+	if hasAVX512() {
+		readSum, readSumName = sumAVX512Go, "avx512"
+	}
+}
+
+// sumAVX512Go is the bandwidth probe's read loop.
+func sumAVX512Go(x []float32) float32 {
+	m := len(x) &^ 63
+	var s float32
+	if m > 0 {
+		s = sumAVX512(&x[0], m)
+	}
+	return s + sum4(x[m:])
+}

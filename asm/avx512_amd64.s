@@ -1,0 +1,538 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// AVX-512 kernels (AVX-512F for fp32, AVX-512BW for the int8 products).
+//
+// Every fp32 matrix kernel here sums each output the same way, so that a row
+// gives the same bits whether it is computed alone, in a block of four rows,
+// or next to a second input vector: one 16-lane accumulator per output,
+// column chunks of 16 added in order, the last partial chunk added with a
+// lane mask (K1, lanes past the end untouched), then the 16 lanes folded by
+// halves (8+8, 4+4, 2+2, 1+1).
+
+// HSUM16 folds the 16 lanes of Z into the low lane of X (Y is the same
+// register's 256-bit name); TY/TX is a scratch register.
+#define HSUM16(Z, Y, X, TY, TX) \
+	VEXTRACTF64X4 $1, Z, TY; \
+	VADDPS        TY, Y, Y;  \
+	VEXTRACTF128  $1, Y, TX; \
+	VADDPS        TX, X, X;  \
+	VMOVHLPS      X, X, TX;  \
+	VADDPS        TX, X, X;  \
+	VMOVSHDUP     X, TX;     \
+	VADDSS        TX, X, X
+
+// TAILMASK16 sets K1 to the lanes of the last partial chunk of n columns:
+// (1 << (n%16)) - 1. It clobbers AX and CX.
+#define TAILMASK16(n) \
+	MOVQ  n, CX;   \
+	ANDQ  $15, CX; \
+	MOVL  $1, AX;  \
+	SHLL  CX, AX;  \
+	DECL  AX;      \
+	KMOVW AX, K1
+
+// func dotAVX512(a, b *float32, n int) float32
+TEXT ·dotAVX512(SB), NOSPLIT, $0-28
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), R8
+	TAILMASK16(R8)
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   R8, CX
+	SHRQ   $6, CX
+	JZ     dot_single
+
+dot_loop4:
+	VMOVUPS     (SI), Z4
+	VMOVUPS     64(SI), Z5
+	VMOVUPS     128(SI), Z6
+	VMOVUPS     192(SI), Z7
+	VFMADD231PS (DI), Z4, Z0
+	VFMADD231PS 64(DI), Z5, Z1
+	VFMADD231PS 128(DI), Z6, Z2
+	VFMADD231PS 192(DI), Z7, Z3
+	ADDQ        $256, SI
+	ADDQ        $256, DI
+	DECQ        CX
+	JNZ         dot_loop4
+
+dot_single:
+	MOVQ R8, CX
+	ANDQ $63, CX
+	SHRQ $4, CX
+	JZ   dot_tail
+
+dot_loop1:
+	VMOVUPS     (SI), Z4
+	VFMADD231PS (DI), Z4, Z0
+	ADDQ        $64, SI
+	ADDQ        $64, DI
+	DECQ        CX
+	JNZ         dot_loop1
+
+dot_tail:
+	VMOVUPS.Z   (SI), K1, Z4
+	VFMADD231PS (DI), Z4, K1, Z0
+	VADDPS      Z1, Z0, Z0
+	VADDPS      Z3, Z2, Z2
+	VADDPS      Z2, Z0, Z0
+	HSUM16(Z0, Y0, X0, Y8, X8)
+	VMOVSS      X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func sumAVX512(x *float32, n int) float32
+// n must be a multiple of 64. Used by the bandwidth probe: a pure read.
+TEXT ·sumAVX512(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), SI
+	MOVQ   n+8(FP), CX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	SHRQ   $6, CX
+	JZ     sum_done
+
+sum_loop:
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	ADDQ   $256, SI
+	DECQ   CX
+	JNZ    sum_loop
+
+sum_done:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	HSUM16(Z0, Y0, X0, Y8, X8)
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func axpyAVX512(a float32, x, y *float32, n int)
+// y[i] += a*x[i], fused.
+TEXT ·axpyAVX512(SB), NOSPLIT, $0-32
+	VBROADCASTSS a+0(FP), Z0
+	MOVQ         x+8(FP), SI
+	MOVQ         y+16(FP), DI
+	MOVQ         n+24(FP), R8
+	TAILMASK16(R8)
+	MOVQ         R8, CX
+	SHRQ         $4, CX
+	JZ           axpy_tail
+
+axpy_loop:
+	VMOVUPS     (DI), Z1
+	VFMADD231PS (SI), Z0, Z1
+	VMOVUPS     Z1, (DI)
+	ADDQ        $64, SI
+	ADDQ        $64, DI
+	DECQ        CX
+	JNZ         axpy_loop
+
+axpy_tail:
+	VMOVUPS.Z   (DI), K1, Z1
+	VFMADD231PS (SI), Z0, K1, Z1
+	VMOVUPS     Z1, K1, (DI)
+	VZEROUPPER
+	RET
+
+// func gemvAVX512(out, w, x *float32, rows, cols, ldw int)
+// out[i] = sum_j w[i*ldw+j]*x[j] for i < rows, j < cols.
+TEXT ·gemvAVX512(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ w+8(FP), SI
+	MOVQ x+16(FP), DX
+	MOVQ rows+24(FP), R8
+	MOVQ cols+32(FP), R9
+	MOVQ ldw+40(FP), R11
+	SHLQ $2, R11         // row stride in bytes
+	TAILMASK16(R9)
+	SHRQ $4, R9          // full chunks per row
+
+gemv_block4:
+	CMPQ   R8, $4
+	JLT    gemv_block1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   SI, R12              // row 0 (row 1 at +R11)
+	LEAQ   (SI)(R11*2), R13     // row 2 (row 3 at +R11)
+	MOVQ   DX, BX
+	MOVQ   R9, CX
+	TESTQ  CX, CX
+	JZ     gemv_tail4
+
+gemv_loop4:
+	VMOVUPS     (BX), Z4
+	VFMADD231PS (R12), Z4, Z0
+	VFMADD231PS (R12)(R11*1), Z4, Z1
+	VFMADD231PS (R13), Z4, Z2
+	VFMADD231PS (R13)(R11*1), Z4, Z3
+	ADDQ        $64, BX
+	ADDQ        $64, R12
+	ADDQ        $64, R13
+	DECQ        CX
+	JNZ         gemv_loop4
+
+gemv_tail4:
+	VMOVUPS.Z   (BX), K1, Z4
+	VFMADD231PS (R12), Z4, K1, Z0
+	VFMADD231PS (R12)(R11*1), Z4, K1, Z1
+	VFMADD231PS (R13), Z4, K1, Z2
+	VFMADD231PS (R13)(R11*1), Z4, K1, Z3
+	HSUM16(Z0, Y0, X0, Y8, X8)
+	HSUM16(Z1, Y1, X1, Y8, X8)
+	HSUM16(Z2, Y2, X2, Y8, X8)
+	HSUM16(Z3, Y3, X3, Y8, X8)
+	VMOVSS      X0, (DI)
+	VMOVSS      X1, 4(DI)
+	VMOVSS      X2, 8(DI)
+	VMOVSS      X3, 12(DI)
+	ADDQ        $16, DI
+	LEAQ        (SI)(R11*4), SI
+	SUBQ        $4, R8
+	JMP         gemv_block4
+
+gemv_block1:
+	TESTQ  R8, R8
+	JZ     gemv_done
+	VXORPS Z0, Z0, Z0
+	MOVQ   SI, R12
+	MOVQ   DX, BX
+	MOVQ   R9, CX
+	TESTQ  CX, CX
+	JZ     gemv_tail1
+
+gemv_loop1:
+	VMOVUPS     (BX), Z4
+	VFMADD231PS (R12), Z4, Z0
+	ADDQ        $64, BX
+	ADDQ        $64, R12
+	DECQ        CX
+	JNZ         gemv_loop1
+
+gemv_tail1:
+	VMOVUPS.Z   (BX), K1, Z4
+	VFMADD231PS (R12), Z4, K1, Z0
+	HSUM16(Z0, Y0, X0, Y8, X8)
+	VMOVSS      X0, (DI)
+	ADDQ        $4, DI
+	ADDQ        R11, SI
+	DECQ        R8
+	JMP         gemv_block1
+
+gemv_done:
+	VZEROUPPER
+	RET
+
+// func gemm2AVX512(out *float32, ldo int, w, x *float32, rows, cols int)
+// Two input vectors at once (x and x+cols), sharing every load of w:
+// out[i] = w_i·x0, out[ldo+i] = w_i·x1. Same summation as gemvAVX512.
+TEXT ·gemm2AVX512(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ ldo+8(FP), R10
+	SHLQ $2, R10         // output stride in bytes
+	MOVQ w+16(FP), SI
+	MOVQ x+24(FP), DX
+	MOVQ rows+32(FP), R8
+	MOVQ cols+40(FP), R9
+	MOVQ R9, R11
+	SHLQ $2, R11         // row stride (and x0->x1 distance) in bytes
+	TAILMASK16(R9)
+	SHRQ $4, R9
+
+gemm2_block4:
+	CMPQ   R8, $4
+	JLT    gemm2_block1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   SI, R12
+	LEAQ   (SI)(R11*2), R13
+	MOVQ   DX, BX
+	MOVQ   R9, CX
+	TESTQ  CX, CX
+	JZ     gemm2_tail4
+
+gemm2_loop4:
+	VMOVUPS     (BX), Z8
+	VMOVUPS     (BX)(R11*1), Z9
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z10, Z8, Z0
+	VFMADD231PS Z10, Z9, Z1
+	VMOVUPS     (R12)(R11*1), Z11
+	VFMADD231PS Z11, Z8, Z2
+	VFMADD231PS Z11, Z9, Z3
+	VMOVUPS     (R13), Z12
+	VFMADD231PS Z12, Z8, Z4
+	VFMADD231PS Z12, Z9, Z5
+	VMOVUPS     (R13)(R11*1), Z13
+	VFMADD231PS Z13, Z8, Z6
+	VFMADD231PS Z13, Z9, Z7
+	ADDQ        $64, BX
+	ADDQ        $64, R12
+	ADDQ        $64, R13
+	DECQ        CX
+	JNZ         gemm2_loop4
+
+gemm2_tail4:
+	VMOVUPS.Z   (BX), K1, Z8
+	VMOVUPS.Z   (BX)(R11*1), K1, Z9
+	VMOVUPS.Z   (R12), K1, Z10
+	VFMADD231PS Z10, Z8, K1, Z0
+	VFMADD231PS Z10, Z9, K1, Z1
+	VMOVUPS.Z   (R12)(R11*1), K1, Z11
+	VFMADD231PS Z11, Z8, K1, Z2
+	VFMADD231PS Z11, Z9, K1, Z3
+	VMOVUPS.Z   (R13), K1, Z12
+	VFMADD231PS Z12, Z8, K1, Z4
+	VFMADD231PS Z12, Z9, K1, Z5
+	VMOVUPS.Z   (R13)(R11*1), K1, Z13
+	VFMADD231PS Z13, Z8, K1, Z6
+	VFMADD231PS Z13, Z9, K1, Z7
+	HSUM16(Z0, Y0, X0, Y14, X14)
+	HSUM16(Z1, Y1, X1, Y14, X14)
+	HSUM16(Z2, Y2, X2, Y14, X14)
+	HSUM16(Z3, Y3, X3, Y14, X14)
+	HSUM16(Z4, Y4, X4, Y14, X14)
+	HSUM16(Z5, Y5, X5, Y14, X14)
+	HSUM16(Z6, Y6, X6, Y14, X14)
+	HSUM16(Z7, Y7, X7, Y14, X14)
+	VMOVSS      X0, (DI)
+	VMOVSS      X1, (DI)(R10*1)
+	VMOVSS      X2, 4(DI)
+	VMOVSS      X3, 4(DI)(R10*1)
+	VMOVSS      X4, 8(DI)
+	VMOVSS      X5, 8(DI)(R10*1)
+	VMOVSS      X6, 12(DI)
+	VMOVSS      X7, 12(DI)(R10*1)
+	ADDQ        $16, DI
+	LEAQ        (SI)(R11*4), SI
+	SUBQ        $4, R8
+	JMP         gemm2_block4
+
+gemm2_block1:
+	TESTQ  R8, R8
+	JZ     gemm2_done
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   SI, R12
+	MOVQ   DX, BX
+	MOVQ   R9, CX
+	TESTQ  CX, CX
+	JZ     gemm2_tail1
+
+gemm2_loop1:
+	VMOVUPS     (BX), Z8
+	VMOVUPS     (BX)(R11*1), Z9
+	VMOVUPS     (R12), Z10
+	VFMADD231PS Z10, Z8, Z0
+	VFMADD231PS Z10, Z9, Z1
+	ADDQ        $64, BX
+	ADDQ        $64, R12
+	DECQ        CX
+	JNZ         gemm2_loop1
+
+gemm2_tail1:
+	VMOVUPS.Z   (BX), K1, Z8
+	VMOVUPS.Z   (BX)(R11*1), K1, Z9
+	VMOVUPS.Z   (R12), K1, Z10
+	VFMADD231PS Z10, Z8, K1, Z0
+	VFMADD231PS Z10, Z9, K1, Z1
+	HSUM16(Z0, Y0, X0, Y14, X14)
+	HSUM16(Z1, Y1, X1, Y14, X14)
+	VMOVSS      X0, (DI)
+	VMOVSS      X1, (DI)(R10*1)
+	ADDQ        $4, DI
+	ADDQ        R11, SI
+	DECQ        R8
+	JMP         gemm2_block1
+
+gemm2_done:
+	VZEROUPPER
+	RET
+
+// func gemvQ8AVX512(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr int)
+// Q8_0 matrix-vector product for group sizes that are multiples of 32
+// (cpg = gs/32 chunks per group, gpr = groups per row). Within a group the
+// int8 products are widened to int16 (VPMOVSXBW), multiplied and summed in
+// pairs into 16 int32 lanes (VPMADDWD, exact); at the group's end the lanes
+// are converted to float and added, times ws[row,g]*xs[g], into a 16-lane
+// float accumulator, which is folded once per row. Rows are done four at a
+// time (sharing the widened x) and the rest one at a time, summed alike.
+TEXT ·gemvQ8AVX512(SB), NOSPLIT, $0-72
+	MOVQ out+0(FP), DI
+	MOVQ wq+8(FP), SI
+	MOVQ ws+16(FP), DX
+	MOVQ rows+40(FP), R8
+	MOVQ cols+48(FP), R11    // wq row stride in bytes
+	MOVQ cpg+56(FP), R10
+	MOVQ gpr+64(FP), AX
+	SHLQ $2, AX              // ws row stride in bytes
+
+q8_block4:
+	CMPQ   R8, $4
+	JLT    q8_block1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	MOVQ   SI, R12
+	LEAQ   (SI)(R11*2), R13
+	MOVQ   DX, R14              // ws of row 0, group g
+	MOVQ   xq+24(FP), BX
+	MOVQ   xs+32(FP), R9
+	MOVQ   gpr+64(FP), R15
+
+q8_group4:
+	// The group's first chunk writes the int32 lanes, the others add.
+	PREFETCHT0 2048(R12)
+	PREFETCHT0 2048(R12)(R11*1)
+	PREFETCHT0 2048(R13)
+	PREFETCHT0 2048(R13)(R11*1)
+	VPMOVSXBW  (BX), Z8
+	VPMOVSXBW  (R12), Z9
+	VPMADDWD   Z9, Z8, Z4
+	VPMOVSXBW  (R12)(R11*1), Z10
+	VPMADDWD   Z10, Z8, Z5
+	VPMOVSXBW  (R13), Z11
+	VPMADDWD   Z11, Z8, Z6
+	VPMOVSXBW  (R13)(R11*1), Z12
+	VPMADDWD   Z12, Z8, Z7
+	ADDQ       $32, BX
+	ADDQ       $32, R12
+	ADDQ       $32, R13
+	MOVQ       R10, CX
+	DECQ       CX
+	JZ         q8_scale4
+
+q8_chunk4:
+	// Fetch well ahead: with this many instructions per weight byte the
+	// out-of-order window alone keeps too few cache misses in flight.
+	PREFETCHT0 2048(R12)
+	PREFETCHT0 2048(R12)(R11*1)
+	PREFETCHT0 2048(R13)
+	PREFETCHT0 2048(R13)(R11*1)
+	VPMOVSXBW (BX), Z8
+	VPMOVSXBW (R12), Z9
+	VPMADDWD  Z9, Z8, Z9
+	VPADDD    Z9, Z4, Z4
+	VPMOVSXBW (R12)(R11*1), Z10
+	VPMADDWD  Z10, Z8, Z10
+	VPADDD    Z10, Z5, Z5
+	VPMOVSXBW (R13), Z11
+	VPMADDWD  Z11, Z8, Z11
+	VPADDD    Z11, Z6, Z6
+	VPMOVSXBW (R13)(R11*1), Z12
+	VPMADDWD  Z12, Z8, Z12
+	VPADDD    Z12, Z7, Z7
+	ADDQ      $32, BX
+	ADDQ      $32, R12
+	ADDQ      $32, R13
+	DECQ      CX
+	JNZ       q8_chunk4
+
+q8_scale4:
+	VBROADCASTSS (R9), Z8          // xs[g]
+	VBROADCASTSS (R14), Z9         // ws[row0, g]
+	VBROADCASTSS (R14)(AX*1), Z10  // ws[row1, g]
+	VBROADCASTSS (R14)(AX*2), Z11  // ws[row2, g]
+	LEAQ         (R14)(AX*2), CX
+	VBROADCASTSS (CX)(AX*1), Z12   // ws[row3, g]
+	VMULPS       Z8, Z9, Z9
+	VMULPS       Z8, Z10, Z10
+	VMULPS       Z8, Z11, Z11
+	VMULPS       Z8, Z12, Z12
+	VCVTDQ2PS    Z4, Z4
+	VCVTDQ2PS    Z5, Z5
+	VCVTDQ2PS    Z6, Z6
+	VCVTDQ2PS    Z7, Z7
+	VFMADD231PS  Z9, Z4, Z0
+	VFMADD231PS  Z10, Z5, Z1
+	VFMADD231PS  Z11, Z6, Z2
+	VFMADD231PS  Z12, Z7, Z3
+	ADDQ         $4, R9
+	ADDQ         $4, R14
+	DECQ         R15
+	JNZ          q8_group4
+
+	HSUM16(Z0, Y0, X0, Y8, X8)
+	HSUM16(Z1, Y1, X1, Y8, X8)
+	HSUM16(Z2, Y2, X2, Y8, X8)
+	HSUM16(Z3, Y3, X3, Y8, X8)
+	VMOVSS X0, (DI)
+	VMOVSS X1, 4(DI)
+	VMOVSS X2, 8(DI)
+	VMOVSS X3, 12(DI)
+	ADDQ   $16, DI
+	LEAQ   (SI)(R11*4), SI
+	LEAQ   (DX)(AX*4), DX
+	SUBQ   $4, R8
+	JMP    q8_block4
+
+q8_block1:
+	TESTQ  R8, R8
+	JZ     q8_done
+	VXORPS Z0, Z0, Z0
+	MOVQ   SI, R12
+	MOVQ   DX, R14
+	MOVQ   xq+24(FP), BX
+	MOVQ   xs+32(FP), R9
+	MOVQ   gpr+64(FP), R15
+
+q8_group1:
+	VPMOVSXBW (BX), Z8
+	VPMOVSXBW (R12), Z9
+	VPMADDWD  Z9, Z8, Z4
+	ADDQ      $32, BX
+	ADDQ      $32, R12
+	MOVQ      R10, CX
+	DECQ      CX
+	JZ        q8_scale1
+
+q8_chunk1:
+	VPMOVSXBW (BX), Z8
+	VPMOVSXBW (R12), Z9
+	VPMADDWD  Z9, Z8, Z9
+	VPADDD    Z9, Z4, Z4
+	ADDQ      $32, BX
+	ADDQ      $32, R12
+	DECQ      CX
+	JNZ       q8_chunk1
+
+q8_scale1:
+	VBROADCASTSS (R9), Z8
+	VBROADCASTSS (R14), Z9
+	VMULPS       Z8, Z9, Z9
+	VCVTDQ2PS    Z4, Z4
+	VFMADD231PS  Z9, Z4, Z0
+	ADDQ         $4, R9
+	ADDQ         $4, R14
+	DECQ         R15
+	JNZ          q8_group1
+
+	HSUM16(Z0, Y0, X0, Y8, X8)
+	VMOVSS X0, (DI)
+	ADDQ   $4, DI
+	ADDQ   R11, SI
+	ADDQ   AX, DX
+	DECQ   R8
+	JMP    q8_block1
+
+q8_done:
+	VZEROUPPER
+	RET

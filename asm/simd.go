@@ -1,0 +1,170 @@
+//go:build (amd64 || arm64) && !noasm
+
+package asm
+
+import "math"
+
+// simdImpl is the handful of assembly routines a SIMD variant provides; the
+// Go glue below turns them into a complete Kernels value, so every
+// instruction set shares one set of wrappers (slice checks, row blocking,
+// fallbacks) and differs only in its .s file.
+type simdImpl struct {
+	// dot returns a·b over n elements.
+	dot func(a, b *float32, n int) float32
+	// gemv computes out[i] = sum_j w[i*ldw+j]*x[j] for i < rows, j < cols.
+	// It must sum each row identically whatever rows is, so that thread
+	// splits do not change results.
+	gemv func(out, w, x *float32, rows, cols, ldw int)
+	// gemm2 computes out[i] = w_i·x0 and out[ldo+i] = w_i·x1 for two input
+	// vectors x0 = x, x1 = x+cols, summed exactly as gemv sums.
+	gemm2 func(out *float32, ldo int, w, x *float32, rows, cols int)
+	// gemvQ8 is the Q8_0 matrix-vector product for group sizes that are a
+	// multiple of q8chunk: cpg = gs/q8chunk chunks per group, gpr groups
+	// per row.
+	gemvQ8  func(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr int)
+	q8chunk int
+	// axpy computes y[i] += a*x[i] for i < n.
+	axpy func(a float32, x, y *float32, n int)
+}
+
+// rowBlock is how many weight rows MatMul keeps hot in cache while it runs
+// every input vector over them, so each row is read from memory once.
+const rowBlock = 16
+
+func (s *simdImpl) kernels(name string, features []string, available func() bool, rank int) *Kernels {
+	dot := func(a, b []float32) float32 {
+		if len(a) == 0 {
+			return 0
+		}
+		_ = b[len(a)-1]
+		return s.dot(&a[0], &b[0], len(a))
+	}
+	matVec := func(out, w, x []float32) {
+		rows, cols := len(out), len(x)
+		if rows == 0 {
+			return
+		}
+		if cols == 0 {
+			clear(out)
+			return
+		}
+		_ = w[rows*cols-1]
+		s.gemv(&out[0], &w[0], &x[0], rows, cols, cols)
+	}
+	matMul := func(out []float32, ldo int, w, x []float32, n int) {
+		if n == 0 {
+			return
+		}
+		cols := len(x) / n
+		rows := len(w) / cols
+		if rows == 0 {
+			return
+		}
+		_ = out[(n-1)*ldo+rows-1]
+		_ = w[rows*cols-1]
+		_ = x[n*cols-1]
+		for r0 := 0; r0 < rows; r0 += rowBlock {
+			nr := min(rowBlock, rows-r0)
+			b := 0
+			for ; b+2 <= n; b += 2 {
+				s.gemm2(&out[b*ldo+r0], ldo, &w[r0*cols], &x[b*cols], nr, cols)
+			}
+			if b < n {
+				s.gemv(&out[b*ldo+r0], &w[r0*cols], &x[b*cols], nr, cols, cols)
+			}
+		}
+	}
+	matVecQ8 := func(out []float32, wq []int8, ws []float32, xq []int8, xs []float32, gs int) {
+		rows, cols := len(out), len(xq)
+		if rows == 0 {
+			return
+		}
+		if cols == 0 {
+			clear(out)
+			return
+		}
+		if gs%s.q8chunk != 0 {
+			matVecQ8Go4(out, wq, ws, xq, xs, gs)
+			return
+		}
+		gpr := cols / gs
+		if gpr == 0 {
+			clear(out) // gs > cols: no whole group, as the portable loop sums
+			return
+		}
+		_ = wq[rows*cols-1]
+		_ = ws[rows*gpr-1]
+		_ = xs[gpr-1]
+		s.gemvQ8(&out[0], &wq[0], &ws[0], &xq[0], &xs[0], rows, cols, gs/s.q8chunk, gpr)
+	}
+	matMulQ8 := func(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, gs int) {
+		if n == 0 {
+			return
+		}
+		cols := len(xq) / n
+		rows := len(wq) / cols
+		gpr := cols / gs
+		if rows == 0 {
+			return
+		}
+		if gs%s.q8chunk != 0 || gpr == 0 {
+			matMulQ8Go4(out, ldo, wq, ws, xq, xs, n, gs)
+			return
+		}
+		_ = out[(n-1)*ldo+rows-1]
+		_ = wq[rows*cols-1]
+		_ = ws[rows*gpr-1]
+		_ = xq[n*cols-1]
+		_ = xs[n*gpr-1]
+		for r0 := 0; r0 < rows; r0 += rowBlock {
+			nr := min(rowBlock, rows-r0)
+			for b := 0; b < n; b++ {
+				s.gemvQ8(&out[b*ldo+r0], &wq[r0*cols], &ws[r0*gpr], &xq[b*cols], &xs[b*gpr], nr, cols, gs/s.q8chunk, gpr)
+			}
+		}
+	}
+	attnScores := func(out, q, k []float32, stride int) {
+		hs := len(q)
+		if len(out) == 0 {
+			return
+		}
+		if hs == 0 {
+			clear(out)
+			return
+		}
+		_ = k[(len(out)-1)*stride+hs-1]
+		s.gemv(&out[0], &k[0], &q[0], len(out), hs, stride)
+		div := float32(math.Sqrt(float64(hs)))
+		for t := range out {
+			out[t] /= div
+		}
+	}
+	attnMix := func(out, att, v []float32, stride int) {
+		hs := len(out)
+		clear(out)
+		if hs == 0 || len(att) == 0 {
+			return
+		}
+		_ = v[(len(att)-1)*stride+hs-1]
+		for t, a := range att {
+			s.axpy(a, &v[t*stride], &out[0], hs)
+		}
+	}
+	return &Kernels{
+		Name:       name,
+		Features:   features,
+		Available:  available,
+		Rank:       rank,
+		Dot:        dot,
+		MatVec:     matVec,
+		MatMul:     matMul,
+		Quantize:   quantizeGo,
+		MatVecQ8:   matVecQ8,
+		MatMulQ8:   matMulQ8,
+		RMSNorm:    func(out, x, w []float32, eps float32) { rmsNormWith(dot, out, x, w, eps) },
+		Softmax:    softmaxGo,
+		SwiGLU:     swiGLUGo,
+		AttnScores: attnScores,
+		AttnMix:    attnMix,
+	}
+}
