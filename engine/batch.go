@@ -139,7 +139,7 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 			k := s.keyCache[l][pos*kvDim : (pos+1)*kvDim]
 			copy(k, kBuf[i*kvDim:(i+1)*kvDim])
 			copy(s.valueCache[l][pos*kvDim:(pos+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim])
-			rope(bf.q[i*dim:(i+1)*dim], k, pos, hs)
+			s0.rot.at(pos, hs).rope(bf.q[i*dim:(i+1)*dim], k, hs)
 			att := s.att[:pos+1]
 			for h := 0; h < c.Heads; h++ {
 				s.ops.AttnScores(att, bf.q[i*dim+h*hs:i*dim+(h+1)*hs], s.keyCache[l][(h/kvMul)*hs:], kvDim)

@@ -35,6 +35,7 @@ type State struct {
 	hooks     hookSet
 	hookNames [][nLayerHooks]string
 	ev        HookEvent // reused for every hook call
+	rot       ropeTable
 
 	// Profile, when set, receives the time, bytes and FLOPs of every op.
 	Profile *Profile
@@ -241,7 +242,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	fire(hV, v, c.KVHeads, hs)
 
 	t = s.tick()
-	rope(s.q, k, pos, hs)
+	s.rot.at(pos, hs).rope(s.q, k, hs)
 	s.tock("rope", t, 4*int64(dim+kvDim)*2, 6*int64(dim+kvDim)/2)
 	fire(hRotQ, s.q, c.Heads, hs)
 	fire(hRotK, k, c.KVHeads, hs)
@@ -314,16 +315,42 @@ func (s *State) embed(token int, x []float32) {
 	s.tock("embed", t, e.Bytes()/int64(e.Rows), 0)
 }
 
+// ropeTable holds the rotation of one position: the cosine and sine of
+// pos·freq for each pair of a head (the same for every head and layer).
+type ropeTable struct {
+	pos      int
+	freq     []float32
+	cos, sin []float32
+}
+
+// at fills the table for pos (once per position), with llama2.c's float32
+// arithmetic: freq = 1/10000^(2j/head_size), angle = pos·freq.
+func (r *ropeTable) at(pos, headSize int) *ropeTable {
+	if r.freq == nil {
+		half := headSize / 2
+		r.freq, r.cos, r.sin = make([]float32, half), make([]float32, half), make([]float32, half)
+		for j := range r.freq {
+			r.freq[j] = 1 / float32(math.Pow(10000, float64(float32(2*j)/float32(headSize))))
+		}
+		r.pos = -1
+	}
+	if r.pos != pos {
+		for j, f := range r.freq {
+			val := float32(pos) * f
+			r.cos[j] = float32(math.Cos(float64(val)))
+			r.sin[j] = float32(math.Sin(float64(val)))
+		}
+		r.pos = pos
+	}
+	return r
+}
+
 // rope rotates each pair of q (and of k, which is shorter under grouped
-// attention) by an angle that depends on the position and the pair's
-// place within its head, as llama2.c computes it.
-func rope(q, k []float32, pos, headSize int) {
+// attention) by the angle of its position and its place within its head.
+func (r *ropeTable) rope(q, k []float32, headSize int) {
 	for i := 0; i < len(q); i += 2 {
-		hd := i % headSize
-		freq := 1 / float32(math.Pow(10000, float64(float32(hd)/float32(headSize))))
-		val := float32(pos) * freq
-		fcr := float32(math.Cos(float64(val)))
-		fci := float32(math.Sin(float64(val)))
+		j := (i % headSize) / 2
+		fcr, fci := r.cos[j], r.sin[j]
 		rotate(q, i, fcr, fci)
 		if i < len(k) {
 			rotate(k, i, fcr, fci)

@@ -157,7 +157,9 @@ func (s *State) Continue(ctx context.Context, tok *Tokenizer, ids []int, done in
 		if prompt {
 			next = ids[pos+1]
 		} else {
+			ts := s.tick()
 			next = sampler.Sample(logits)
+			s.tock("sampling", ts, 4*int64(len(logits)), 3*int64(len(logits)))
 		}
 		dt := time.Since(t0)
 		pos++

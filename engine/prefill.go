@@ -101,7 +101,7 @@ func (s *State) layerBatch(l, pos0, n int) {
 	s.matmul("wv", vc, &w.Wv, in, n)
 	t = s.tick()
 	for i := 0; i < n; i++ {
-		rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], pos0+i, hs)
+		s.rot.at(pos0+i, hs).rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], hs)
 	}
 	s.tock("rope", t, 8*int64(n*(dim+kvDim)), 3*int64(n*(dim+kvDim)))
 
@@ -129,6 +129,8 @@ func (s *State) layerBatch(l, pos0, n int) {
 	for i := range b.x[:n*dim] {
 		b.x[i] += b.xb2[i]
 	}
+	s.tock("residual", t, 12*int64(n*dim), int64(n*dim))
+	t = s.tick()
 	for i := 0; i < n; i++ {
 		s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], w.FFNNorm, rmsEps)
 	}
@@ -141,9 +143,11 @@ func (s *State) layerBatch(l, pos0, n int) {
 	s.tock("swiglu", t, 12*int64(n*hid), 5*int64(n*hid))
 	in = s.inputBatch(b.hb[:n*hid], b.hq, b.hs)
 	s.matmul("w2", b.xb[:n*dim], &w.W2, in, n)
+	t = s.tick()
 	for i := range b.x[:n*dim] {
 		b.x[i] += b.xb[i]
 	}
+	s.tock("residual", t, 12*int64(n*dim), int64(n*dim))
 }
 
 // inputBatch quantizes n vectors back to back (each row's groups are

@@ -94,7 +94,7 @@ func WriteCheckpoint(path string, c Config, src TensorSource) (err error) {
 	for _, t := range ts {
 		var vals []float32
 		if t.Skipped {
-			vals = ropeTable(c, t.Name)
+			vals = legacyRopeTable(c, t.Name)
 		} else if vals, err = src(t); err != nil {
 			return fmt.Errorf("writing %s: tensor %s: %w", path, t.Name, err)
 		}
@@ -139,9 +139,9 @@ func appendF32(b []byte, v []float32) []byte {
 	return b
 }
 
-// ropeTable is the content of v0's legacy freq_cis tables: cos (real) or
+// legacyRopeTable is the content of v0's legacy freq_cis tables: cos (real) or
 // sin (imag) of pos*theta_i, as llama2.c's export wrote them.
-func ropeTable(c Config, name string) []float32 {
+func legacyRopeTable(c Config, name string) []float32 {
 	hs := c.HeadSize()
 	out := make([]float32, c.SeqLen*hs/2)
 	for p := 0; p < c.SeqLen; p++ {
