@@ -1,0 +1,694 @@
+package magic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/memwall/memwall/asm"
+	"github.com/memwall/memwall/engine"
+	"github.com/memwall/memwall/inspect"
+)
+
+// ---- %variant, %threads, %layout ----
+
+func (s *Interpreter) variantTable() inspect.Bundle {
+	active := ""
+	if s.ops != nil {
+		active = s.ops.Name
+	}
+	t := inspect.Table{Title: "Kernel variants (fastest first)", Header: []string{"variant", "CPU features", "available", "rank", "active"},
+		Note: fmt.Sprintf("auto = %s; %d thread(s); %%variant NAME switches", asm.Best(), s.threads)}
+	var js []map[string]any
+	for _, v := range asm.Variants() {
+		mark := ""
+		if v.Name == active {
+			mark = "◀ active"
+		}
+		feat := strings.Join(v.Features, "+")
+		if feat == "" {
+			feat = "(none)"
+		}
+		t.Rows = append(t.Rows, []string{v.Name, feat, yesNo(v.Available), fmt.Sprint(v.Rank), mark})
+		js = append(js, map[string]any{"name": v.Name, "features": nonNil(v.Features), "available": v.Available, "rank": v.Rank, "active": v.Name == active})
+	}
+	b := t.Bundle()
+	b.JSON = map[string]any{"variants": js, "active": active, "best": asm.Best(), "threads": s.threads}
+	return b
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// setOps switches the kernels of the main and scratch states.
+func (s *Interpreter) setOps(variant string, threads int) error {
+	if err := s.busyStepping("switch kernels"); err != nil {
+		return err
+	}
+	ops, err := asm.New(variant, threads)
+	if err != nil {
+		return err
+	}
+	if s.ops != nil {
+		s.ops.Close()
+	}
+	s.variant, s.threads = variant, threads
+	if s.st != nil {
+		s.ops = ops
+		s.st.SetOps(ops)
+		if s.scratch != nil {
+			s.scratch.SetOps(ops)
+		}
+	} else {
+		ops.Close()
+	}
+	return nil
+}
+
+func (s *Interpreter) doVariant(c *call) error {
+	if len(c.args.pos) == 1 {
+		if err := s.setOps(c.args.pos[0].text, s.threads); err != nil {
+			return err
+		}
+	}
+	s.display(c, s.variantTable())
+	return nil
+}
+
+func (s *Interpreter) doThreads(c *call) error {
+	if len(c.args.pos) == 1 {
+		n, err := strconv.Atoi(c.args.pos[0].text)
+		if err != nil || n < 1 {
+			return usagef(c.spec.usage(), "expected a positive thread count, got %q", c.args.pos[0].text)
+		}
+		if err := s.setOps(s.variant, n); err != nil {
+			return err
+		}
+	}
+	msg := fmt.Sprintf("%d thread(s) for the matrix products (this machine offers %d)", s.threads, asm.MaxThreads())
+	s.display(c, textBundle(msg, map[string]any{"threads": s.threads, "max_threads": asm.MaxThreads()}))
+	return nil
+}
+
+func (s *Interpreter) doLayout(c *call) error {
+	if len(c.args.pos) == 1 {
+		if err := s.busyStepping("switch layout"); err != nil {
+			return err
+		}
+		var l engine.Layout
+		switch c.args.pos[0].text {
+		case "mapped":
+			l = engine.LayoutMapped
+		case "aligned":
+			l = engine.LayoutAligned
+		default:
+			return usagef(c.spec.usage(), "expected mapped or aligned, got %q", c.args.pos[0].text)
+		}
+		if s.st != nil {
+			if err := s.st.SetLayout(l); err != nil {
+				return err
+			}
+			if s.scratch != nil {
+				if err := s.scratch.SetLayout(l); err != nil {
+					return err
+				}
+			}
+		}
+		s.layout = l
+	}
+	msg := fmt.Sprintf("weights read from: %s", s.layout)
+	if s.model != nil {
+		al := 0
+		for _, t := range s.model.Tensors {
+			if t.Alignment() == 64 {
+				al++
+			}
+		}
+		msg += fmt.Sprintf(" (%d of %d tensors in the file start on a 64-byte boundary; the aligned copy puts all of them on one)", al, len(s.model.Tensors))
+	}
+	s.display(c, textBundle(msg, map[string]any{"layout": s.layout.String()}))
+	return nil
+}
+
+// ---- %time ----
+
+// profRun collects the profile of the generations inside %%time.
+type profRun struct {
+	prefill, decode *engine.Profile
+	wall            time.Duration // decode loop wall time
+	tokens          int
+}
+
+// timeRun is a finished profile.
+type timeRun struct {
+	ops     []engine.OpStat
+	wall    time.Duration
+	tokens  int
+	prefill time.Duration
+	label   string
+}
+
+// opOrder is the order of ops in the breakdown (others follow).
+var opOrder = []string{"embed", "rmsnorm", "quantize", "wq", "wk", "wv", "rope", "attention", "wo", "residual", "w1", "w3", "swiglu", "w2", "classifier", "sampling"}
+
+func (s *Interpreter) doTime(c *call) error {
+	if c.cell {
+		if err := s.ensureModel(c); err != nil {
+			return err
+		}
+		if s.prof != nil {
+			return errors.New("%%time cannot be nested")
+		}
+		pr := &profRun{prefill: engine.NewProfile(), decode: engine.NewProfile()}
+		s.prof = pr
+		err := s.execute(c.ctx, c.body, c.out, c.line)
+		s.prof = nil
+		if err != nil {
+			return err
+		}
+		if pr.tokens == 0 {
+			return errors.New("the body generated no tokens, so there is nothing to break down (put %generate or a prompt in the cell)")
+		}
+		run := &timeRun{ops: pr.decode.Ops(), wall: pr.wall, tokens: pr.tokens, prefill: pr.prefill.Total(), label: "%%time body"}
+		s.lastProfile = run
+		s.display(c, s.timeBundle(run))
+		return nil
+	}
+	if err := s.ensureModel(c); err != nil {
+		return err
+	}
+	if s.lastProfile != nil && !c.args.has("n") {
+		s.display(c, s.timeBundle(s.lastProfile))
+		return nil
+	}
+	n := c.args.int("n", 32)
+	if n <= 0 {
+		return usagef(c.spec.usage(), "-n must be positive")
+	}
+	run, err := s.profileDecode(c.ctx, s.ids, n)
+	if err != nil {
+		return err
+	}
+	s.lastProfile = run
+	s.display(c, s.timeBundle(run))
+	return nil
+}
+
+// profileDecode greedily decodes n tokens after ids (or BOS) on the
+// scratch state with a profile attached; the session's context is not
+// changed.
+func (s *Interpreter) profileDecode(ctx context.Context, ids []int, n int) (*timeRun, error) {
+	st, err := s.scratchState()
+	if err != nil {
+		return nil, err
+	}
+	var removes []func()
+	for _, ab := range s.ablations {
+		if r, err := st.AddHook(ab.pattern, ab.hook()); err == nil {
+			removes = append(removes, r)
+		}
+	}
+	defer func() {
+		for _, r := range removes {
+			r()
+		}
+	}()
+	if len(ids) == 0 {
+		ids = []int{engine.BOS}
+	}
+	n = min(n, s.model.SeqLen-len(ids))
+	if n <= 0 {
+		ids = []int{engine.BOS}
+		n = min(32, s.model.SeqLen-1)
+	}
+	pre := engine.NewProfile()
+	st.Profile = pre
+	defer func() { st.Profile = nil }()
+	if len(ids) > 1 {
+		if _, err := st.Prefill(ctx, ids[:len(ids)-1], 0); err != nil {
+			return nil, err
+		}
+	}
+	prof := engine.NewProfile()
+	st.Profile = prof
+	token, pos := ids[len(ids)-1], len(ids)-1
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		logits, err := st.Forward(ctx, token, pos)
+		if err != nil {
+			return nil, err
+		}
+		t := time.Now()
+		token = engine.Argmax(logits)
+		prof.Add("sampling", time.Since(t), 4*int64(len(logits)), int64(len(logits)))
+		pos++
+	}
+	return &timeRun{ops: prof.Ops(), wall: time.Since(start), tokens: n, prefill: pre.Total(),
+		label: fmt.Sprintf("%d greedy tokens after %d of context", n, len(ids))}, nil
+}
+
+// breakdownRows orders a profile's ops and adds "other" (wall time not in
+// any op: hooks, loop, clock reads) so that the rows sum to the wall time.
+func breakdownRows(run *timeRun) ([]engine.OpStat, time.Duration) {
+	byName := map[string]engine.OpStat{}
+	for _, o := range run.ops {
+		byName[o.Name] = o
+	}
+	var rows []engine.OpStat
+	for _, n := range opOrder {
+		if o, ok := byName[n]; ok {
+			rows = append(rows, o)
+			delete(byName, n)
+		}
+	}
+	for _, o := range run.ops {
+		if _, ok := byName[o.Name]; ok {
+			rows = append(rows, o)
+		}
+	}
+	var sum time.Duration
+	for _, o := range rows {
+		sum += o.Time
+	}
+	total := run.wall
+	if total < sum {
+		total = sum
+	}
+	rows = append(rows, engine.OpStat{Name: "other", Time: total - sum})
+	return rows, total
+}
+
+func (s *Interpreter) timeBundle(run *timeRun) inspect.Bundle {
+	rows, total := breakdownRows(run)
+	tok := max(run.tokens, 1)
+	t := inspect.Table{Title: fmt.Sprintf("Where the time goes: %s, %d token(s), %.3f ms/token, %s × %d thread(s)", run.label, run.tokens, ms(total)/float64(tok), s.ops.Name, s.ops.Threads()),
+		Header: []string{"op", "calls", "ms", "share", "ms/token", "MB moved", "GB/s", "GFLOP/s"}}
+	t.Shade = [][]float64{}
+	var js []map[string]any
+	var seg []string
+	var vals []float64
+	var sumMS float64
+	for _, o := range rows {
+		share := 0.0
+		if total > 0 {
+			share = float64(o.Time) / float64(total)
+		}
+		gflops := 0.0
+		if o.Time > 0 {
+			gflops = float64(o.Flops) / o.Time.Seconds() / 1e9
+		}
+		t.Rows = append(t.Rows, []string{o.Name, fmt.Sprint(o.Calls), fmt.Sprintf("%.3f", ms(o.Time)), fmt.Sprintf("%.1f%%", 100*share),
+			fmt.Sprintf("%.4f", ms(o.Time)/float64(tok)), fmt.Sprintf("%.3f", float64(o.Bytes)/1e6), fmt.Sprintf("%.2f", o.GBps()), fmt.Sprintf("%.2f", gflops)})
+		shade := make([]float64, 8)
+		for i := range shade {
+			shade[i] = math.NaN()
+		}
+		shade[3] = share
+		t.Shade = append(t.Shade, shade)
+		js = append(js, map[string]any{"op": o.Name, "calls": o.Calls, "ms": ms(o.Time), "share": share, "ms_per_token": ms(o.Time) / float64(tok),
+			"bytes": o.Bytes, "flops": o.Flops, "gbps": num(o.GBps()), "gflops": num(gflops)})
+		seg = append(seg, o.Name)
+		vals = append(vals, ms(o.Time)/float64(tok))
+		sumMS += ms(o.Time)
+	}
+	t.Rows = append(t.Rows, []string{"total", "", fmt.Sprintf("%.3f", ms(total)), "100%", fmt.Sprintf("%.4f", ms(total)/float64(tok)), "", "", ""})
+	t.Note = fmt.Sprintf("bytes: weights and activations each op reads; 'other' is time in no op (loop, hooks, clocks); prompt prefill took %.3f ms more (not in the table)", ms(run.prefill))
+	bar := inspect.StackedBar(seg, []inspect.StackedBarItem{{Label: "decode", Values: vals}}, inspect.ChartOpts{Title: "Time per token by op", XLabel: "ms per token", Height: 200})
+	return join([]inspect.Bundle{t.Bundle(), bar}, map[string]any{
+		"tokens": run.tokens, "total_ms": ms(total), "sum_ms": sumMS, "ms_per_token": ms(total) / float64(tok),
+		"prefill_ms": ms(run.prefill), "variant": s.ops.Name, "threads": s.ops.Threads(), "rows": js})
+}
+
+// ---- %bench ----
+
+func (s *Interpreter) doBench(c *call) error {
+	if err := s.ensureModel(c); err != nil {
+		return err
+	}
+	a := c.args
+	n := a.int("n", 64)
+	warm := a.int("warmup", 4)
+	if n <= 0 || warm < 0 {
+		return usagef(c.spec.usage(), "-n must be positive and --warmup not negative")
+	}
+	variants := a.strList("variants")
+	if a.has("variants") && len(variants) == 0 {
+		return usagef(c.spec.usage(), "--variants is empty")
+	}
+	if len(variants) == 0 {
+		for _, v := range asm.Variants() {
+			if v.Available {
+				variants = append(variants, v.Name)
+			}
+		}
+	}
+	threads, err := a.intList("threads", []int{s.threads})
+	if err != nil {
+		return err
+	}
+	for _, t := range threads {
+		if t < 1 {
+			return usagef(c.spec.usage(), "--threads: thread counts must be positive, got %d", t)
+		}
+	}
+	for _, v := range variants {
+		if _, err := asm.Lookup(v); err != nil {
+			return err
+		}
+	}
+	type result struct {
+		variant string
+		threads int
+		ms      []float64
+		tps     float64
+	}
+	var results []result
+	total := len(variants) * len(threads)
+	id := s.newDisplayID()
+	progress := func(i int, what string) inspect.Bundle {
+		bar := strings.Repeat("█", i*20/total) + strings.Repeat("░", 20-i*20/total)
+		txt := fmt.Sprintf("%%bench %s %d/%d %s", bar, i, total, what)
+		return inspect.Bundle{Text: txt, HTML: pre(txt)}
+	}
+	c.out.Display(toKernel(progress(0, "starting")), id)
+	wb := s.model.WeightBytes()
+	for _, v := range variants {
+		for _, th := range threads {
+			label := fmt.Sprintf("%s × %d", v, th)
+			c.out.Update(toKernel(progress(len(results), "running "+label)), id)
+			ops, err := asm.New(v, th)
+			if err != nil {
+				return err
+			}
+			st, err := engine.NewState(s.model, ops)
+			if err == nil {
+				err = st.SetLayout(s.layout)
+			}
+			var r *engine.BenchResult
+			if err == nil {
+				r, err = st.Bench(c.ctx, engine.BenchOptions{Tokens: n, Warmup: max(warm, 0)})
+			}
+			ops.Close()
+			if err != nil {
+				if c.ctx.Err() != nil {
+					c.out.Update(toKernel(progress(len(results), "interrupted during "+label)), id)
+					return fmt.Errorf("interrupted during %s after %d of %d configurations; no results were kept: %w", label, len(results), total, context.Cause(c.ctx))
+				}
+				return err
+			}
+			mv := make([]float64, len(r.Times))
+			for i, d := range r.Times {
+				mv[i] = ms(d)
+			}
+			results = append(results, result{variant: v, threads: th, ms: mv, tps: r.TokPerSec()})
+		}
+	}
+	c.out.Update(toKernel(progress(total, "done")), id)
+	t := inspect.Table{Title: fmt.Sprintf("Decoding speed: %d tokens per configuration (after %d warm-up), %s weights", n, warm, s.layout),
+		Header: []string{"variant", "threads", "tok/s", "P50 ms", "P99 ms", "P99.9 ms", "CV", "GB/s (weights)"}}
+	var js []map[string]any
+	var samples []inspect.Sample
+	var series []inspect.Series
+	for _, r := range results {
+		lat := inspect.LatencyOf(r.ms)
+		gbps := float64(wb) * r.tps / 1e9
+		name := fmt.Sprintf("%s×%d", r.variant, r.threads)
+		t.Rows = append(t.Rows, []string{r.variant, fmt.Sprint(r.threads), fmt.Sprintf("%.1f", r.tps), fmt.Sprintf("%.3f", lat.P50),
+			fmt.Sprintf("%.3f", lat.P99), fmt.Sprintf("%.3f", lat.P999), fmt.Sprintf("%.3f", lat.CV), fmt.Sprintf("%.2f", gbps)})
+		js = append(js, map[string]any{"variant": r.variant, "threads": r.threads, "tokens": len(r.ms), "tok_per_s": num(r.tps),
+			"p50_ms": num(lat.P50), "p99_ms": num(lat.P99), "p999_ms": num(lat.P999), "mean_ms": num(lat.Mean), "cv": num(lat.CV),
+			"gbps": num(gbps), "ms": r.ms})
+		samples = append(samples, inspect.Sample{Name: name, Values: r.ms})
+		series = append(series, inspect.Series{Name: name, Y: r.ms})
+	}
+	t.Note = fmt.Sprintf("GB/s = %s of weights per token × tok/s: the bandwidth decoding achieves", human(float64(wb), "B"))
+	cdf := inspect.CDFPlot(samples, inspect.ChartOpts{Title: "Per-token latency (CDF)", XLabel: "ms per token", YLabel: "fraction of tokens"})
+	line := inspect.LineChart(series, inspect.ChartOpts{Title: "Latency against position (attention reads a longer cache)", XLabel: "position", YLabel: "ms"})
+	s.display(c, join([]inspect.Bundle{t.Bundle(), cdf, line}, map[string]any{"tokens": n, "warmup": warm, "weight_bytes": wb, "rows": js}))
+	return nil
+}
+
+// ---- %bandwidth ----
+
+func (s *Interpreter) bandwidth(ctx context.Context, mib, threads, repeats int) (asm.BandwidthResult, error) {
+	r, err := asm.Bandwidth(ctx, asm.BandwidthOptions{Bytes: int64(mib) << 20, Threads: threads, Repeats: repeats})
+	if err == nil {
+		s.lastBW = &r
+	}
+	return r, err
+}
+
+func (s *Interpreter) doBandwidth(c *call) error {
+	a := c.args
+	mib, th, rep := a.int("size", 256), a.int("threads", s.threads), a.int("repeats", 5)
+	if mib <= 0 || th <= 0 || rep <= 0 {
+		return usagef(c.spec.usage(), "--size, --threads and --repeats must be positive")
+	}
+	id := s.newDisplayID()
+	c.out.Display(toKernel(inspect.Bundle{Text: fmt.Sprintf("measuring bandwidth over %d MiB, %d thread(s)…", mib, th)}), id)
+	r, err := s.bandwidth(c.ctx, mib, th, rep)
+	if err != nil {
+		return err
+	}
+	c.out.Update(toKernel(inspect.Bundle{Text: "bandwidth measured"}), id)
+	t := inspect.Table{Title: fmt.Sprintf("Memory bandwidth: %s streamed, %d thread(s), %d repeats (read loop: %s)", human(float64(r.Bytes), "B"), r.Threads, r.Repeats, r.ReadKernel),
+		Header: []string{"test", "median GB/s", "min", "max", "bytes per repeat"}}
+	var bars []inspect.Bar
+	var tests []map[string]any
+	for _, x := range r.Tests() {
+		t.Rows = append(t.Rows, []string{x.Name, fmt.Sprintf("%.2f", x.Median), fmt.Sprintf("%.2f", x.Min), fmt.Sprintf("%.2f", x.Max), fmt.Sprint(x.Bytes)})
+		bars = append(bars, inspect.Bar{Label: x.Name, Value: x.Median})
+		tests = append(tests, map[string]any{"name": x.Name, "median": num(x.Median), "min": num(x.Min), "max": num(x.Max), "bytes": x.Bytes})
+	}
+	js := map[string]any{"bytes": r.Bytes, "threads": r.Threads, "repeats": r.Repeats, "read_kernel": r.ReadKernel,
+		"read_gbps": num(r.Read.Median), "copy_gbps": num(r.Copy.Median), "triad_gbps": num(r.Triad.Median), "tests": tests}
+	if s.model != nil && r.Read.Median > 0 {
+		wb := s.model.WeightBytes()
+		bound := r.Read.Median * 1e9 / float64(wb)
+		t.Note = fmt.Sprintf("%s reads %s of weights per token: at %.1f GB/s decoding cannot beat %.0f tok/s (if the weights do not fit in cache)",
+			filepath.Base(s.model.Path), human(float64(wb), "B"), r.Read.Median, bound)
+		js["weight_bytes"], js["tok_per_s_bound"] = wb, bound
+	}
+	chart := inspect.BarChart(bars, inspect.ChartOpts{Title: "Measured bandwidth (median)", XLabel: "GB/s", Height: 180})
+	s.display(c, join([]inspect.Bundle{t.Bundle(), chart}, js))
+	return nil
+}
+
+// ---- %roofline ----
+
+// computeRoof measures the best GFLOP/s of a kernel on an in-cache
+// 256×256 matrix times 8 vectors (fp32 MatMul, or Q8_0 MatMulQ8).
+func computeRoof(ctx context.Context, ops *asm.Ops, q8 bool) (float64, error) {
+	const rows, cols, n = 256, 256, 8
+	out := make([]float32, rows*n)
+	x := make([]float32, cols*n)
+	w := make([]float32, rows*cols)
+	for i := range w {
+		w[i] = float32(i%7) * 0.01
+	}
+	for i := range x {
+		x[i] = float32(i%5) * 0.1
+	}
+	gs := 32
+	wq := make([]int8, len(w))
+	ws := make([]float32, len(w)/gs)
+	xq := make([]int8, len(x))
+	xs := make([]float32, len(x)/gs)
+	if q8 {
+		ops.Quantize(wq, ws, w, gs)
+		ops.Quantize(xq, xs, x, gs)
+	}
+	flops := 2.0 * rows * cols * n
+	best := 0.0
+	for rep := 0; rep < 5; rep++ {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		calls := 0
+		start := time.Now()
+		for time.Since(start) < 20*time.Millisecond {
+			if q8 {
+				ops.MatMulQ8(out, wq, ws, xq, xs, n, gs)
+			} else {
+				ops.MatMul(out, w, x, n)
+			}
+			calls++
+		}
+		g := flops * float64(calls) / time.Since(start).Seconds() / 1e9
+		best = max(best, g)
+	}
+	return best, nil
+}
+
+// companion returns a model of the same shape in the other storage
+// (fp32 ↔ Q8_0), converting the loaded one into the cache directory.
+func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
+	m := s.model
+	if m.Quantized() == q8 {
+		return m, nil
+	}
+	cfg := m.Config
+	suffix := "f32"
+	if q8 {
+		cfg.Version, cfg.GroupSize, suffix = engine.V2, engine.DefaultGroupSize(cfg), "q8"
+	} else {
+		cfg.Version, cfg.GroupSize = engine.V1, 0
+	}
+	if err := os.MkdirAll(s.opts.CacheDir, 0o755); err != nil {
+		return nil, err
+	}
+	base := strings.TrimSuffix(filepath.Base(m.Path), filepath.Ext(m.Path))
+	p := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-%d-%s.bin", base, m.Load.FileBytes, suffix))
+	if !isFile(p) {
+		if err := engine.WriteCheckpoint(p, cfg, engine.FromModel(m)); err != nil {
+			return nil, err
+		}
+	}
+	return engine.Open(p, engine.LoadOptions{})
+}
+
+// opPoints profiles decode and batched prefill on m and returns one
+// roofline point per op with FLOPs.
+func (s *Interpreter) opPoints(ctx context.Context, m *engine.Model, kind string, decodeN, prefillN int) ([]inspect.RooflinePoint, error) {
+	st, err := engine.NewState(m, s.ops)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.SetLayout(s.layout); err != nil {
+		return nil, err
+	}
+	decodeN = max(1, min(decodeN, m.SeqLen))
+	prefillN = max(2, min(prefillN, m.SeqLen))
+	dec := engine.NewProfile()
+	st.Profile = dec
+	tok := engine.BOS
+	for pos := 0; pos < decodeN; pos++ {
+		logits, err := st.Forward(ctx, tok, pos)
+		if err != nil {
+			return nil, err
+		}
+		tok = engine.Argmax(logits)
+	}
+	pre := engine.NewProfile()
+	st.Profile = pre
+	toks := make([]int, prefillN)
+	for i := range toks {
+		toks[i] = 3 + (i*7919)%(m.Vocab-3)
+	}
+	toks[0] = engine.BOS
+	if _, err := st.Prefill(ctx, toks, 0); err != nil {
+		return nil, err
+	}
+	var pts []inspect.RooflinePoint
+	for _, pr := range []struct {
+		p     *engine.Profile
+		group string
+	}{{dec, kind + " decode"}, {pre, fmt.Sprintf("%s prefill×%d", kind, prefillN)}} {
+		var tb, tf int64
+		var tt time.Duration
+		for _, o := range pr.p.Ops() {
+			if o.Flops <= 0 || o.Bytes <= 0 || o.Time <= 0 {
+				continue
+			}
+			tb, tf, tt = tb+o.Bytes, tf+o.Flops, tt+o.Time
+			switch o.Name {
+			case "wq", "wk", "wv", "wo", "w1", "w2", "w3", "classifier", "attention":
+				pts = append(pts, inspect.RooflinePoint{Name: o.Name, Group: pr.group,
+					Intensity: float64(o.Flops) / float64(o.Bytes), GFLOPS: float64(o.Flops) / o.Time.Seconds() / 1e9})
+			}
+		}
+		if tt > 0 {
+			pts = append(pts, inspect.RooflinePoint{Name: "all ops", Group: pr.group, Intensity: float64(tf) / float64(tb), GFLOPS: float64(tf) / tt.Seconds() / 1e9})
+		}
+	}
+	return pts, nil
+}
+
+func (s *Interpreter) doRoofline(c *call) error {
+	if err := s.ensureModel(c); err != nil {
+		return err
+	}
+	a := c.args
+	mib, dn, pn := a.int("size", 128), a.int("n", 16), a.int("prefill", 32)
+	if mib <= 0 || dn <= 0 || pn < 2 {
+		return usagef(c.spec.usage(), "--size and -n must be positive, --prefill at least 2")
+	}
+	id := s.newDisplayID()
+	step := func(msg string) { c.out.Update(toKernel(inspect.Bundle{Text: "%roofline: " + msg}), id) }
+	c.out.Display(toKernel(inspect.Bundle{Text: "%roofline: measuring memory bandwidth…"}), id)
+	bw, err := s.bandwidth(c.ctx, mib, s.threads, 3)
+	if err != nil {
+		return err
+	}
+	step("measuring compute peak…")
+	best, err := asm.New("auto", s.threads)
+	if err != nil {
+		return err
+	}
+	defer best.Close()
+	f32, err := computeRoof(c.ctx, best, false)
+	if err != nil {
+		return err
+	}
+	i8, err := computeRoof(c.ctx, best, true)
+	if err != nil {
+		return err
+	}
+	var pts []inspect.RooflinePoint
+	for _, q8 := range []bool{false, true} {
+		kind := "fp32"
+		if q8 {
+			kind = "int8"
+		}
+		step("profiling " + kind + " decode and prefill…")
+		m, err := s.companion(q8)
+		if err != nil {
+			return fmt.Errorf("%s companion model: %w", kind, err)
+		}
+		p, err := s.opPoints(c.ctx, m, kind, dn, pn)
+		if m != s.model {
+			m.Close()
+		}
+		if err != nil {
+			return err
+		}
+		pts = append(pts, p...)
+	}
+	step("done")
+	r := inspect.Roofline{
+		Title:   fmt.Sprintf("Roofline of this machine (%s, %d thread(s)) with %s's ops", best.Name, s.threads, filepath.Base(s.model.Path)),
+		Memory:  []inspect.Roof{{Name: fmt.Sprintf("DRAM read %.1f GB/s", bw.Read.Median), Value: bw.Read.Median}},
+		Compute: []inspect.Roof{{Name: fmt.Sprintf("fp32 MatMul %.1f GFLOP/s", f32), Value: f32}, {Name: fmt.Sprintf("int8 MatMulQ8 %.1f GFLOP/s", i8), Value: i8}},
+		Points:  pts,
+	}
+	b := inspect.RooflinePlot(r)
+	note := fmt.Sprintf("Bandwidth roof: the median streaming read over %d MiB. Compute roof: the best GFLOP/s of the %s kernels multiplying an in-cache 256×256 matrix by 8 vectors (fp32 MatMul; int8 MatMulQ8 dashed) — a practical peak of this code, not the CPU's datasheet peak. Points: each op's FLOPs per byte moved and achieved GFLOP/s while decoding one token at a time and during a batched prefill; a %s model converted to the other format is cached in %s.",
+		mib, best.Name, filepath.Base(s.model.Path), s.opts.CacheDir)
+	over := 0
+	for _, p := range pts {
+		if a := r.Attainable(p.Intensity); a > 0 && p.GFLOPS > a {
+			over++
+		}
+	}
+	if over > 0 {
+		note += fmt.Sprintf(" %d point(s) sit above the DRAM roof: %s of weights fits in this CPU's caches, so decoding is not reading DRAM at all. Load a model larger than the last-level cache (stories15M or bigger, or %%load --shape stories42M) to see the memory wall.", over, human(float64(s.model.WeightBytes()), "B"))
+	}
+	var pj []map[string]any
+	for _, p := range pts {
+		pj = append(pj, map[string]any{"name": p.Name, "group": p.Group, "intensity": num(p.Intensity), "gflops": num(p.GFLOPS)})
+	}
+	b = join([]inspect.Bundle{b, {Text: note, HTML: `<p style="font-size:90%;max-width:60em">` + htmlEsc(note) + `</p>`}}, map[string]any{"bandwidth_gbps": num(bw.Read.Median), "compute_gflops": num(f32), "compute_int8_gflops": num(i8),
+		"ridge": num(r.Ridge()), "points": pj})
+	c.out.Display(toKernel(b), "")
+	return nil
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package magic
+
+const raceEnabled = false
