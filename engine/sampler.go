@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"github.com/memwall/memwall/asm"
 	"math"
 	"sort"
 )
@@ -92,23 +93,11 @@ func Argmax(x []float32) int {
 	return bi
 }
 
-// Softmax replaces x by softmax(x) in llama2.c's float32 arithmetic.
-func Softmax(x []float32) {
-	maxv := x[0]
-	for _, v := range x[1:] {
-		if v > maxv {
-			maxv = v
-		}
-	}
-	var sum float32
-	for i, v := range x {
-		x[i] = float32(math.Exp(float64(v - maxv)))
-		sum += x[i]
-	}
-	for i := range x {
-		x[i] /= sum
-	}
-}
+// Softmax replaces x by softmax(x) in llama2.c's float32 arithmetic (the
+// portable scalar kernel).
+func Softmax(x []float32) { scalarKernels.Softmax(x) }
+
+var scalarKernels, _ = asm.Lookup("scalar")
 
 func sampleMult(p []float32, coin float32) int {
 	var cdf float32

@@ -3,6 +3,7 @@ package magic
 import (
 	"errors"
 	"fmt"
+	"github.com/memwall/memwall/internal/suggest"
 	"strings"
 )
 
@@ -56,54 +57,9 @@ func usagef(usage, format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...), usage: usage}
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-// nearest returns up to n candidates close to s: those within an edit
-// distance of about a third of its length (at least 2), or sharing its
-// prefix, closest first.
+// nearest returns up to n candidates close to s, closest first.
 func nearest(s string, candidates []string, n int) []string {
-	type scored struct {
-		name string
-		d    int
-	}
-	limit := max(2, len(s)/3)
-	var out []scored
-	for _, c := range candidates {
-		d := editDistance(s, c)
-		if d <= limit || (len(s) >= 3 && strings.HasPrefix(c, s)) {
-			out = append(out, scored{c, d})
-		}
-	}
-	// Insertion sort: candidate lists are short.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].d < out[j-1].d; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	var names []string
-	for i := 0; i < len(out) && i < n; i++ {
-		names = append(names, out[i].name)
-	}
-	return names
+	return suggest.Nearest(s, candidates, n)
 }
 
 // didYouMean formats suggestions as " (did you mean X or Y?)", or "".

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/memwall/memwall/internal/suggest"
 	"io"
 	"os"
 	"sort"
@@ -80,42 +81,22 @@ func (e *env) main(args []string) int {
 			return 1
 		}
 	}
-	fmt.Fprintf(e.stderr, "memwall: unknown command %q%s\n", name, suggest(name))
+	fmt.Fprintf(e.stderr, "memwall: unknown command %q%s\n", name, suggestCommand(name))
 	cmdHelp(e, nil)
 	return 2
 }
 
-func suggest(name string) string {
-	best, bestD := "", 3
+func suggestCommand(name string) string {
+	var names []string
 	for _, c := range commands {
-		if d := editDistance(name, c.name); d < bestD {
-			best, bestD = c.name, d
+		if c.summary != "" {
+			names = append(names, c.name)
 		}
 	}
-	if best == "" {
-		return ""
+	if near := suggest.Nearest(name, names, 1); len(near) > 0 {
+		return fmt.Sprintf(" (did you mean %q?)", near[0])
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
 
 func cmdHelp(e *env, args []string) error {
