@@ -22,6 +22,10 @@ func TestShapeSizes(t *testing.T) {
 	if err != nil || n != 438381596 {
 		t.Fatalf("stories110M v0 size = %d, %v; want 438381596", n, err)
 	}
+	written := writeShape(t, tiny, 1)
+	if st, err := os.Stat(written); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("written checkpoint mode %v, %v; want 0644 so other users can map it", st.Mode(), err)
+	}
 	st, err := os.Stat(filepathShared("stories260K.bin"))
 	if err != nil {
 		t.Fatal(err)

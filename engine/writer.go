@@ -123,6 +123,11 @@ func WriteCheckpoint(path string, c Config, src TensorSource) (err error) {
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+	// A temporary file is private; a model is meant to be shared (one
+	// copy in the page cache for every kernel on the machine).
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
