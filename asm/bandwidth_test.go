@@ -47,3 +47,20 @@ func TestBandwidthReport(t *testing.T) {
 	}
 	t.Log("\n" + r.String())
 }
+
+// The SIMD read loop sums what it reads.
+func TestReadSum(t *testing.T) {
+	for _, n := range []int{0, 1, 63, 64, 65, 128, 1000, 4096, 4096 + 17} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(i%7) - 3
+		}
+		var want float32
+		for _, v := range x {
+			want += v
+		}
+		if got := readSum(x); got != want {
+			t.Errorf("%s readSum of %d elements: %v, want %v", readSumName, n, got, want)
+		}
+	}
+}

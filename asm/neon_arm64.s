@@ -421,11 +421,15 @@ axpy_done:
 	RET
 
 // func sumNEON(x *float32, n int) float32
-// n must be a multiple of 64. The bandwidth probe's read loop.
+// The bandwidth probe's read loop: the sum of x read as four streams (its
+// quarters, in step). n must be a multiple of 64.
 TEXT ·sumNEON(SB), NOSPLIT, $0-20
 	MOVD x+0(FP), R0
-	MOVD n+8(FP), R1
-	LSR  $4, R1, R1
+	MOVD n+8(FP), R1         // n floats = n bytes per quarter
+	ADD  R1, R0, R2
+	ADD  R1, R2, R3
+	ADD  R1, R3, R4
+	LSR  $4, R1, R1          // 4 floats per quarter per step
 	VEOR V0.B16, V0.B16, V0.B16
 	VEOR V1.B16, V1.B16, V1.B16
 	VEOR V2.B16, V2.B16, V2.B16
@@ -433,7 +437,10 @@ TEXT ·sumNEON(SB), NOSPLIT, $0-20
 	CBZ  R1, sum_done
 
 sum_loop:
-	VLD1.P 64(R0), [V4.S4, V5.S4, V6.S4, V7.S4]
+	VLD1.P 16(R0), [V4.S4]
+	VLD1.P 16(R2), [V5.S4]
+	VLD1.P 16(R3), [V6.S4]
+	VLD1.P 16(R4), [V7.S4]
 	FADD4S(0, 0, 4)                   // fadd v0.4s, v0.4s, v4.4s
 	FADD4S(1, 1, 5)                   // fadd v1.4s, v1.4s, v5.4s
 	FADD4S(2, 2, 6)                   // fadd v2.4s, v2.4s, v6.4s
