@@ -15,7 +15,14 @@
 //     and content with the connection's signature_scheme, compared in
 //     constant time); a message with a bad or missing signature, bad JSON or
 //     bad framing is logged (never with the key) and dropped. An empty key
-//     disables signing, with a warning.
+//     disables signing, with a warning. A validly signed message whose
+//     signature was seen among the last 16384 (a replay) is dropped too;
+//     a fresh message with another client's session id is served, since
+//     every holder of the key is equally trusted.
+//   - iopub queues at most IOPubHighWaterMark messages and drops beyond
+//     (as libzmq's PUB does), and a write that a peer has not read for 10 s
+//     drops that peer, so a slow or stuck subscriber can neither grow the
+//     kernel's memory without bound nor stall iopub for the others.
 //   - Every request gets its reply on the socket it came in on, framed by
 //     status busy/idle on iopub whose parent is the request.
 //   - Cells run one at a time, in order, on one goroutine. The control

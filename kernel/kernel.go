@@ -100,8 +100,9 @@ type kernel struct {
 	cancel context.CancelFunc
 	closed atomic.Bool
 
-	queue *msgQueue
-	wg    sync.WaitGroup
+	queue  *msgQueue
+	replay *replayWindow
+	wg     sync.WaitGroup
 
 	runMu     sync.Mutex
 	runCancel context.CancelCauseFunc
@@ -147,6 +148,7 @@ func newKernel(ci ConnectionInfo, interp Interpreter, opts Options) *kernel {
 		kernelID: uuid.NewString(),
 		interval: interval,
 		queue:    newMsgQueue(),
+		replay:   newReplayWindow(replayWindowSize),
 	}
 	k.shell = &channel{name: "shell", port: &k.ci.ShellPort}
 	k.control = &channel{name: "control", port: &k.ci.ControlPort}
@@ -184,6 +186,12 @@ func (k *kernel) serve(parent context.Context) error {
 	k.control.sock = zmq4.NewRouter(sctx, zmq4.WithLogger(zlog))
 	k.stdin.sock = zmq4.NewRouter(sctx, zmq4.WithLogger(zlog))
 	k.iopub.sock = zmq4.NewPub(sctx, zmq4.WithLogger(zlog))
+	// zmq4's PUB queues without bound by default; like libzmq's SNDHWM,
+	// cap the queue and drop beyond it, so that a slow subscriber cannot
+	// make the kernel's memory grow without limit.
+	if err := k.iopub.sock.SetOption(zmq4.OptionHWM, IOPubHighWaterMark); err != nil {
+		k.log.Warn("cannot set the iopub high-water mark", "err", err)
+	}
 	k.hb.sock = zmq4.NewRep(sctx, zmq4.WithLogger(zlog))
 
 	for _, c := range k.channels() {
@@ -343,6 +351,11 @@ func (k *kernel) recv(c *channel) *message {
 		m, err := k.sign.decode(zm.Frames)
 		if err != nil {
 			k.log.Warn("dropped invalid message", "channel", c.name, "err", err)
+			continue
+		}
+		if k.sign.enabled() && !k.replay.add(m.Digest) {
+			k.log.Warn("dropped replayed message (its signature was seen before)", "channel", c.name,
+				"msg_type", m.Header.MsgType, "msg_id", m.Header.MsgID)
 			continue
 		}
 		k.log.Debug("received", "channel", c.name, "msg_type", m.Header.MsgType, "msg_id", m.Header.MsgID)

@@ -3,9 +3,12 @@ package kernel
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/go-zeromq/zmq4"
 	"github.com/go-zeromq/zmq4/transport"
@@ -34,6 +37,20 @@ var (
 
 // DefaultMaxMessageSize bounds the size of one incoming ZeroMQ message.
 const DefaultMaxMessageSize = 256 << 20
+
+// IOPubHighWaterMark is the most messages the iopub socket queues for its
+// subscribers; beyond it messages are dropped (libzmq's default SNDHWM).
+// Stream text is coalesced, so only a subscriber that stopped reading while
+// a cell displays hundreds of outputs can reach it.
+const IOPubHighWaterMark = 1000
+
+// writeStallTimeout is how long one write to a peer may block (its
+// receive buffer full because it stopped reading) before the kernel drops
+// that connection. zmq4 writes to each subscriber in turn from one
+// goroutine, so without it one stuck subscriber would stall iopub for all.
+var writeStallTimeout atomic.Int64
+
+func init() { writeStallTimeout.Store(int64(10 * time.Second)) }
 
 func registerTransports() error {
 	registerOnce.Do(func() {
@@ -114,6 +131,31 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Write bounds the time a write may block (see writeStallTimeout).
+func (c *limitedConn) Write(p []byte) (int, error) {
+	d := time.Duration(writeStallTimeout.Load())
+	if d > 0 {
+		c.Conn.SetWriteDeadline(time.Now().Add(d))
+	}
+	n, err := c.Conn.Write(p)
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() {
+		c.Conn.Close()
+		return n, writeStalled{d}
+	}
+	return n, err
+}
+
+// writeStalled is a net.Error that is not a timeout, so that zmq4 drops
+// the connection instead of retrying.
+type writeStalled struct{ d time.Duration }
+
+func (e writeStalled) Error() string {
+	return fmt.Sprintf("kernel: peer did not read for %v: connection dropped", e.d)
+}
+func (writeStalled) Timeout() bool   { return false }
+func (writeStalled) Temporary() bool { return false }
 
 // scan advances the framing state over bytes read.
 func (c *limitedConn) scan(b []byte) error {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,6 +39,10 @@ type message struct {
 	Metadata  json.RawMessage
 	Content   json.RawMessage
 	Buffers   [][]byte
+
+	// Digest is a prefix of the verified signature (zero when signing is
+	// off); the kernel drops a message whose digest it has seen before.
+	Digest digest
 }
 
 var (
@@ -69,6 +74,7 @@ func (s signer) decode(frames [][]byte) (*message, error) {
 		if n, err := hex.Decode(got, sig); err != nil || !hmac.Equal(got[:n], want) {
 			return nil, errBadSig
 		}
+		copy(m.Digest[:], want)
 	}
 	m.RawHeader, m.Parent, m.Metadata, m.Content = parts[0], parts[1], parts[2], parts[3]
 	m.Buffers = parts[4:]
@@ -88,6 +94,45 @@ func (s signer) decode(frames [][]byte) (*message, error) {
 		m.Metadata = json.RawMessage("{}")
 	}
 	return m, nil
+}
+
+// digest identifies a signed message for replay detection: the first 16
+// bytes of its HMAC.
+type digest [16]byte
+
+// replayWindow remembers the digests of the last n signed messages, like
+// jupyter_client's Session.digest_history: a validly signed message seen
+// again (a replay, by whoever captured it on the wire) is rejected.
+type replayWindow struct {
+	mu   sync.Mutex
+	seen map[digest]struct{}
+	ring []digest
+	next int
+}
+
+// replayWindowSize is how many digests the kernel remembers.
+const replayWindowSize = 1 << 14
+
+func newReplayWindow(n int) *replayWindow {
+	return &replayWindow{seen: make(map[digest]struct{}, n), ring: make([]digest, 0, n)}
+}
+
+// add records d and reports whether it was new.
+func (w *replayWindow) add(d digest) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, dup := w.seen[d]; dup {
+		return false
+	}
+	if len(w.ring) < cap(w.ring) {
+		w.ring = append(w.ring, d)
+	} else {
+		delete(w.seen, w.ring[w.next])
+		w.ring[w.next] = d
+		w.next = (w.next + 1) % len(w.ring)
+	}
+	w.seen[d] = struct{}{}
+	return true
 }
 
 // isObject reports whether b is a syntactically valid JSON object.
