@@ -112,7 +112,11 @@ func (s *Interpreter) doAttention(c *call) error {
 		js["layer"], js["head"], js["pattern"] = layer, head, pat[layer][head]
 	case layer >= 0:
 		o.Title = fmt.Sprintf("Attention patterns of layer %d (%d heads)", layer, cfg.Heads)
-		b = inspect.HeatmapGrid(inspect.LayerHeadPanels(pat[layer:layer+1]), 0, o)
+		panels := inspect.LayerHeadPanels(pat[layer : layer+1])
+		for h := range panels {
+			panels[h].Title = fmt.Sprintf("L%d H%d", layer, h) // not L0: the slice starts at layer
+		}
+		b = inspect.HeatmapGrid(panels, 0, o)
 		js["layer"], js["patterns"] = layer, pat[layer]
 	case head >= 0:
 		o.Title = fmt.Sprintf("Attention pattern of head %d in every layer", head)

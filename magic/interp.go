@@ -43,6 +43,10 @@ type Options struct {
 	Version string
 	// Logger receives diagnostics (nil: discarded).
 	Logger *slog.Logger
+	// Quick shrinks the expensive course magics (%wall, %ladder, %latency,
+	// %decode --compare, %numerics) to fit a CI time budget; they say so
+	// in their output. New turns it on when $MEMWALL_QUICK is set.
+	Quick bool
 }
 
 // Interpreter runs memwall cells. It implements kernel.Interpreter; like
@@ -113,6 +117,9 @@ func New(opts Options) *Interpreter {
 	}
 	if opts.Version == "" {
 		opts.Version = "0.1.0-dev"
+	}
+	if v := os.Getenv("MEMWALL_QUICK"); v != "" && v != "0" {
+		opts.Quick = true
 	}
 	log := opts.Logger
 	if log == nil {

@@ -111,7 +111,7 @@ var registry map[string]*magicSpec
 
 func init() {
 	registry = map[string]*magicSpec{}
-	for _, m := range allMagics() {
+	for _, m := range append(allMagics(), courseMagics()...) {
 		registry[m.name] = m
 	}
 }
