@@ -10,7 +10,7 @@ BIN := bin/memwall
 PORT ?= 8888
 export PATH := $(CURDIR)/bin:$(PATH)
 
-.PHONY: all build deps test test-go test-arm64 lint notebooks serve bench bench-kernels bench-ladder clean
+.PHONY: all build deps test test-arm64 fuzz lint notebooks serve bench bench-kernels bench-ladder clean
 
 all: build
 
@@ -28,6 +28,12 @@ lint:
 test: deps lint build
 	$(GO) test -race -timeout 20m ./...
 	$(MAKE) test-arm64
+	$(MAKE) fuzz
+
+# Every fuzz target for a short, bounded time (FUZZTIME each); a crash fails.
+FUZZTIME ?= 10s
+fuzz:
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 # The arm64 build (NEON kernels included) under qemu-user.
 test-arm64:
