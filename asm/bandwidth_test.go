@@ -32,20 +32,25 @@ func TestBandwidthSmall(t *testing.T) {
 
 // TestBandwidthReport prints the full-size probe when MEMWALL_BANDWIDTH is
 // set (to a thread count): go test -run BandwidthReport -v ./asm/
-func TestBandwidthReport(t *testing.T) {
-	v := os.Getenv("MEMWALL_BANDWIDTH")
-	if v == "" {
-		t.Skip("set MEMWALL_BANDWIDTH=threads to run the full probe")
+// BenchmarkBandwidthReport runs the full probe (256 MiB, 7 repeats) with
+// MEMWALL_BANDWIDTH threads (default 1) and prints its table:
+// go test -run '^$' -bench BandwidthReport -benchtime 1x ./asm/
+func BenchmarkBandwidthReport(b *testing.B) {
+	threads := 1
+	if v := os.Getenv("MEMWALL_BANDWIDTH"); v != "" {
+		var err error
+		if threads, err = strconv.Atoi(v); err != nil {
+			b.Fatal(err)
+		}
 	}
-	threads, err := strconv.Atoi(v)
-	if err != nil {
-		t.Fatal(err)
+	for i := 0; i < b.N; i++ {
+		r, err := Bandwidth(context.Background(), BandwidthOptions{Threads: threads, Repeats: 7})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(r.Read.Median, "read-GB/s")
+		b.Log("\n" + r.String())
 	}
-	r, err := Bandwidth(context.Background(), BandwidthOptions{Threads: threads, Repeats: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Log("\n" + r.String())
 }
 
 // The SIMD read loop sums what it reads.

@@ -80,10 +80,12 @@ func sampleBundles() map[string]Bundle {
 
 // TestWriteSamples writes every sample picture to $MEMWALL_SAMPLES (if set)
 // so a person can look at them.
+// TestWriteSamples writes every sample picture (into MEMWALL_SAMPLES=dir
+// to keep them for a look, else into a temporary directory).
 func TestWriteSamples(t *testing.T) {
 	dir := os.Getenv("MEMWALL_SAMPLES")
 	if dir == "" {
-		t.Skip("set MEMWALL_SAMPLES=dir to write sample pictures")
+		dir = t.TempDir()
 	}
 	for name, b := range sampleBundles() {
 		if err := os.WriteFile(filepath.Join(dir, name+".svg"), []byte(b.SVG), 0o644); err != nil {
@@ -93,7 +95,9 @@ func TestWriteSamples(t *testing.T) {
 			t.Fatal(err)
 		}
 		if b.HTML != "" {
-			os.WriteFile(filepath.Join(dir, name+".html"), []byte(b.HTML), 0o644)
+			if err := os.WriteFile(filepath.Join(dir, name+".html"), []byte(b.HTML), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }
