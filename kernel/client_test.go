@@ -67,6 +67,11 @@ type kernelConfig struct {
 	interp    kernel.Interpreter
 	interval  time.Duration
 	maxMsg    int64
+	// logs, when set, receives the kernel's log: through Options.LogWriter
+	// (the kernel's default Info-level logger), or at Debug level with
+	// debugLog.
+	logs     io.Writer
+	debugLog bool
 }
 
 func newConnFile(t testing.TB, cfg kernelConfig) string {
@@ -110,15 +115,22 @@ func startKernel(t testing.TB, cfg kernelConfig) *testClient {
 	ready := make(chan kernel.ConnectionInfo, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &testClient{t: t, session: uuid.NewString(), id: uuid.NewString(), serveErr: make(chan error, 1), cancel: cancel}
-	logw := io.Discard
-	if testing.Verbose() {
-		logw = os.Stderr
-	}
 	opts := kernel.Options{
-		Logger:         slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		StreamInterval: cfg.interval,
 		MaxMessageSize: cfg.maxMsg,
 		Ready:          func(ci kernel.ConnectionInfo) { ready <- ci },
+	}
+	switch {
+	case cfg.logs != nil && !cfg.debugLog:
+		opts.LogWriter = cfg.logs
+	case cfg.logs != nil:
+		opts.Logger = slog.New(slog.NewTextHandler(cfg.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	default:
+		logw := io.Discard
+		if testing.Verbose() {
+			logw = os.Stderr
+		}
+		opts.Logger = slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	go func() { c.serveErr <- kernel.Serve(ctx, path, cfg.interp, opts) }()
 	select {

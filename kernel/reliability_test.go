@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"runtime"
@@ -83,40 +82,9 @@ func (s *syncBuffer) String() string {
 // Debug-level logger writing to the same buffer.
 func startWithLog(t *testing.T, cfg kernelConfig, debug bool) (*testClient, *syncBuffer) {
 	t.Helper()
-	if cfg.scheme == "" {
-		cfg.scheme = "hmac-sha256"
-	}
-	if cfg.key == "" && cfg.scheme != "none" {
-		cfg.key = uuid.NewString()
-	}
-	if cfg.scheme == "none" {
-		cfg.scheme, cfg.key = "hmac-sha256", ""
-	}
-	if cfg.interp == nil {
-		cfg.interp = toy.Interp{}
-	}
-	path := newConnFile(t, cfg)
 	logs := &syncBuffer{}
-	ready := make(chan kernel.ConnectionInfo, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &testClient{t: t, session: uuid.NewString(), id: uuid.NewString(), serveErr: make(chan error, 1), cancel: cancel}
-	opts := kernel.Options{LogWriter: logs, Ready: func(ci kernel.ConnectionInfo) { ready <- ci }}
-	if debug {
-		opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	go func() { c.serveErr <- kernel.Serve(ctx, path, cfg.interp, opts) }()
-	select {
-	case c.ci = <-ready:
-	case err := <-c.serveErr:
-		t.Fatalf("Serve: %v", err)
-	case <-time.After(timeout):
-		t.Fatal("kernel not ready")
-	}
-	c.newHash = hashFor(cfg.scheme)
-	c.connect()
-	t.Cleanup(c.close)
-	c.waitReady()
-	return c, logs
+	cfg.logs, cfg.debugLog = logs, debug
+	return startKernel(t, cfg), logs
 }
 
 // otherClient connects a second client (its own sockets and identity) to
@@ -318,21 +286,7 @@ func TestStuckSubscriber(t *testing.T) {
 	defer kernel.SetWriteStallTimeout(2 * time.Second)()
 	c := startKernel(t, kernelConfig{interp: flood{}})
 	// The main client keeps reading iopub (its pump) and drains it here.
-	stop := make(chan struct{})
-	var drained atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-c.iopubCh:
-				drained.Add(1)
-			case <-stop:
-				return
-			}
-		}
-	}()
+	stopDrain := drainIOPub(c)
 	stuck := zmq4.NewSub(context.Background())
 	defer stuck.Close()
 	if err := stuck.Dial(c.ci.Endpoint(c.ci.IOPubPort)); err != nil {
@@ -384,8 +338,7 @@ func TestStuckSubscriber(t *testing.T) {
 	}
 	// The reading subscriber gets traffic again once the stuck one is
 	// dropped (what was queued meanwhile may be lost, as with libzmq).
-	close(stop)
-	wg.Wait()
+	drained := stopDrain()
 	sent := map[string]bool{}
 	deadline := time.After(30 * time.Second)
 	tick := time.NewTicker(200 * time.Millisecond)
@@ -406,7 +359,7 @@ func TestStuckSubscriber(t *testing.T) {
 			t.Fatal("iopub stayed stalled behind a subscriber that stopped reading")
 		}
 	}
-	t.Logf("%d iopub messages drained during the flood", drained.Load())
+	t.Logf("%d iopub messages drained during the flood", drained)
 }
 
 func recvWithin(s zmq4.Socket, d time.Duration) (zmq4.Msg, error) {
