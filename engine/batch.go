@@ -98,20 +98,16 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer b.M.catchFault(&err)
 	c := b.M.Config
-	dim, kvDim, hs, hid := c.Dim, c.KVDim(), c.HeadSize(), c.HiddenDim
+	dim, kvDim, hs := c.Dim, c.KVDim(), c.HeadSize()
 	bf := &b.buf
 	bf.ensure(c, n)
-	s0 := b.Seq[0]
-	s0.ops = b.ops
-	w := s0.M.W
-	if s0.W != nil {
-		w = s0.W
-	}
+	s0 := b.Seq[0] // every sequence shares the weights and kernels; s0 runs the products
+	w := s0.W
 	for i, t := range tokens {
 		s0.embed(t, bf.x[i*dim:(i+1)*dim])
 	}
 	var wBytes int64
-	mm := func(out []float32, m *Matrix, in vecIn) {
+	mm := func(_ string, out []float32, m *Matrix, in vecIn, n int) {
 		if m.Quantized() {
 			b.ops.MatMulQ8(out, m.Q, m.S, in.q, in.sc, n, m.GS)
 		} else {
@@ -120,58 +116,29 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 		wBytes += m.Bytes()
 		b.Traffic.Flops += 2 * int64(n) * int64(m.Rows) * int64(m.Cols)
 	}
-	kBuf := bf.xb2[:n*kvDim] // scratch for the new keys and values
-	vBuf := bf.hb2[:n*kvDim]
-	kvMul := c.Heads / c.KVHeads
+	// The new keys and values land in scratch rows, then each goes to its
+	// own sequence's cache.
+	kBuf, vBuf := bf.xb2[:n*kvDim], bf.hb2[:n*kvDim]
 	for l := 0; l < c.Layers; l++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		L := &w.Layers[l]
-		for i := 0; i < n; i++ {
-			b.ops.RMSNorm(bf.xb[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], L.AttNorm, rmsEps)
-		}
-		in := s0.input(bf.xb[:n*dim], bf.xq, bf.xs)
-		mm(bf.q[:n*dim], &L.Wq, in)
-		mm(kBuf, &L.Wk, in)
-		mm(vBuf, &L.Wv, in)
-		for i, s := range b.Seq {
-			k := s.keyCache[l][pos*kvDim : (pos+1)*kvDim]
-			copy(k, kBuf[i*kvDim:(i+1)*kvDim])
-			copy(s.valueCache[l][pos*kvDim:(pos+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim])
-			s0.rot.at(pos, hs).rope(bf.q[i*dim:(i+1)*dim], k, hs)
-			att := s.att[:pos+1]
-			for h := 0; h < c.Heads; h++ {
-				s.ops.AttnScores(att, bf.q[i*dim+h*hs:i*dim+(h+1)*hs], s.keyCache[l][(h/kvMul)*hs:], kvDim)
-				s.ops.Softmax(att)
-				s.ops.AttnMix(bf.xb[i*dim+h*hs:i*dim+(h+1)*hs], att, s.valueCache[l][(h/kvMul)*hs:], kvDim)
+		s0.block(l, n, bf, kBuf, vBuf, mm, func() {
+			for i, s := range b.Seq {
+				k := s.keyCache[l][pos*kvDim : (pos+1)*kvDim]
+				copy(k, kBuf[i*kvDim:(i+1)*kvDim])
+				copy(s.valueCache[l][pos*kvDim:(pos+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim])
+				s0.rot.at(pos, hs).rope(bf.q[i*dim:(i+1)*dim], k, hs)
+				bytes, flops := s.attend(l, pos, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
+				b.Traffic.KVBytes += bytes
+				b.Traffic.Flops += flops
 			}
-			b.Traffic.KVBytes += 2 * 4 * int64(pos+1) * int64(kvDim) * int64(kvMul)
-			b.Traffic.Flops += 4 * int64(pos+1) * int64(dim)
-		}
-		in = s0.input(bf.xb[:n*dim], bf.xq, bf.xs)
-		mm(bf.xb2[:n*dim], &L.Wo, in)
-		for i := range bf.x[:n*dim] {
-			bf.x[i] += bf.xb2[i]
-		}
-		for i := 0; i < n; i++ {
-			b.ops.RMSNorm(bf.xb[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], L.FFNNorm, rmsEps)
-		}
-		in = s0.input(bf.xb[:n*dim], bf.xq, bf.xs)
-		mm(bf.hb[:n*hid], &L.W1, in)
-		mm(bf.hb2[:n*hid], &L.W3, in)
-		b.ops.SwiGLU(bf.hb[:n*hid], bf.hb2[:n*hid])
-		in = s0.input(bf.hb[:n*hid], bf.hq, bf.hs)
-		mm(bf.xb[:n*dim], &L.W2, in)
-		for i := range bf.x[:n*dim] {
-			bf.x[i] += bf.xb[i]
-		}
+		})
 	}
 	for i := 0; i < n; i++ {
 		b.ops.RMSNorm(b.hidden[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], w.FinalNorm, rmsEps)
 	}
-	in := s0.input(b.hidden, bf.xq, bf.xs)
-	mm(b.logits, &w.Cls, in)
+	mm("classifier", b.logits, &w.Cls, s0.input(b.hidden, bf.xq, bf.xs), n)
 	b.Traffic.WeightBytes += wBytes
 	b.Traffic.Steps++
 	return nil

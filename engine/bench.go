@@ -69,10 +69,7 @@ func (s *State) Bench(ctx context.Context, opt BenchOptions) (*BenchResult, erro
 		return nil, err
 	}
 	times, err := run(n, make([]time.Duration, 0, n))
-	if err != nil {
-		return &BenchResult{Times: times, WeightBytes: s.M.WeightBytes()}, err
-	}
-	return &BenchResult{Times: times, WeightBytes: s.M.WeightBytes()}, nil
+	return &BenchResult{Times: times, WeightBytes: s.M.WeightBytes()}, err
 }
 
 // TimeToFirstToken feeds a prompt of n tokens (BOS then arbitrary ids)

@@ -40,7 +40,6 @@ func (b *Batch) prime(ctx context.Context, ids []int) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	copy(b.hidden[:b.M.Dim], s.x)
 	for i := 1; i < b.Size(); i++ {
 		b.CopyCache(i, 0, 0, len(ids))
 	}
@@ -91,6 +90,25 @@ type cand struct {
 	score         float64
 }
 
+// prepareSearch encodes the prompt, checks that it and steps fit the
+// context, and returns a batch of width sequences: b when it has that
+// size (its traffic counters reset, so they count this search alone), a
+// new one otherwise.
+func prepareSearch(m *Model, tok *Tokenizer, prompt string, width, steps int, b *Batch) ([]int, *Batch, error) {
+	ids := tok.Encode(prompt, true, false)
+	if len(ids)+steps > m.SeqLen {
+		return nil, nil, fmt.Errorf("%w: %d prompt tokens + %d steps, seq_len %d", ErrPromptTooLong, len(ids), steps, m.SeqLen)
+	}
+	if b == nil || b.Size() != width {
+		var err error
+		if b, err = NewBatch(m, nil, width); err != nil {
+			return nil, nil, err
+		}
+	}
+	b.Traffic = Traffic{}
+	return ids, b, nil
+}
+
 // BeamSearch keeps the width most probable continuations (by summed log
 // probability) and returns the best after steps tokens, or the first to
 // end (EOS or BOS). With batched, all beams advance in one pass over the
@@ -99,15 +117,9 @@ func BeamSearch(ctx context.Context, m *Model, tok *Tokenizer, prompt string, wi
 	if width < 1 {
 		return nil, errors.New("beam width must be at least 1")
 	}
-	ids := tok.Encode(prompt, true, false)
-	if len(ids)+steps > m.SeqLen {
-		return nil, fmt.Errorf("%w: %d prompt tokens + %d steps, seq_len %d", ErrPromptTooLong, len(ids), steps, m.SeqLen)
-	}
-	var err error
-	if b == nil || b.Size() != width {
-		if b, err = NewBatch(m, nil, width); err != nil {
-			return nil, err
-		}
+	ids, b, err := prepareSearch(m, tok, prompt, width, steps, b)
+	if err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	logits, err := b.prime(ctx, ids)
@@ -234,15 +246,9 @@ func ContrastiveSearch(ctx context.Context, m *Model, tok *Tokenizer, prompt str
 	if k < 1 || alpha < 0 || alpha > 1 {
 		return nil, fmt.Errorf("contrastive search needs k >= 1 and alpha in [0,1], got k=%d alpha=%g", k, alpha)
 	}
-	ids := tok.Encode(prompt, true, false)
-	if len(ids)+steps > m.SeqLen {
-		return nil, fmt.Errorf("%w: %d prompt tokens + %d steps, seq_len %d", ErrPromptTooLong, len(ids), steps, m.SeqLen)
-	}
-	var err error
-	if b == nil || b.Size() != k {
-		if b, err = NewBatch(m, nil, k); err != nil {
-			return nil, err
-		}
+	ids, b, err := prepareSearch(m, tok, prompt, k, steps, b)
+	if err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	// The context's hidden states: run the prompt token by token on

@@ -87,6 +87,20 @@ func TestBeamSearch(t *testing.T) {
 	if a.Traffic.KVBytes == 0 || a.Traffic.KVBytes != b.Traffic.KVBytes {
 		t.Errorf("kv traffic batched %d sequential %d", a.Traffic.KVBytes, b.Traffic.KVBytes)
 	}
+	// A batch passed in again counts the new search alone.
+	reuse, err := NewBatch(m, nil, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		r, err := BeamSearch(ctx, m, tok, "Once upon a time", 4, 30, true, reuse)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Traffic != a.Traffic || !equalInts(r.IDs, a.IDs) {
+			t.Fatalf("run %d on a reused batch: traffic %+v ids %v, want %+v %v", i, r.Traffic, r.IDs, a.Traffic, a.IDs)
+		}
+	}
 }
 
 func TestContrastiveSearch(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -180,16 +181,7 @@ func isRuntimeFault(e error) bool {
 	// On some systems (qemu-user among them) a SIGBUS on a mapping arrives
 	// without a fault address and the runtime reports it as an invalid
 	// memory address; Model.checkFault tells the two apart afterwards.
-	return ok && (contains(e.Error(), "fault") || contains(e.Error(), "unexpected signal") || contains(e.Error(), "invalid memory address"))
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
+	return ok && (strings.Contains(e.Error(), "fault") || strings.Contains(e.Error(), "unexpected signal") || strings.Contains(e.Error(), "invalid memory address"))
 }
 
 // f32s views b as float32 values without copying. b must be 4-byte

@@ -178,7 +178,7 @@ func newModel(mp *mapping, size int64, path string) (*Model, error) {
 // views builds the Weights as slices over the mapping.
 func (m *Model) views() (w *Weights, copied int64, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer catchFault(&err)
+	defer m.catchFault(&err)
 	byName := make(map[string]TensorInfo, len(m.Tensors))
 	for _, t := range m.Tensors {
 		byName[t.Name] = t
@@ -251,7 +251,7 @@ func (m *Model) Resident() (int64, error) { return m.m.resident() }
 // Prefault reads every page of the mapping into memory now.
 func (m *Model) Prefault() error {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	return m.m.prefault()
+	return m.checkFault(m.m.prefault())
 }
 
 // Evict drops this process's mapping of the file's pages (madvise
@@ -301,7 +301,7 @@ func (m *Model) Aligned() (w *Weights, err error) {
 		return nil, errors.New("model is closed")
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer catchFault(&err)
+	defer m.catchFault(&err)
 	cpF := func(v []float32) []float32 {
 		out := asm.AlignedFloat32(len(v))
 		copy(out, v)

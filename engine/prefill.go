@@ -81,79 +81,94 @@ func (s *State) Prefill(ctx context.Context, tokens []int, pos0 int) (logits []f
 	return s.logits, nil
 }
 
+// layerBatch runs positions pos0..pos0+n-1 through layer l. Keys and
+// values go straight into the cache rows of their positions; position
+// pos0+i attends to positions 0..pos0+i (causal).
 func (s *State) layerBatch(l, pos0, n int) {
 	c := s.M.Config
-	w := &s.W.Layers[l]
 	b := &s.batch
-	dim, kvDim, hs, hid := c.Dim, c.KVDim(), c.HeadSize(), c.HiddenDim
-
-	t := s.tick()
-	for i := 0; i < n; i++ {
-		s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], w.AttNorm, rmsEps)
-	}
-	s.tock("rmsnorm", t, 8*int64(n*dim), 3*int64(n*dim))
-	// Keys and values go straight into the cache rows of their positions.
+	dim, kvDim, hs := c.Dim, c.KVDim(), c.HeadSize()
 	kc := s.keyCache[l][pos0*kvDim : (pos0+n)*kvDim]
 	vc := s.valueCache[l][pos0*kvDim : (pos0+n)*kvDim]
-	in := s.inputBatch(b.xb[:n*dim], b.xq, b.xs)
-	s.matmul("wq", b.q[:n*dim], &w.Wq, in, n)
-	s.matmul("wk", kc, &w.Wk, in, n)
-	s.matmul("wv", vc, &w.Wv, in, n)
-	t = s.tick()
-	for i := 0; i < n; i++ {
-		s.rot.at(pos0+i, hs).rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], hs)
-	}
-	s.tock("rope", t, 8*int64(n*(dim+kvDim)), 3*int64(n*(dim+kvDim)))
-
-	// Causal attention: position pos0+i sees positions 0..pos0+i.
-	t = s.tick()
-	kvMul := c.Heads / c.KVHeads
-	var flops, bytes int64
-	for i := 0; i < n; i++ {
-		pos := pos0 + i
-		att := s.att[:pos+1]
-		for h := 0; h < c.Heads; h++ {
-			qh := b.q[i*dim+h*hs : i*dim+(h+1)*hs]
-			s.ops.AttnScores(att, qh, s.keyCache[l][(h/kvMul)*hs:], kvDim)
-			s.ops.Softmax(att)
-			s.ops.AttnMix(b.xb[i*dim+h*hs:i*dim+(h+1)*hs], att, s.valueCache[l][(h/kvMul)*hs:], kvDim)
+	s.block(l, n, b, kc, vc, s.matmul, func() {
+		t := s.tick()
+		for i := 0; i < n; i++ {
+			s.rot.at(pos0+i, hs).rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], hs)
 		}
-		flops += 4 * int64(pos+1) * int64(dim)
-		bytes += 8 * int64(pos+1) * int64(kvDim) * int64(kvMul)
-	}
-	s.tock("attention", t, bytes, flops)
-
-	in = s.inputBatch(b.xb[:n*dim], b.xq, b.xs)
-	s.matmul("wo", b.xb2[:n*dim], &w.Wo, in, n)
-	t = s.tick()
-	for i := range b.x[:n*dim] {
-		b.x[i] += b.xb2[i]
-	}
-	s.tock("residual", t, 12*int64(n*dim), int64(n*dim))
-	t = s.tick()
-	for i := 0; i < n; i++ {
-		s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], w.FFNNorm, rmsEps)
-	}
-	s.tock("rmsnorm", t, 8*int64(n*dim), 3*int64(n*dim))
-	in = s.inputBatch(b.xb[:n*dim], b.xq, b.xs)
-	s.matmul("w1", b.hb[:n*hid], &w.W1, in, n)
-	s.matmul("w3", b.hb2[:n*hid], &w.W3, in, n)
-	t = s.tick()
-	s.ops.SwiGLU(b.hb[:n*hid], b.hb2[:n*hid])
-	s.tock("swiglu", t, 12*int64(n*hid), 5*int64(n*hid))
-	in = s.inputBatch(b.hb[:n*hid], b.hq, b.hs)
-	s.matmul("w2", b.xb[:n*dim], &w.W2, in, n)
-	t = s.tick()
-	for i := range b.x[:n*dim] {
-		b.x[i] += b.xb[i]
-	}
-	s.tock("residual", t, 12*int64(n*dim), int64(n*dim))
+		s.tock("rope", t, 8*int64(n*(dim+kvDim)), 3*int64(n*(dim+kvDim)))
+		t = s.tick()
+		var bytes, flops int64
+		for i := 0; i < n; i++ {
+			by, fl := s.attend(l, pos0+i, b.q[i*dim:(i+1)*dim], b.xb[i*dim:(i+1)*dim])
+			bytes, flops = bytes+by, flops+fl
+		}
+		s.tock("attention", t, bytes, flops)
+	})
 }
 
-// inputBatch quantizes n vectors back to back (each row's groups are
-// independent, so one call covers all of them).
-func (s *State) inputBatch(x []float32, qbuf []int8, sbuf []float32) vecIn {
-	return s.input(x, qbuf, sbuf)
+// attend computes, for every head, the attention of q (one position's
+// queries, at pos) over layer l's cached keys and values 0..pos, writing
+// the heads' outputs to z. It returns the cache bytes read and the FLOPs.
+func (s *State) attend(l, pos int, q, z []float32) (bytes, flops int64) {
+	c := s.M.Config
+	kvDim, hs, kvMul := c.KVDim(), c.HeadSize(), c.Heads/c.KVHeads
+	att := s.att[:pos+1]
+	for h := 0; h < c.Heads; h++ {
+		s.ops.AttnScores(att, q[h*hs:(h+1)*hs], s.keyCache[l][(h/kvMul)*hs:], kvDim)
+		s.ops.Softmax(att)
+		s.ops.AttnMix(z[h*hs:(h+1)*hs], att, s.valueCache[l][(h/kvMul)*hs:], kvDim)
+	}
+	return 8 * int64(pos+1) * int64(kvDim) * int64(kvMul), 4 * int64(pos+1) * int64(c.Dim)
+}
+
+// matmulFunc multiplies n input vectors by a weight matrix (State.matmul,
+// or a Batch's, which also counts traffic).
+type matmulFunc func(op string, out []float32, m *Matrix, in vecIn, n int)
+
+// block carries the n activation rows in b.x through transformer block l
+// with matrix-matrix products: each weight is read once for all rows. The
+// new keys and values go to k and v (n × KVDim); attend applies RoPE to
+// b.q and k and leaves each row's attention output in b.xb. Prefill and
+// Batch.Step differ only in those two.
+func (s *State) block(l, n int, b *batchBuffers, k, v []float32, mm matmulFunc, attend func()) {
+	c := s.M.Config
+	w := &s.W.Layers[l]
+	dim, hid := c.Dim, c.HiddenDim
+	norm := func(wt []float32) {
+		t := s.tick()
+		for i := 0; i < n; i++ {
+			s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], wt, rmsEps)
+		}
+		s.tock("rmsnorm", t, 8*int64(n*dim), 3*int64(n*dim))
+	}
+	residual := func(add []float32) {
+		t := s.tick()
+		for i := range b.x[:n*dim] {
+			b.x[i] += add[i]
+		}
+		s.tock("residual", t, 12*int64(n*dim), int64(n*dim))
+	}
+
+	norm(w.AttNorm)
+	in := s.input(b.xb[:n*dim], b.xq, b.xs)
+	mm("wq", b.q[:n*dim], &w.Wq, in, n)
+	mm("wk", k, &w.Wk, in, n)
+	mm("wv", v, &w.Wv, in, n)
+	attend()
+	in = s.input(b.xb[:n*dim], b.xq, b.xs)
+	mm("wo", b.xb2[:n*dim], &w.Wo, in, n)
+	residual(b.xb2)
+
+	norm(w.FFNNorm)
+	in = s.input(b.xb[:n*dim], b.xq, b.xs)
+	mm("w1", b.hb[:n*hid], &w.W1, in, n)
+	mm("w3", b.hb2[:n*hid], &w.W3, in, n)
+	t := s.tick()
+	s.ops.SwiGLU(b.hb[:n*hid], b.hb2[:n*hid])
+	s.tock("swiglu", t, 12*int64(n*hid), 5*int64(n*hid))
+	in = s.input(b.hb[:n*hid], b.hq, b.hs)
+	mm("w2", b.xb[:n*dim], &w.W2, in, n)
+	residual(b.xb)
 }
 
 func (s *State) matmul(op string, out []float32, m *Matrix, in vecIn, n int) {

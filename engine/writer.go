@@ -210,7 +210,7 @@ func FromModel(m *Model) TensorSource {
 	byName["output"] = &m.W.Cls
 	return func(t TensorInfo) (out []float32, err error) {
 		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-		defer catchFault(&err)
+		defer m.catchFault(&err)
 		if v, ok := vecs[t.Name]; ok {
 			return append([]float32(nil), v...), nil
 		}
