@@ -16,10 +16,10 @@ func init() {
 		Rank:       0,
 		Dot:        dotScalar,
 		MatVec:     matVecScalar,
-		MatMul:     matMulScalar,
+		MatMul:     batched(matVecScalar),
 		Quantize:   quantizeGo,
 		MatVecQ8:   matVecQ8Scalar,
-		MatMulQ8:   matMulQ8Scalar,
+		MatMulQ8:   batchedQ8(matVecQ8Scalar),
 		RMSNorm:    rmsNormGo,
 		Softmax:    softmaxGo,
 		SwiGLU:     swiGLUGo,
@@ -44,16 +44,33 @@ func matVecScalar(out, w, x []float32) {
 	}
 }
 
-func matMulScalar(out []float32, ldo int, w, x []float32, n int) {
-	if n == 0 {
-		return
+// batched makes a MatMul out of a MatVec: one product per input vector,
+// each summed exactly as MatVec sums it.
+func batched(matVec func(out, w, x []float32)) func(out []float32, ldo int, w, x []float32, n int) {
+	return func(out []float32, ldo int, w, x []float32, n int) {
+		if n == 0 {
+			return
+		}
+		cols := len(x) / n
+		rows := len(w) / cols
+		for b := 0; b < n; b++ {
+			matVec(out[b*ldo:b*ldo+rows], w[:rows*cols], x[b*cols:(b+1)*cols])
+		}
 	}
-	cols := len(x) / n
-	rows := len(w) / cols
-	for b := 0; b < n; b++ {
-		xb := x[b*cols : (b+1)*cols]
-		ob := out[b*ldo : b*ldo+rows]
-		matVecScalar(ob, w[:rows*cols], xb)
+}
+
+// batchedQ8 is batched for the Q8_0 products.
+func batchedQ8(matVecQ8 func(out []float32, wq []int8, ws []float32, xq []int8, xs []float32, gs int)) func(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, gs int) {
+	return func(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, gs int) {
+		if n == 0 {
+			return
+		}
+		cols := len(xq) / n
+		rows := len(wq) / cols
+		gpr := cols / gs
+		for b := 0; b < n; b++ {
+			matVecQ8(out[b*ldo:b*ldo+rows], wq[:rows*cols], ws[:rows*gpr], xq[b*cols:(b+1)*cols], xs[b*gpr:(b+1)*gpr], gs)
+		}
 	}
 }
 
@@ -113,18 +130,6 @@ func matVecQ8Scalar(out []float32, wq []int8, ws []float32, xq []int8, xs []floa
 			val += float32(float32(acc) * rs[g] * xs[g])
 		}
 		out[i] = val
-	}
-}
-
-func matMulQ8Scalar(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, gs int) {
-	if n == 0 {
-		return
-	}
-	cols := len(xq) / n
-	rows := len(wq) / cols
-	gpr := cols / gs
-	for b := 0; b < n; b++ {
-		matVecQ8Scalar(out[b*ldo:b*ldo+rows], wq[:rows*cols], ws[:rows*gpr], xq[b*cols:(b+1)*cols], xs[b*gpr:(b+1)*gpr], gs)
 	}
 }
 

@@ -8,6 +8,10 @@ import "math"
 // consecutive elements do not wait on one another. It needs no CPU feature
 // and is what a noasm build runs fastest.
 
+// matMulQ8Go4 is also the SIMD variants' fallback for group sizes their
+// int8 loops do not handle.
+var matMulQ8Go4 = batchedQ8(matVecQ8Go4)
+
 func init() {
 	Register(&Kernels{
 		Name:       "scalar4",
@@ -16,7 +20,7 @@ func init() {
 		Rank:       1,
 		Dot:        dot4,
 		MatVec:     matVec4,
-		MatMul:     matMul4,
+		MatMul:     batched(matVec4),
 		Quantize:   quantizeGo,
 		MatVecQ8:   matVecQ8Go4,
 		MatMulQ8:   matMulQ8Go4,
@@ -51,17 +55,6 @@ func matVec4(out, w, x []float32) {
 	cols := len(x)
 	for i := range out {
 		out[i] = dot4(w[i*cols:(i+1)*cols], x)
-	}
-}
-
-func matMul4(out []float32, ldo int, w, x []float32, n int) {
-	if n == 0 {
-		return
-	}
-	cols := len(x) / n
-	rows := len(w) / cols
-	for b := 0; b < n; b++ {
-		matVec4(out[b*ldo:b*ldo+rows], w[:rows*cols], x[b*cols:(b+1)*cols])
 	}
 }
 
@@ -100,18 +93,6 @@ func matVecQ8Go4(out []float32, wq []int8, ws []float32, xq []int8, xs []float32
 			val += float32(float32(acc) * rs[g] * xs[g])
 		}
 		out[i] = val
-	}
-}
-
-func matMulQ8Go4(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, gs int) {
-	if n == 0 {
-		return
-	}
-	cols := len(xq) / n
-	rows := len(wq) / cols
-	gpr := cols / gs
-	for b := 0; b < n; b++ {
-		matVecQ8Go4(out[b*ldo:b*ldo+rows], wq[:rows*cols], ws[:rows*gpr], xq[b*cols:(b+1)*cols], xs[b*gpr:(b+1)*gpr], gs)
 	}
 }
 

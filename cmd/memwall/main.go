@@ -12,7 +12,6 @@ import (
 	"github.com/memwall/memwall/internal/suggest"
 	"io"
 	"os"
-	"sort"
 	"strings"
 )
 
@@ -110,9 +109,7 @@ func cmdHelp(e *env, args []string) error {
 		return fmt.Errorf("%w: no command %q", errUsage, args[0])
 	}
 	fmt.Fprintf(e.stdout, "memwall %s: a Jupyter kernel with a Llama 2 engine inside, for looking at a model while it runs.\n\nCommands:\n", Version)
-	cs := append([]command(nil), commands...)
-	sort.SliceStable(cs, func(i, j int) bool { return false })
-	for _, c := range cs {
+	for _, c := range commands {
 		if c.summary == "" {
 			continue
 		}

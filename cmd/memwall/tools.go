@@ -101,16 +101,9 @@ func cmdRun(e *env, args []string) error {
 	})
 	out.WriteString("\n")
 	out.Flush()
-	if g != nil && len(g.IDs) > 1 {
-		// llama2.c times from the first generated position on.
-		var total time.Duration
-		for _, d := range g.Times {
-			total += d
-		}
-		if n := len(g.IDs) - 1; total > 0 {
-			_ = n
-			fmt.Fprintf(e.stderr, "achieved tok/s: %f\n", float64(len(g.Times))/total.Seconds())
-		}
+	// Like llama2.c, leave the first (slower) token out of the rate.
+	if g != nil && len(g.Times) > 1 {
+		fmt.Fprintf(e.stderr, "achieved tok/s: %f\n", g.TokPerSec())
 	}
 	return err
 }
