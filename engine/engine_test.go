@@ -429,3 +429,23 @@ func TestSamplerTopK(t *testing.T) {
 		t.Errorf("rng")
 	}
 }
+
+func TestTensorValues(t *testing.T) {
+	m := openModel(t, "tiny-q8.bin") // Q8_0, tied
+	v, shape, err := m.TensorValues("layers.1.feed_forward.w2")
+	if err != nil || len(shape) != 2 || shape[0] != 64 || shape[1] != 192 || len(v) != 64*192 {
+		t.Fatalf("w2: shape %v, %d values, %v", shape, len(v), err)
+	}
+	row := make([]float32, 192)
+	if got := m.W.Layers[1].W2.Row(3, row); got[5] != v[3*192+5] {
+		t.Errorf("dequantized value %g, row gives %g", v[3*192+5], got[5])
+	}
+	if v, shape, err := m.TensorValues("norm"); err != nil || len(shape) != 1 || len(v) != 64 {
+		t.Errorf("norm: %v %d %v", shape, len(v), err)
+	}
+	for _, bad := range []string{"output", "layers.2.attention.wq", "layers.01.ffn_norm", "layers.x", "nope"} {
+		if _, _, err := m.TensorValues(bad); !errors.Is(err, ErrNoTensor) {
+			t.Errorf("%q: %v, want ErrNoTensor", bad, err)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -275,6 +277,65 @@ func (m *Model) WeightBytes() int64 {
 	n += m.W.Cls.Bytes() + 4*int64(len(m.W.FinalNorm))
 	n += m.W.Embed.Bytes() / int64(m.Vocab)
 	return n
+}
+
+// ErrNoTensor is returned by TensorValues for a name the model lacks.
+var ErrNoTensor = errors.New("no such tensor")
+
+// tensor finds a tensor by its checkpoint name (as in Tensors): a vector
+// or a matrix. The classifier of a tied model has no tensor of its own.
+func (m *Model) tensor(name string) (vec []float32, mx *Matrix) {
+	w := m.W
+	switch name {
+	case "tok_embeddings":
+		return nil, &w.Embed
+	case "norm":
+		return w.FinalNorm, nil
+	case "output":
+		if m.Shared {
+			return nil, nil
+		}
+		return nil, &w.Cls
+	}
+	rest, ok := strings.CutPrefix(name, "layers.")
+	if !ok {
+		return nil, nil
+	}
+	num, what, _ := strings.Cut(rest, ".")
+	l, err := strconv.Atoi(num)
+	if err != nil || l < 0 || l >= len(w.Layers) || strconv.Itoa(l) != num {
+		return nil, nil
+	}
+	L := &w.Layers[l]
+	switch what {
+	case "attention_norm":
+		return L.AttNorm, nil
+	case "ffn_norm":
+		return L.FFNNorm, nil
+	}
+	mats := map[string]*Matrix{"attention.wq": &L.Wq, "attention.wk": &L.Wk, "attention.wv": &L.Wv,
+		"attention.wo": &L.Wo, "feed_forward.w1": &L.W1, "feed_forward.w2": &L.W2, "feed_forward.w3": &L.W3}
+	return nil, mats[what]
+}
+
+// TensorValues returns a copy of the named tensor's values as fp32 (Q8_0
+// dequantized) and its shape ([n] or [rows, cols]).
+func (m *Model) TensorValues(name string) (vals []float32, shape []int, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer m.catchFault(&err)
+	vec, mx := m.tensor(name)
+	switch {
+	case vec != nil:
+		return append([]float32(nil), vec...), []int{len(vec)}, nil
+	case mx != nil:
+		out := make([]float32, mx.Rows*mx.Cols)
+		for r := 0; r < mx.Rows; r++ {
+			row := out[r*mx.Cols : (r+1)*mx.Cols]
+			copy(row, mx.Row(r, row))
+		}
+		return out, []int{mx.Rows, mx.Cols}, nil
+	}
+	return nil, nil, fmt.Errorf("%w %q in %s", ErrNoTensor, name, m.Path)
 }
 
 // MatFlops is the floating-point operations of one token's matrix

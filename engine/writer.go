@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -194,34 +193,8 @@ func Synthetic(seed uint64) TensorSource {
 // FromModel is a TensorSource reading the tensors of a loaded model
 // (dequantizing Q8_0), for converting between formats.
 func FromModel(m *Model) TensorSource {
-	byName := map[string]*Matrix{}
-	vecs := map[string][]float32{}
-	for l := range m.W.Layers {
-		L := &m.W.Layers[l]
-		p := fmt.Sprintf("layers.%d.", l)
-		vecs[p+"attention_norm"], vecs[p+"ffn_norm"] = L.AttNorm, L.FFNNorm
-		for n, mx := range map[string]*Matrix{"attention.wq": &L.Wq, "attention.wk": &L.Wk, "attention.wv": &L.Wv,
-			"attention.wo": &L.Wo, "feed_forward.w1": &L.W1, "feed_forward.w2": &L.W2, "feed_forward.w3": &L.W3} {
-			byName[p+n] = mx
-		}
-	}
-	vecs["norm"] = m.W.FinalNorm
-	byName["tok_embeddings"] = &m.W.Embed
-	byName["output"] = &m.W.Cls
-	return func(t TensorInfo) (out []float32, err error) {
-		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-		defer m.catchFault(&err)
-		if v, ok := vecs[t.Name]; ok {
-			return append([]float32(nil), v...), nil
-		}
-		mx, ok := byName[t.Name]
-		if !ok {
-			return nil, fmt.Errorf("source model has no tensor %s", t.Name)
-		}
-		out = make([]float32, mx.Rows*mx.Cols)
-		for r := 0; r < mx.Rows; r++ {
-			copy(out[r*mx.Cols:], mx.Row(r, out[r*mx.Cols:(r+1)*mx.Cols]))
-		}
-		return out, nil
+	return func(t TensorInfo) ([]float32, error) {
+		vals, _, err := m.TensorValues(t.Name)
+		return vals, err
 	}
 }

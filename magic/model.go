@@ -483,67 +483,24 @@ func shapeString(sh []int) string {
 // tensorValues returns a tensor's values as fp32 (dequantized), with its
 // rows and columns (0, 0 for vectors).
 func (s *Interpreter) tensorValues(name string) ([]float32, int, int, error) {
-	w := s.model.W
-	var mx *engine.Matrix
-	var vec []float32
+	vals, shape, err := s.model.TensorValues(name)
 	switch {
-	case name == "tok_embeddings":
-		mx = &w.Embed
+	case err == nil && len(shape) == 2:
+		return vals, shape[0], shape[1], nil
+	case err == nil:
+		return vals, 0, 0, nil
+	case !errors.Is(err, engine.ErrNoTensor):
+		return nil, 0, 0, err
 	case name == "output":
-		mx = &w.Cls
-	case name == "norm":
-		vec = w.FinalNorm
-	case strings.HasPrefix(name, "layers."):
-		var l int
-		var what string
-		if _, err := fmt.Sscanf(name, "layers.%d.%s", &l, &what); err != nil || l < 0 || l >= len(w.Layers) {
-			break
-		}
-		L := &w.Layers[l]
-		switch what {
-		case "attention_norm":
-			vec = L.AttNorm
-		case "ffn_norm":
-			vec = L.FFNNorm
-		case "attention.wq":
-			mx = &L.Wq
-		case "attention.wk":
-			mx = &L.Wk
-		case "attention.wv":
-			mx = &L.Wv
-		case "attention.wo":
-			mx = &L.Wo
-		case "feed_forward.w1":
-			mx = &L.W1
-		case "feed_forward.w2":
-			mx = &L.W2
-		case "feed_forward.w3":
-			mx = &L.W3
+		return nil, 0, 0, errors.New("tensor output does not exist: this model's classifier is the token embedding (see tok_embeddings)")
+	}
+	var names []string
+	for _, t := range s.model.Tensors {
+		if !t.Skipped {
+			names = append(names, t.Name)
 		}
 	}
-	if vec != nil {
-		return append([]float32(nil), vec...), 0, 0, nil
-	}
-	if mx == nil {
-		var names []string
-		for _, t := range s.model.Tensors {
-			if !t.Skipped {
-				names = append(names, t.Name)
-			}
-		}
-		if name == "output" {
-			return nil, 0, 0, errors.New("tensor output does not exist: this model's classifier is the token embedding (see tok_embeddings)")
-		}
-		return nil, 0, 0, fmt.Errorf("no tensor %q%s (%%weights lists them)", name, didYouMean(nearest(name, names, 3), ""))
-	}
-	out := make([]float32, mx.Rows*mx.Cols)
-	for r := 0; r < mx.Rows; r++ {
-		row := out[r*mx.Cols : (r+1)*mx.Cols]
-		if src := mx.Row(r, row); &src[0] != &row[0] {
-			copy(row, src)
-		}
-	}
-	return out, mx.Rows, mx.Cols, nil
+	return nil, 0, 0, fmt.Errorf("no tensor %q%s (%%weights lists them)", name, didYouMean(nearest(name, names, 3), ""))
 }
 
 // ---- %tokens ----
