@@ -52,8 +52,9 @@ type Generation struct {
 // Generated is the number of sampled tokens.
 func (g *Generation) Generated() int { return len(g.IDs) - g.PromptTokens }
 
-// TokPerSec is the decoding speed over sampled tokens after the first
-// (llama2.c's "achieved tok/s" counts from the first token on).
+// TokPerSec is the decoding rate over the sampled tokens, leaving out the
+// first, as llama2.c's "achieved tok/s" does (its timer starts after the
+// first step, which is slower).
 func (g *Generation) TokPerSec() float64 {
 	var total time.Duration
 	n := 0
