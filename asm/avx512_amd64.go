@@ -22,6 +22,23 @@ func gemm2AVX512(out *float32, ldo int, w, x *float32, rows, cols int)
 //go:noescape
 func gemvQ8AVX512(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr int)
 
+//go:noescape
+func gemvQ8VNNIAVX512(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr int)
+
+// avx512VNNI selects the int8 path of the "avx512" variant: true uses
+// VPDPBUSD (AVX-512 VNNI, Cascade Lake, Ice Lake, Zen 4 and later), false
+// the AVX-512BW widening sequence every AVX-512 CPU has. It is a variable so
+// tests can run both paths on a VNNI machine.
+var avx512VNNI = cpu.X86.HasAVX512VNNI
+
+func gemvQ8AVX512Any(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr int) {
+	if avx512VNNI {
+		gemvQ8VNNIAVX512(out, wq, ws, xq, xs, rows, cols, cpg, gpr)
+		return
+	}
+	gemvQ8AVX512(out, wq, ws, xq, xs, rows, cols, cpg, gpr)
+}
+
 func hasAVX512() bool {
 	return cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
 }
@@ -30,13 +47,17 @@ var avx512Impl = &simdImpl{
 	dot:     dotAVX512,
 	gemv:    gemvAVX512,
 	gemm2:   gemm2AVX512,
-	gemvQ8:  gemvQ8AVX512,
+	gemvQ8:  gemvQ8AVX512Any,
 	q8chunk: 32,
 	axpy:    axpyAVX512,
 }
 
 func init() {
-	Register(avx512Impl.kernels("avx512", []string{"AVX512F", "AVX512BW", "AVX512VL"}, hasAVX512, 20))
+	features := []string{"AVX512F", "AVX512BW", "AVX512VL"}
+	if cpu.X86.HasAVX512VNNI {
+		features = append(features, "AVX512VNNI")
+	}
+	Register(avx512Impl.kernels("avx512", features, hasAVX512, 20))
 }
 
 func init() {
