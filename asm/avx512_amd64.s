@@ -152,22 +152,35 @@ axpy_tail:
 
 // func gemvAVX512(out, w, x *float32, rows, cols, ldw int)
 // out[i] = sum_j w[i*ldw+j]*x[j] for i < rows, j < cols.
-TEXT ·gemvAVX512(SB), NOSPLIT, $0-48
+//
+// Rows go eight at a time, sharing each load of x, and like the int8
+// kernel's blocks they are spread out: with q = rows/8, block i takes rows
+// i, i+q, ..., i+7q, eight streams an eighth of the matrix apart, which
+// the hardware prefetchers follow better than eight adjacent rows. The
+// rows%8 left over go four and then one at a time. Each row is summed the
+// same way wherever it falls.
+TEXT ·gemvAVX512(SB), NOSPLIT, $8-48
 	MOVQ out+0(FP), DI
 	MOVQ w+8(FP), SI
 	MOVQ x+16(FP), DX
 	MOVQ rows+24(FP), R8
 	MOVQ cols+32(FP), R9
-	MOVQ ldw+40(FP), R11
-	SHLQ $2, R11         // row stride in bytes
+	MOVQ ldw+40(FP), R15
+	SHLQ $2, R15         // row stride in bytes
+	MOVQ R15, R11
 	TAILMASK16(R9)
 	SHRQ $4, R9          // full chunks per row
 
+	MOVQ  R8, CX
+	ANDQ  $7, CX
+	MOVQ  CX, left-8(SP) // rows after the blocks of eight
+	SHRQ  $3, R8         // q: blocks of eight, and the rows between a block's rows
+	JZ    gemv_rest
+	MOVQ  R8, AX
+	SHLQ  $2, AX         // q·4: bytes between a block's outputs
+	IMULQ R8, R11        // q·ldw·4: bytes between a block's rows
+
 gemv_block8:
-	// Eight rows at a time: eight streams from memory, one load of x
-	// shared by eight FMAs.
-	CMPQ   R8, $8
-	JLT    gemv_block4
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -176,10 +189,10 @@ gemv_block8:
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	VXORPS Z9, Z9, Z9
-	MOVQ   SI, R12              // row 0 (row 1 at +R11)
-	LEAQ   (SI)(R11*2), R13     // row 2 (row 3 at +R11)
-	LEAQ   (R13)(R11*2), R14    // row 4 (row 5 at +R11)
-	LEAQ   (R14)(R11*2), R10    // row 6 (row 7 at +R11)
+	MOVQ   SI, R12              // row i (row i+q at +R11)
+	LEAQ   (SI)(R11*2), R13     // row i+2q (row i+3q at +R11)
+	LEAQ   (R13)(R11*2), R14    // row i+4q (row i+5q at +R11)
+	LEAQ   (R14)(R11*2), R10    // row i+6q (row i+7q at +R11)
 	MOVQ   DX, BX
 	MOVQ   R9, CX
 	TESTQ  CX, CX
@@ -221,18 +234,33 @@ gemv_tail8:
 	HSUM16(Z6, Y6, X6, Y8, X8)
 	HSUM16(Z7, Y7, X7, Y8, X8)
 	HSUM16(Z9, Y9, X9, Y8, X8)
+	LEAQ        (DI)(AX*2), R12
+	LEAQ        (R12)(AX*2), R13
+	LEAQ        (R13)(AX*2), R14
 	VMOVSS      X0, (DI)
-	VMOVSS      X1, 4(DI)
-	VMOVSS      X2, 8(DI)
-	VMOVSS      X3, 12(DI)
-	VMOVSS      X5, 16(DI)
-	VMOVSS      X6, 20(DI)
-	VMOVSS      X7, 24(DI)
-	VMOVSS      X9, 28(DI)
-	ADDQ        $32, DI
-	LEAQ        (SI)(R11*8), SI
-	SUBQ        $8, R8
-	JMP         gemv_block8
+	VMOVSS      X1, (DI)(AX*1)
+	VMOVSS      X2, (R12)
+	VMOVSS      X3, (R12)(AX*1)
+	VMOVSS      X5, (R13)
+	VMOVSS      X6, (R13)(AX*1)
+	VMOVSS      X7, (R14)
+	VMOVSS      X9, (R14)(AX*1)
+	ADDQ        $4, DI
+	ADDQ        R15, SI
+	DECQ        R8
+	JNZ         gemv_block8
+
+	// Past the last eighth: rows 8q onwards, adjacent again.
+	LEAQ (AX)(AX*2), CX
+	LEAQ (CX)(AX*4), CX
+	ADDQ CX, DI          // + 7·q·4
+	LEAQ (R11)(R11*2), CX
+	LEAQ (CX)(R11*4), CX
+	ADDQ CX, SI          // + 7·q·ldw·4
+	MOVQ R15, R11
+
+gemv_rest:
+	MOVQ left-8(SP), R8
 
 gemv_block4:
 	CMPQ   R8, $4

@@ -104,7 +104,9 @@ func TestDot(t *testing.T) {
 
 func TestMatVec(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	rowsSet := []int{1, 2, 3, 4, 5, 7, 8, 13}
+	// Past 16 rows the SIMD kernels take blocks of rows spread over the
+	// matrix (rows i, i+q, ...), with rows left over after them.
+	rowsSet := []int{1, 2, 3, 4, 5, 7, 8, 13, 16, 27, 70}
 	for _, k := range available(t) {
 		for _, cols := range lengths() {
 			if cols == 0 {
@@ -191,7 +193,7 @@ func TestMatVecQ8(t *testing.T) {
 		for _, gs := range []int{1, 4, 12, 16, 32, 43, 48, 64, 96, 128} {
 			for _, groups := range []int{1, 2, 3, 5, 12, 24} {
 				cols := gs * groups
-				for _, rows := range []int{1, 2, 3, 4, 5, 9, 17} {
+				for _, rows := range []int{1, 2, 3, 4, 5, 9, 17, 38} {
 					wq, ws := quantized(r, rows*cols, gs)
 					xq, xs := quantized(r, cols, gs)
 					got := make([]float32, rows)
