@@ -44,12 +44,15 @@ func hasAVX512() bool {
 }
 
 var avx512Impl = &simdImpl{
-	dot:     dotAVX512,
-	gemv:    gemvAVX512,
-	gemm2:   gemm2AVX512,
-	gemvQ8:  gemvQ8AVX512Any,
-	q8chunk: 32,
-	axpy:    axpyAVX512,
+	dot:      dotAVX512,
+	gemv:     gemvAVX512,
+	gemm2:    gemm2AVX512,
+	gemvQ8:   gemvQ8AVX512Any,
+	q8chunk:  32,
+	axpy:     axpyAVX512,
+	quantize: quantizeAVX512,
+	swiGLU:   swiGLUAVX512,
+	expSub:   expSubAVX512,
 }
 
 func init() {
@@ -75,3 +78,12 @@ func sumAVX512Go(x []float32) float32 {
 	}
 	return s + sum4(x[m:])
 }
+
+//go:noescape
+func swiGLUAVX512(a, b *float32, n int)
+
+//go:noescape
+func expSubAVX512(x *float32, n int, sub float32)
+
+//go:noescape
+func quantizeAVX512(q *int8, s *float32, x *float32, groups, gs int)

@@ -3,6 +3,8 @@
 package asm
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -91,5 +93,110 @@ func TestAVX512VNNIExact(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The AVX-512 exponential (softmax, SwiGLU) against the portable expf, bit
+// for bit, on every 251st float32 bit pattern of both signs, 4M values
+// spread over [-104, 89] and the special values. The exhaustive run over all finite float32 is
+// TestExpExhaustive (go test -tags exhaustive).
+func TestAVX512ExpMatchesExpf(t *testing.T) {
+	if !hasAVX512() {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	var src []float32
+	for b := uint64(0); b < 1<<32; b += 251 {
+		src = append(src, math.Float32frombits(uint32(b)))
+	}
+	// Densely over the range where exp is finite and not zero, where the
+	// polynomial's error matters most.
+	for i := 0; i < 1<<22; i++ {
+		src = append(src, float32(-104+193*float64(i)/(1<<22)))
+	}
+	src = append(src, float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)),
+		88.72283, 88.72284, -103.97208, -103.97209, math.SmallestNonzeroFloat32, math.MaxFloat32, -math.MaxFloat32)
+	for len(src)%8 != 0 {
+		src = append(src, 1)
+	}
+	got := append([]float32(nil), src...)
+	expSubAVX512(&got[0], len(got), 0)
+	for i, v := range src {
+		want := expf(v)
+		if math.IsNaN(float64(want)) {
+			if !math.IsNaN(float64(got[i])) {
+				t.Fatalf("exp(%v) = %v, want NaN", v, got[i])
+			}
+			continue
+		}
+		if math.Float32bits(got[i]) != math.Float32bits(want) {
+			t.Fatalf("exp(%v) (bits %#x) = %v, portable %v", v, math.Float32bits(v), got[i], want)
+		}
+	}
+}
+
+// Quantize, SwiGLU and Softmax of the avx512 variant against the portable
+// routines, bit for bit, on inputs of many magnitudes and on values that
+// fall exactly halfway between two quantization steps.
+func TestAVX512ElementwiseExact(t *testing.T) {
+	if !hasAVX512() {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	k, err := Lookup("avx512")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(51, 52))
+	for trial := 0; trial < 400; trial++ {
+		gs := []int{16, 32, 48, 64, 128}[trial%5]
+		groups := 1 + r.IntN(9)
+		n := gs * groups
+		x := make([]float32, n)
+		mag := math.Pow(10, float64(r.IntN(16)-8))
+		for i := range x {
+			x[i] = float32(r.NormFloat64() * mag)
+		}
+		switch trial % 4 {
+		case 1: // scale exactly 1: halves land on the rounding rule
+			x[0] = 127
+			for i := 1; i < gs; i++ {
+				x[i] = float32(r.IntN(254)-127) + 0.5
+			}
+		case 2: // just below and above halves
+			x[0] = -127
+			for i := 1; i < gs; i++ {
+				h := float64(r.IntN(254)-127) + 0.5
+				x[i] = float32(math.Nextafter32(float32(h), float32(math.Inf(1-2*(i%2)))))
+			}
+		case 3: // a group of zeros, signed
+			for i := 0; i < gs; i++ {
+				x[i] = float32(math.Copysign(0, float64(i%2)-0.5))
+			}
+		}
+		gq, gsc := make([]int8, n), make([]float32, groups)
+		wq, wsc := make([]int8, n), make([]float32, groups)
+		k.Quantize(gq, gsc, x, gs)
+		quantizeGo(wq, wsc, x, gs)
+		for i := range wq {
+			if gq[i] != wq[i] {
+				t.Fatalf("Quantize trial %d gs=%d: q[%d] = %d, want %d (x = %v, scale %v)", trial, gs, i, gq[i], wq[i], x[i], wsc[i/gs])
+			}
+		}
+		sameBits(t, fmt.Sprintf("Quantize scales trial %d", trial), gsc, wsc)
+
+		m := 1 + r.IntN(300)
+		a := randF32(r, m)
+		for i := range a {
+			a[i] *= float32(mag * 10)
+		}
+		b := randF32(r, m)
+		ga, wa := append([]float32(nil), a...), append([]float32(nil), a...)
+		k.SwiGLU(ga, b)
+		swiGLUGo(wa, b)
+		sameBits(t, fmt.Sprintf("SwiGLU trial %d n=%d", trial, m), ga, wa)
+
+		ga, wa = append([]float32(nil), a...), append([]float32(nil), a...)
+		k.Softmax(ga)
+		softmaxGo(wa)
+		sameBits(t, fmt.Sprintf("Softmax trial %d n=%d", trial, m), ga, wa)
 	}
 }

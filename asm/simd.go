@@ -25,6 +25,82 @@ type simdImpl struct {
 	q8chunk int
 	// axpy computes y[i] += a*x[i] for i < n.
 	axpy func(a float32, x, y *float32, n int)
+
+	// The element-wise routines are optional (nil: the portable loop) and
+	// must give the portable loop's bits. quantize takes groups of gs
+	// values, gs a multiple of 16; swiGLU and expSub (x[i] =
+	// exp(x[i]-sub)) take a multiple of 8 values.
+	quantize func(q *int8, s *float32, x *float32, groups, gs int)
+	swiGLU   func(a, b *float32, n int)
+	expSub   func(x *float32, n int, sub float32)
+}
+
+// quantizer is Quantize with the variant's routine where the group size
+// suits it.
+func (s *simdImpl) quantizer() func(q []int8, sc []float32, x []float32, gs int) {
+	if s.quantize == nil {
+		return quantizeGo
+	}
+	return func(q []int8, sc []float32, x []float32, gs int) {
+		groups := 0
+		if gs > 0 {
+			groups = len(x) / gs
+		}
+		if groups == 0 || gs%16 != 0 {
+			quantizeGo(q, sc, x, gs)
+			return
+		}
+		_ = q[groups*gs-1]
+		_ = sc[groups-1]
+		s.quantize(&q[0], &sc[0], &x[0], groups, gs)
+	}
+}
+
+func (s *simdImpl) swiGLUer() func(a, b []float32) {
+	if s.swiGLU == nil {
+		return swiGLUGo
+	}
+	return func(a, b []float32) {
+		b = b[:len(a)]
+		m := len(a) &^ 7
+		if m > 0 {
+			s.swiGLU(&a[0], &b[0], m)
+		}
+		swiGLUGo(a[m:], b[m:])
+	}
+}
+
+// softmaxer is softmaxGo with the exponentials taken eight at a time; the
+// maximum, the sum (in order) and the division are the portable loop's.
+func (s *simdImpl) softmaxer() func(x []float32) {
+	if s.expSub == nil {
+		return softmaxGo
+	}
+	return func(x []float32) {
+		if len(x) == 0 {
+			return
+		}
+		maxv := x[0]
+		for _, v := range x[1:] {
+			if v > maxv {
+				maxv = v
+			}
+		}
+		m := len(x) &^ 7
+		if m > 0 {
+			s.expSub(&x[0], m, maxv)
+		}
+		for i := m; i < len(x); i++ {
+			x[i] = expf(x[i] - maxv)
+		}
+		var sum float32
+		for _, e := range x {
+			sum += e
+		}
+		for i := range x {
+			x[i] /= sum
+		}
+	}
 }
 
 // rowBlock is how many weight rows MatMul keeps hot in cache while it runs
@@ -158,12 +234,12 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 		Dot:        dot,
 		MatVec:     matVec,
 		MatMul:     matMul,
-		Quantize:   quantizeGo,
+		Quantize:   s.quantizer(),
 		MatVecQ8:   matVecQ8,
 		MatMulQ8:   matMulQ8,
 		RMSNorm:    func(out, x, w []float32, eps float32) { rmsNormWith(dot, out, x, w, eps) },
-		Softmax:    softmaxGo,
-		SwiGLU:     swiGLUGo,
+		Softmax:    s.softmaxer(),
+		SwiGLU:     s.swiGLUer(),
 		AttnScores: attnScores,
 		AttnMix:    attnMix,
 	}
