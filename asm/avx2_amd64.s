@@ -166,21 +166,33 @@ axpy_tail:
 	RET
 
 // func gemvAVX2(out, w, x *float32, rows, cols, ldw int)
-// out[i] = sum_j w[i*ldw+j]*x[j] for i < rows, j < cols.
-TEXT ·gemvAVX2(SB), NOSPLIT, $0-48
+// out[i] = sum_j w[i*ldw+j]*x[j] for i < rows, j < cols. Rows go four at a
+// time, a quarter of the matrix apart (rows i, i+q, i+2q, i+3q with
+// q = rows/4), which the hardware prefetchers follow better than adjacent
+// rows, then one at a time; each row is summed the same way wherever it
+// falls.
+TEXT ·gemvAVX2(SB), NOSPLIT, $8-48
 	MOVQ out+0(FP), DI
 	MOVQ w+8(FP), SI
 	MOVQ x+16(FP), DX
 	MOVQ rows+24(FP), R8
 	MOVQ cols+32(FP), R9
-	MOVQ ldw+40(FP), R11
-	SHLQ $2, R11
+	MOVQ ldw+40(FP), R15
+	SHLQ $2, R15         // row stride in bytes
+	MOVQ R15, R11
 	TAILMASK8(R9, Y15)
 	SHRQ $3, R9
 
+	MOVQ  R8, CX
+	ANDQ  $3, CX
+	MOVQ  CX, left-8(SP) // rows after the blocks of four
+	SHRQ  $2, R8         // q: blocks of four, and the rows between a block's rows
+	JZ    gemv_rest
+	MOVQ  R8, R10
+	SHLQ  $2, R10        // q·4: bytes between a block's outputs
+	IMULQ R8, R11        // q·ldw·4: bytes between a block's rows
+
 gemv_block4:
-	CMPQ   R8, $4
-	JLT    gemv_block1
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -218,14 +230,25 @@ gemv_tail4:
 	HSUM8(Y1, X1, X8)
 	HSUM8(Y2, X2, X8)
 	HSUM8(Y3, X3, X8)
+	LEAQ        (DI)(R10*2), R12
 	VMOVSS      X0, (DI)
-	VMOVSS      X1, 4(DI)
-	VMOVSS      X2, 8(DI)
-	VMOVSS      X3, 12(DI)
-	ADDQ        $16, DI
-	LEAQ        (SI)(R11*4), SI
-	SUBQ        $4, R8
-	JMP         gemv_block4
+	VMOVSS      X1, (DI)(R10*1)
+	VMOVSS      X2, (R12)
+	VMOVSS      X3, (R12)(R10*1)
+	ADDQ        $4, DI
+	ADDQ        R15, SI
+	DECQ        R8
+	JNZ         gemv_block4
+
+	// Past the last quarter: rows 4q onwards, adjacent again.
+	LEAQ (R10)(R10*2), CX
+	ADDQ CX, DI          // + 3·q·4
+	LEAQ (R11)(R11*2), CX
+	ADDQ CX, SI          // + 3·q·ldw·4
+	MOVQ R15, R11
+
+gemv_rest:
+	MOVQ left-8(SP), R8
 
 gemv_block1:
 	TESTQ  R8, R8
@@ -397,26 +420,37 @@ gemm2_done:
 // (cpg = gs/16 chunks per group): VPMOVSXBW widens 16 int8 to int16,
 // VPMADDWD multiplies and adds pairs into 8 exact int32 lanes; at the end
 // of a group the lanes, converted to float, are added times ws[row,g]*xs[g]
-// into an 8-lane float accumulator folded once per row.
-TEXT ·gemvQ8AVX2(SB), NOSPLIT, $0-72
+// into an 8-lane float accumulator folded once per row. Rows go four at a
+// time, a quarter of the matrix apart (rows i, i+q, i+2q, i+3q with
+// q = rows/4), as in the AVX-512 kernels, then one at a time.
+TEXT ·gemvQ8AVX2(SB), NOSPLIT, $16-72
 	MOVQ out+0(FP), DI
 	MOVQ wq+8(FP), SI
 	MOVQ ws+16(FP), DX
 	MOVQ rows+40(FP), R8
 	MOVQ cols+48(FP), R11
-	MOVQ cpg+56(FP), R10
 	MOVQ gpr+64(FP), AX
 	SHLQ $2, AX
 
+	MOVQ  R8, CX
+	ANDQ  $3, CX
+	MOVQ  CX, left-8(SP)       // rows for the one-row loop
+	SHRQ  $2, R8               // q: blocks of four, and the rows between a block's rows
+	JZ    q8_rest
+	MOVQ  R8, CX
+	SHLQ  $2, CX
+	MOVQ  CX, qout-16(SP)      // q·4: bytes between a block's outputs
+	MOVQ  R8, R10
+	IMULQ R11, R10             // q·cols: bytes between a block's rows in wq
+	IMULQ R8, AX               // q·gpr·4: bytes between a block's rows in ws
+
 q8_block4:
-	CMPQ   R8, $4
-	JLT    q8_block1
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	MOVQ   SI, R12
-	LEAQ   (SI)(R11*2), R13
+	LEAQ   (SI)(R10*2), R13
 	MOVQ   DX, R14
 	MOVQ   xq+24(FP), BX
 	MOVQ   xs+32(FP), R9
@@ -425,22 +459,22 @@ q8_block4:
 q8_group4:
 	// The group's first chunk writes the int32 lanes, the others add.
 	PREFETCHT0 2048(R12)
-	PREFETCHT0 2048(R12)(R11*1)
+	PREFETCHT0 2048(R12)(R10*1)
 	PREFETCHT0 2048(R13)
-	PREFETCHT0 2048(R13)(R11*1)
+	PREFETCHT0 2048(R13)(R10*1)
 	VPMOVSXBW  (BX), Y8
 	VPMOVSXBW  (R12), Y9
 	VPMADDWD   Y9, Y8, Y4
-	VPMOVSXBW  (R12)(R11*1), Y10
+	VPMOVSXBW  (R12)(R10*1), Y10
 	VPMADDWD   Y10, Y8, Y5
 	VPMOVSXBW  (R13), Y11
 	VPMADDWD   Y11, Y8, Y6
-	VPMOVSXBW  (R13)(R11*1), Y12
+	VPMOVSXBW  (R13)(R10*1), Y12
 	VPMADDWD   Y12, Y8, Y7
 	ADDQ       $16, BX
 	ADDQ       $16, R12
 	ADDQ       $16, R13
-	MOVQ       R10, CX
+	MOVQ       cpg+56(FP), CX
 	DECQ       CX
 	JZ         q8_scale4
 
@@ -448,20 +482,20 @@ q8_chunk4:
 	// Fetch well ahead: with this many instructions per weight byte the
 	// out-of-order window alone keeps too few cache misses in flight.
 	PREFETCHT0 2048(R12)
-	PREFETCHT0 2048(R12)(R11*1)
+	PREFETCHT0 2048(R12)(R10*1)
 	PREFETCHT0 2048(R13)
-	PREFETCHT0 2048(R13)(R11*1)
+	PREFETCHT0 2048(R13)(R10*1)
 	VPMOVSXBW (BX), Y8
 	VPMOVSXBW (R12), Y9
 	VPMADDWD  Y9, Y8, Y9
 	VPADDD    Y9, Y4, Y4
-	VPMOVSXBW (R12)(R11*1), Y10
+	VPMOVSXBW (R12)(R10*1), Y10
 	VPMADDWD  Y10, Y8, Y10
 	VPADDD    Y10, Y5, Y5
 	VPMOVSXBW (R13), Y11
 	VPMADDWD  Y11, Y8, Y11
 	VPADDD    Y11, Y6, Y6
-	VPMOVSXBW (R13)(R11*1), Y12
+	VPMOVSXBW (R13)(R10*1), Y12
 	VPMADDWD  Y12, Y8, Y12
 	VPADDD    Y12, Y7, Y7
 	ADDQ      $16, BX
@@ -498,15 +532,34 @@ q8_scale4:
 	HSUM8(Y1, X1, X8)
 	HSUM8(Y2, X2, X8)
 	HSUM8(Y3, X3, X8)
+	MOVQ   qout-16(SP), CX
+	LEAQ   (DI)(CX*2), R12
 	VMOVSS X0, (DI)
-	VMOVSS X1, 4(DI)
-	VMOVSS X2, 8(DI)
-	VMOVSS X3, 12(DI)
-	ADDQ   $16, DI
-	LEAQ   (SI)(R11*4), SI
-	LEAQ   (DX)(AX*4), DX
-	SUBQ   $4, R8
-	JMP    q8_block4
+	VMOVSS X1, (DI)(CX*1)
+	VMOVSS X2, (R12)
+	VMOVSS X3, (R12)(CX*1)
+	ADDQ   $4, DI
+	ADDQ   R11, SI
+	MOVQ   gpr+64(FP), CX
+	SHLQ   $2, CX
+	ADDQ   CX, DX
+	DECQ   R8
+	JNZ    q8_block4
+
+	// Past the last quarter: rows 4q onwards.
+	MOVQ qout-16(SP), CX
+	LEAQ (CX)(CX*2), CX
+	ADDQ CX, DI
+	LEAQ (R10)(R10*2), CX
+	ADDQ CX, SI
+	LEAQ (AX)(AX*2), CX
+	ADDQ CX, DX
+
+q8_rest:
+	MOVQ left-8(SP), R8
+	MOVQ gpr+64(FP), AX
+	SHLQ $2, AX
+
 
 q8_block1:
 	TESTQ  R8, R8
@@ -524,7 +577,7 @@ q8_group1:
 	VPMADDWD  Y9, Y8, Y4
 	ADDQ      $16, BX
 	ADDQ      $16, R12
-	MOVQ      R10, CX
+	MOVQ      cpg+56(FP), CX
 	DECQ      CX
 	JZ        q8_scale1
 
