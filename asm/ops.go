@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -91,6 +92,15 @@ const (
 // is started again when needed).
 const idleTimeout = 2 * time.Second
 
+// spinFor is how long a worker polls for the next job after finishing one,
+// and the caller for the workers to finish, before either parks. Decoding
+// issues its matrix products microseconds apart; waking a parked goroutine
+// costs several microseconds each way, which on a 0.3 ms int8 product ate
+// the whole gain of a second thread. Spinning briefly keeps the hand-off
+// under a microsecond while products keep coming, and costs nothing once
+// they stop.
+const spinFor = 100 * time.Microsecond
+
 // parts is the number of goroutines a product of the given rows and
 // multiply-adds is split over.
 func (o *Ops) parts(rows, work int) int {
@@ -176,9 +186,10 @@ type task struct {
 	n, gs, cols       int
 	rows, gpr         int
 
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	fault any
+	wg      sync.WaitGroup
+	pending atomic.Int32 // jobs handed to workers and not yet done
+	mu      sync.Mutex
+	fault   any
 }
 
 // run computes rows [r0, r1) of the task.
@@ -218,7 +229,7 @@ func (o *Ops) split(rows, work int) {
 		return
 	}
 	fault := t.runCatching(0, min(chunk, rows))
-	t.wg.Wait()
+	t.await()
 	if fault == nil {
 		fault = t.fault
 	}
@@ -226,6 +237,20 @@ func (o *Ops) split(rows, work int) {
 	if fault != nil {
 		panic(fault)
 	}
+}
+
+// await returns when every job handed to the workers is done: it polls
+// for up to spinFor, then parks.
+func (t *task) await() {
+	if t.pending.Load() > 0 {
+		start := time.Now()
+		for i := 0; t.pending.Load() > 0; i++ {
+			if i%64 == 63 && time.Since(start) > spinFor {
+				break
+			}
+		}
+	}
+	t.wg.Wait()
 }
 
 type job struct {
@@ -261,6 +286,7 @@ func (p *pool) submit(t *task, chunk, rows int) bool {
 	queued := 0
 	for r0 := chunk; r0 < rows; r0 += chunk {
 		t.wg.Add(1)
+		t.pending.Add(1)
 		p.jobs <- job{t: t, r0: r0, r1: min(r0+chunk, rows)}
 		queued++
 	}
@@ -291,15 +317,36 @@ func (p *pool) worker() {
 	debug.SetPanicOnFault(true)
 	idle := time.NewTimer(idleTimeout)
 	defer idle.Stop()
+	do := func(j job) {
+		if f := j.t.runCatching(j.r0, j.r1); f != nil {
+			j.t.mu.Lock()
+			j.t.fault = f
+			j.t.mu.Unlock()
+		}
+		j.t.pending.Add(-1)
+		j.t.wg.Done()
+	}
 	for {
 		select {
 		case j := <-p.jobs:
-			if f := j.t.runCatching(j.r0, j.r1); f != nil {
-				j.t.mu.Lock()
-				j.t.fault = f
-				j.t.mu.Unlock()
+			do(j)
+			// Poll for the next job a while before parking again.
+			start := time.Now()
+			for i := 0; ; i++ {
+				select {
+				case j := <-p.jobs:
+					do(j)
+					start = time.Now()
+					continue
+				default:
+				}
+				if i%64 == 63 {
+					if time.Since(start) > spinFor {
+						break
+					}
+					runtime.Gosched()
+				}
 			}
-			j.t.wg.Done()
 			idle.Reset(idleTimeout)
 		case <-idle.C:
 			p.mu.Lock()
