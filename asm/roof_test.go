@@ -1,0 +1,76 @@
+package asm
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// BenchmarkRoofFraction runs, in turn, the read-bandwidth probe and the
+// best variant's fp32 and int8 matrix-vector kernels over the same 256 MiB
+// of cold memory (2048×768 matrices back to back, 1 thread), b.N rounds,
+// and reports each kernel's median GB/s as a percentage of the probe's
+// median. Interleaving the three makes the comparison hold on a machine
+// whose bandwidth drifts (run it with -benchtime 21x):
+//
+//	go test -run '^$' -bench RoofFraction -benchtime 21x ./asm/
+func BenchmarkRoofFraction(b *testing.B) {
+	k, err := Lookup("auto")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f32, i8 := coldBuffers()
+	const rows, cols, gs = 2048, 768, 64
+	n := rows * cols
+	r := rand.New(rand.NewPCG(3, 3))
+	ws := make([]float32, len(i8)/gs)
+	for i := range ws {
+		ws[i] = float32(r.Float64())
+	}
+	xq, xs := quantized(r, cols, gs)
+	xf := randF32(r, cols)
+	out := make([]float32, rows)
+	// The probe and the fp32 kernel read as many bytes as the int8 one.
+	span := len(i8) / 4 / n * n
+	runs := []struct {
+		name  string
+		bytes float64
+		fn    func()
+	}{
+		{"probe", float64(span) * 4, func() { readSum(f32[:span]) }},
+		{"fp32", float64(span) * 4, func() {
+			for c := 0; c < span; c += n {
+				k.MatVec(out, f32[c:c+n], xf)
+			}
+		}},
+		{"int8", float64(len(i8)) * (1 + 4.0/gs), func() {
+			for c := 0; c+n <= len(i8); c += n {
+				k.MatVecQ8(out, i8[c:c+n], ws[c/gs:(c+n)/gs], xq, xs, gs)
+			}
+		}},
+	}
+	gbps := make([][]float64, len(runs))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j, run := range runs {
+			t := time.Now()
+			run.fn()
+			gbps[j] = append(gbps[j], run.bytes/time.Since(t).Seconds()/1e9)
+		}
+	}
+	b.StopTimer()
+	median := func(v []float64) float64 {
+		v = slices.Clone(v)
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	probe := median(gbps[0])
+	b.ReportMetric(probe, "probe-GB/s")
+	for j := 1; j < len(runs); j++ {
+		m := median(gbps[j])
+		b.ReportMetric(m, runs[j].name+"-GB/s")
+		b.ReportMetric(100*m/probe, runs[j].name+"-%probe")
+	}
+	b.Logf("variant %s, %d rounds", k.Name, b.N)
+}
