@@ -69,3 +69,20 @@ func TestReadSum(t *testing.T) {
 		}
 	}
 }
+
+// Warm must read any length, including the tails its loop leaves to Go,
+// and must leave the data untouched.
+func TestWarm(t *testing.T) {
+	for _, n := range []int{0, 1, 63, 64, 65, 1000} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(i)
+		}
+		Warm(x)
+		for i := range x {
+			if x[i] != float32(i) {
+				t.Fatalf("Warm changed x[%d] of %d", i, n)
+			}
+		}
+	}
+}

@@ -252,6 +252,10 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	n := pos + 1
 	att := s.att[:c.Heads*n]
 	kvMul := c.Heads / c.KVHeads
+	// Bring this layer's cache back in one sequential pass: the heads
+	// below each read a slice of every row, which misses far more slowly.
+	asm.Warm(s.keyCache[l][:n*kvDim])
+	asm.Warm(s.valueCache[l][:n*kvDim])
 	for h := 0; h < c.Heads; h++ {
 		kh := s.keyCache[l][(h/kvMul)*hs:]
 		s.ops.AttnScores(att[h*n:(h+1)*n], s.q[h*hs:(h+1)*hs], kh, kvDim)
