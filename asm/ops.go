@@ -173,6 +173,7 @@ const (
 	opMatMul
 	opMatVecQ8
 	opMatMulQ8
+	opFunc
 )
 
 // task is the product being split: its operands, and the rendezvous of
@@ -185,6 +186,7 @@ type task struct {
 	wq, xq            []int8
 	n, gs, cols       int
 	rows, gpr         int
+	fn                func(lo, hi int) // opFunc
 
 	wg      sync.WaitGroup
 	pending atomic.Int32 // jobs handed to workers and not yet done
@@ -203,6 +205,8 @@ func (t *task) run(r0, r1 int) {
 		t.k.MatVecQ8(t.out[r0:r1], t.wq[r0*t.cols:r1*t.cols], t.ws[r0*t.gpr:r1*t.gpr], t.xq, t.xs, t.gs)
 	case opMatMulQ8:
 		t.k.MatMulQ8(t.out[r0:], t.rows, t.wq[r0*t.cols:r1*t.cols], t.ws[r0*t.gpr:r1*t.gpr], t.xq, t.xs, t.n, t.gs)
+	case opFunc:
+		t.fn(r0, r1)
 	}
 }
 
@@ -217,18 +221,26 @@ func (t *task) runCatching(r0, r1 int) (fault any) {
 // split runs the task's rows [0,rows) in contiguous chunks, one per part:
 // the first on the calling goroutine, the others on pool workers.
 func (o *Ops) split(rows, work int) {
-	t := &o.t
-	t.k = o.Kernels
 	parts := o.parts(rows, work)
 	chunk := (rows + parts - 1) / parts
 	chunk = (chunk + 3) &^ 3 // whole blocks of four rows per part
-	if o.pool == nil || !o.pool.submit(t, chunk, rows) {
-		for r0 := 0; r0 < rows; r0 += chunk {
-			t.run(r0, min(r0+chunk, rows))
+	o.run(rows, chunk)
+}
+
+// run runs the task over [0,n) in chunks of the given size, the first on
+// the calling goroutine, and raises on the caller whatever any chunk
+// panicked with.
+func (o *Ops) run(n, chunk int) {
+	t := &o.t
+	t.k = o.Kernels
+	defer func() { t.fn = nil }()
+	if o.pool == nil || !o.pool.submit(t, chunk, n) {
+		for r0 := 0; r0 < n; r0 += chunk {
+			t.run(r0, min(r0+chunk, n))
 		}
 		return
 	}
-	fault := t.runCatching(0, min(chunk, rows))
+	fault := t.runCatching(0, min(chunk, n))
 	t.await()
 	if fault == nil {
 		fault = t.fault
@@ -237,6 +249,28 @@ func (o *Ops) split(rows, work int) {
 	if fault != nil {
 		panic(fault)
 	}
+}
+
+// Parallel calls fn on contiguous ranges covering [0,n), one range per
+// thread (the first on the calling goroutine), or fn(0, n) with one
+// thread. Whether the work is worth splitting is the caller's call: a
+// hand-off costs about a microsecond while the workers are polling, tens
+// when they have parked. fn must be safe to run at once on disjoint ranges
+// and should give the same results however [0,n) is cut (the engine splits
+// attention by head). Like the products, a fault in any range is raised on
+// the caller.
+func (o *Ops) Parallel(n int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	parts := min(o.Threads(), n)
+	if parts == 1 {
+		fn(0, n)
+		return
+	}
+	t := &o.t
+	t.op, t.fn = opFunc, fn
+	o.run(n, (n+parts-1)/parts)
 }
 
 // await returns when every job handed to the workers is done: it polls

@@ -449,3 +449,40 @@ func TestTensorValues(t *testing.T) {
 		}
 	}
 }
+
+// Decoding splits attention's heads between threads once a layer's key
+// cache is large; forced on here from the first position, two threads must
+// give the logits of one, bit for bit, for fp32 and int8 models, and with
+// grouped-query attention (stories260K has 8 query heads on 4 kv heads).
+func TestAttentionSplitBitIdentical(t *testing.T) {
+	defer func(old int) { attnSplitMin = old }(attnSplitMin)
+	attnSplitMin = 0
+	ctx := context.Background()
+	for _, name := range []string{"stories260K.bin", "tiny-q8.bin"} {
+		m := openModel(t, name)
+		logits := map[int][][]float32{}
+		for _, threads := range []int{1, 2} {
+			ops := asm.MustNew("auto", threads)
+			s, err := NewState(m, ops)
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps := min(40, m.Config.SeqLen)
+			for pos := 0; pos < steps; pos++ {
+				out, err := s.Forward(ctx, (pos*7+1)%m.Config.Vocab, pos)
+				if err != nil {
+					t.Fatal(err)
+				}
+				logits[threads] = append(logits[threads], append([]float32(nil), out...))
+			}
+			ops.Close()
+		}
+		for pos := range logits[1] {
+			for i, v := range logits[1][pos] {
+				if math.Float32bits(v) != math.Float32bits(logits[2][pos][i]) {
+					t.Fatalf("%s position %d logit %d: 1 thread %v, 2 threads %v", name, pos, i, v, logits[2][pos][i])
+				}
+			}
+		}
+	}
+}
