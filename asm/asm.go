@@ -82,8 +82,10 @@ type Kernels struct {
 	// AttnScores computes out[t] = dot(q, k[t*stride:t*stride+len(q)]) /
 	// sqrt(len(q)) for t < len(out): one head's scores over the key cache.
 	AttnScores func(out, q, k []float32, stride int)
-	// AttnMix computes out = sum_t att[t] * v[t*stride:t*stride+len(out)]
-	// for t < len(att): one head's weighted sum of the value cache.
+	// AttnMix adds sum_t att[t] * v[t*stride:t*stride+len(out)] for
+	// t < len(att) to out, one t after another: one head's weighted sum of
+	// the value cache, from out = 0, or continued over the next positions
+	// (the same bits as one call over all of them).
 	AttnMix func(out, att, v []float32, stride int)
 }
 

@@ -225,6 +225,7 @@ func BenchmarkSmallOps(b *testing.B) {
 		b.Run(k.Name+"/AttnMix64x256", func(b *testing.B) {
 			b.SetBytes(4 * hs * T)
 			for i := 0; i < b.N; i++ {
+				clear(out[:hs])
 				k.AttnMix(out[:hs], att, kc, dim)
 			}
 		})

@@ -330,6 +330,13 @@ func TestSmallOps(t *testing.T) {
 					}
 					checkClose(t, fmt.Sprintf("%s AttnMix hs=%d T=%d [%d]", k.Name, hs, T, i), go1[i], wo[i], mag)
 				}
+				// Continued over two calls (the engine's blocks of
+				// positions), the sum has the bits of one call.
+				split := make([]float32, hs)
+				cut := T / 3
+				k.AttnMix(split, att[:cut], kc, stride)
+				k.AttnMix(split, att[cut:], kc[cut*stride:], stride)
+				sameBits(t, fmt.Sprintf("%s AttnMix hs=%d T=%d cut at %d", k.Name, hs, T, cut), split, go1)
 			}
 		}
 	}

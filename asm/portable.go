@@ -189,9 +189,6 @@ func attnScoresScalar(out, q, k []float32, stride int) {
 
 func attnMixGo(out, att, v []float32, stride int) {
 	hs := len(out)
-	for i := range out {
-		out[i] = 0
-	}
 	for t, a := range att {
 		vt := v[t*stride : t*stride+hs]
 		for i := range out {

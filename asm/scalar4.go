@@ -124,7 +124,6 @@ func attnScores4(out, q, k []float32, stride int) {
 
 func attnMix4(out, att, v []float32, stride int) {
 	hs := len(out)
-	clear(out)
 	for t, a := range att {
 		vt := v[t*stride : t*stride+hs]
 		i := 0

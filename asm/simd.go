@@ -217,7 +217,6 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 	}
 	attnMix := func(out, att, v []float32, stride int) {
 		hs := len(out)
-		clear(out)
 		if hs == 0 || len(att) == 0 {
 			return
 		}

@@ -454,14 +454,25 @@ func TestTensorValues(t *testing.T) {
 // cache is large; forced on here from the first position, two threads must
 // give the logits of one, bit for bit, for fp32 and int8 models, and with
 // grouped-query attention (stories260K has 8 query heads on 4 kv heads).
+//
+// The same goes for attention taken in blocks of positions: blocks of a
+// few positions (every head's scores and sums cut several times) must give
+// the logits of one block.
 func TestAttentionSplitBitIdentical(t *testing.T) {
-	defer func(old int) { attnSplitMin = old }(attnSplitMin)
-	attnSplitMin = 0
+	defer func(old, oldBlock int) { attnSplitMin, attnBlockBytes = old, oldBlock }(attnSplitMin, attnBlockBytes)
 	ctx := context.Background()
 	for _, name := range []string{"stories260K.bin", "tiny-q8.bin"} {
 		m := openModel(t, name)
 		logits := map[int][][]float32{}
-		for _, threads := range []int{1, 2} {
+		// 1: one thread, one block; 2: two threads, split from the
+		// first position; 3: two threads and blocks of 3 positions.
+		for _, run := range []int{1, 2, 3} {
+			threads := min(run, 2)
+			attnSplitMin = 0
+			attnBlockBytes = 1 << 30
+			if run == 3 {
+				attnBlockBytes = 3 * 4 * m.Config.KVDim()
+			}
 			ops := asm.MustNew("auto", threads)
 			s, err := NewState(m, ops)
 			if err != nil {
@@ -473,14 +484,16 @@ func TestAttentionSplitBitIdentical(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				logits[threads] = append(logits[threads], append([]float32(nil), out...))
+				logits[run] = append(logits[run], append([]float32(nil), out...))
 			}
 			ops.Close()
 		}
-		for pos := range logits[1] {
-			for i, v := range logits[1][pos] {
-				if math.Float32bits(v) != math.Float32bits(logits[2][pos][i]) {
-					t.Fatalf("%s position %d logit %d: 1 thread %v, 2 threads %v", name, pos, i, v, logits[2][pos][i])
+		for _, run := range []int{2, 3} {
+			for pos := range logits[1] {
+				for i, v := range logits[1][pos] {
+					if math.Float32bits(v) != math.Float32bits(logits[run][pos][i]) {
+						t.Fatalf("%s run %d position %d logit %d: %v, want %v (one thread, one block)", name, run, pos, i, logits[run][pos][i], v)
+					}
 				}
 			}
 		}

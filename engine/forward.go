@@ -258,10 +258,6 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	// between threads (each head computed the same way wherever it runs).
 	t = s.tick()
 	n := pos + 1
-	// Bring this layer's cache back in one sequential pass: the heads
-	// below each read a slice of every row, which misses far more slowly.
-	asm.Warm(s.keyCache[l][:n*kvDim])
-	asm.Warm(s.valueCache[l][:n*kvDim])
 	s.cur.layer, s.cur.n = l, n
 	run := func(fn func(h0, h1 int)) { fn(0, c.Heads) }
 	if n*kvDim >= attnSplitMin {
@@ -421,13 +417,13 @@ func (s *State) fire(layer int, name string, data []float32, d0, d1 int) {
 }
 
 // attnSplitMin is the size of a layer's key cache (positions × KVDim
-// values) from which decoding splits attention's heads between threads.
-// Below it one thread is faster: the warming pass leaves the cache in the
-// caller's core's L2, where the other core cannot use it. On stories110M
-// (KVDim 768) two threads were slower at 100 positions (1.87 against 1.78
-// ms per token) and faster at 250 (4.6 against 5.6) and 700 (14.4 against
-// 18.5). A variable so that tests can force the split.
-var attnSplitMin = 1 << 17
+// values) from which decoding splits attention's heads between threads;
+// below it the hand-offs cost more than they save. Each thread warms the
+// blocks it reads into its own core's cache (see attnBlock). On stories110M
+// with two threads, attention per token took 0.60 against 0.74 ms at 40-72
+// positions, 1.0-1.2 against 1.5 ms at 100-132. A variable so that tests
+// can force the split.
+var attnSplitMin = 1 << 12
 
 // scoresFor, softmaxFor and mixFor are the three steps of decoding
 // attention for heads [h0, h1) of layer s.cur.layer at s.cur.n positions;
@@ -438,9 +434,15 @@ func (s *State) scoresFor(h0, h1 int) {
 	c := &s.M.Config
 	hs, kvDim, n := c.HeadSize(), c.KVDim(), s.cur.n
 	kvMul := c.Heads / c.KVHeads
-	for h := h0; h < h1; h++ {
-		kh := s.keyCache[s.cur.layer][(h/kvMul)*hs:]
-		s.ops.AttnScores(s.att[h*n:(h+1)*n], s.q[h*hs:(h+1)*hs], kh, kvDim)
+	kc := s.keyCache[s.cur.layer]
+	step := attnBlock(kvDim)
+	for t0 := 0; t0 < n; t0 += step {
+		t1 := min(n, t0+step)
+		asm.Warm(kc[t0*kvDim : t1*kvDim])
+		for h := h0; h < h1; h++ {
+			kh := kc[t0*kvDim+(h/kvMul)*hs:]
+			s.ops.AttnScores(s.att[h*n+t0:h*n+t1], s.q[h*hs:(h+1)*hs], kh, kvDim)
+		}
 	}
 }
 
@@ -455,11 +457,33 @@ func (s *State) mixFor(h0, h1 int) {
 	c := &s.M.Config
 	hs, kvDim, n := c.HeadSize(), c.KVDim(), s.cur.n
 	kvMul := c.Heads / c.KVHeads
-	for h := h0; h < h1; h++ {
-		vh := s.valueCache[s.cur.layer][(h/kvMul)*hs:]
-		s.ops.AttnMix(s.xb[h*hs:(h+1)*hs], s.att[h*n:(h+1)*n], vh, kvDim)
+	vc := s.valueCache[s.cur.layer]
+	clear(s.xb[h0*hs : h1*hs])
+	step := attnBlock(kvDim)
+	for t0 := 0; t0 < n; t0 += step {
+		t1 := min(n, t0+step)
+		asm.Warm(vc[t0*kvDim : t1*kvDim])
+		for h := h0; h < h1; h++ {
+			vh := vc[t0*kvDim+(h/kvMul)*hs:]
+			s.ops.AttnMix(s.xb[h*hs:(h+1)*hs], s.att[h*n+t0:h*n+t1], vh, kvDim)
+		}
 	}
 }
+
+// attnBlock is how many cached positions decoding attention takes at a
+// time: about 256 KB of keys or values, which one sequential pass
+// (asm.Warm) brings into the core's L2 before every head reads its slice
+// of each row from there. The weights streamed since the last token have
+// evicted the cache, and a head's slices (a few cache lines every KVDim
+// values) are a pattern the prefetchers do not follow: read that way from
+// memory, attention at 700 positions took 17 of 28 ms per stories110M
+// token. Blocks change no result: each score is computed alone, and
+// AttnMix continues a sum over the next block with the same bits.
+func attnBlock(kvDim int) int { return max(1, attnBlockBytes/4/max(kvDim, 1)) }
+
+// attnBlockBytes is attnBlock's size in bytes; a variable so that tests can
+// make blocks of a few positions.
+var attnBlockBytes = 256 << 10
 
 func (s *State) tick() time.Time {
 	if s.Profile == nil {

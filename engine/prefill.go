@@ -116,6 +116,7 @@ func (s *State) attend(l, pos int, q, z []float32) (bytes, flops int64) {
 	for h := 0; h < c.Heads; h++ {
 		s.ops.AttnScores(att, q[h*hs:(h+1)*hs], s.keyCache[l][(h/kvMul)*hs:], kvDim)
 		s.ops.Softmax(att)
+		clear(z[h*hs : (h+1)*hs])
 		s.ops.AttnMix(z[h*hs:(h+1)*hs], att, s.valueCache[l][(h/kvMul)*hs:], kvDim)
 	}
 	return 8 * int64(pos+1) * int64(kvDim) * int64(kvMul), 4 * int64(pos+1) * int64(c.Dim)
