@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -10,6 +11,11 @@ import (
 type BenchOptions struct {
 	Tokens int // tokens to decode and time (default 64, capped at seq_len)
 	Warmup int // tokens decoded first and not timed (default 4)
+	// Context is how many positions are already in the cache when the
+	// timed tokens start (filled by a batched prefill of arbitrary tokens):
+	// the tokens are decoded at positions Context, Context+1, ..., so
+	// attention reads a cache that long. Default 0.
+	Context int
 }
 
 // BenchResult is the outcome of Bench: one time per decoded token, at
@@ -32,16 +38,21 @@ func (r *BenchResult) TokPerSec() float64 {
 	return float64(len(r.Times)) / t.Seconds()
 }
 
-// Bench decodes greedily from BOS and times every forward pass (sampling
-// included). Random weights are fine: the time does not depend on the
-// values. The warm-up runs first over the same positions, so caches and
-// page tables are warm when timing starts.
+// Bench decodes greedily from BOS (or after opt.Context prefilled
+// positions) and times every forward pass (sampling included). Random
+// weights are fine: the time does not depend on the values. The warm-up
+// runs first over the same positions, so caches and page tables are warm
+// when timing starts.
 func (s *State) Bench(ctx context.Context, opt BenchOptions) (*BenchResult, error) {
+	at := opt.Context
+	if at < 0 || at >= s.M.SeqLen {
+		return nil, fmt.Errorf("context of %d positions: want 0 to %d (seq_len %d, one position left to decode)", at, s.M.SeqLen-1, s.M.SeqLen)
+	}
 	n := opt.Tokens
 	if n <= 0 {
 		n = 64
 	}
-	n = min(n, s.M.SeqLen)
+	n = min(n, s.M.SeqLen-at)
 	warm := opt.Warmup
 	if warm < 0 {
 		return nil, errors.New("negative warm-up")
@@ -49,10 +60,24 @@ func (s *State) Bench(ctx context.Context, opt BenchOptions) (*BenchResult, erro
 	if warm == 0 {
 		warm = 4
 	}
-	warm = min(warm, s.M.SeqLen)
+	warm = min(warm, s.M.SeqLen-at)
+	token := BOS
+	if at > 0 {
+		prompt := make([]int, at)
+		prompt[0] = BOS
+		for i := 1; i < at; i++ {
+			prompt[i] = 3 + (i*7919)%(s.M.Vocab-3)
+		}
+		logits, err := s.Prefill(ctx, prompt, 0)
+		if err != nil {
+			return nil, err
+		}
+		token = Argmax(logits)
+	}
+	first := token
 	run := func(count int, times []time.Duration) ([]time.Duration, error) {
-		token := BOS
-		for pos := 0; pos < count; pos++ {
+		token := first
+		for pos := at; pos < at+count; pos++ {
 			t0 := time.Now()
 			logits, err := s.Forward(ctx, token, pos)
 			if err != nil {

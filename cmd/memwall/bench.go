@@ -123,6 +123,7 @@ type benchReport struct {
 	Threads            int     `json:"threads"`
 	Layout             string  `json:"layout"`
 	Tokens             int     `json:"tokens"`
+	Context            int     `json:"context"`
 	TokPerS            float64 `json:"tok_per_s"`
 	MsP50              float64 `json:"ms_per_token_p50"`
 	MsP99              float64 `json:"ms_per_token_p99"`
@@ -147,6 +148,7 @@ func cmdBench(e *env, args []string) error {
 	threads := fs.Int("threads", 1, "threads for the matrix products")
 	n := fs.Int("n", 128, "tokens to decode and time")
 	warmup := fs.Int("warmup", 8, "tokens decoded first, not timed")
+	at := fs.Int("context", 0, "decode after this many prefilled positions, so attention reads a cache this long")
 	prompt := fs.Int("prompt-tokens", 0, "also time the first token of a prompt this long, batched and token by token")
 	aligned := fs.Bool("aligned", false, "read weights from a 64-byte-aligned copy instead of the mapping")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -178,7 +180,7 @@ func cmdBench(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	r, err := benchOne(ctx, path, ops, *aligned, *n, *warmup, *prompt, nil)
+	r, err := benchOne(ctx, path, ops, *aligned, *at, *n, *warmup, *prompt, nil)
 	if err != nil {
 		return err
 	}
@@ -188,8 +190,8 @@ func cmdBench(e *env, args []string) error {
 	w := e.stdout
 	fmt.Fprintf(w, "machine:  %s\nmodel:    %s (%s), %d weight bytes per token\n", r.Machine, r.Model, r.Format, r.WeightBytes)
 	fmt.Fprintf(w, "kernels:  %s, %d thread(s), weights %s\n", r.Variant, r.Threads, r.Layout)
-	fmt.Fprintf(w, "decode:   %d tokens after %d warm-up: %.1f tok/s, ms/token P50 %.3f, P99 %.3f, max %.3f\n",
-		r.Tokens, *warmup, r.TokPerS, r.MsP50, r.MsP99, r.MsMax)
+	fmt.Fprintf(w, "decode:   %d tokens after %d warm-up, from position %d: %.1f tok/s, ms/token P50 %.3f, P99 %.3f, max %.3f\n",
+		r.Tokens, *warmup, r.Context, r.TokPerS, r.MsP50, r.MsP99, r.MsMax)
 	fmt.Fprintf(w, "roof:     read bandwidth %.2f GB/s (median of 5, %d thread(s)) -> floor %.3f ms/token\n", r.ReadGBps, r.Threads, r.FloorMs)
 	fmt.Fprintf(w, "achieved: %.2f GB/s effective = %.1f%% of the read-bandwidth roof\n", r.EffectiveGBps, 100*r.RooflineFraction)
 	if r.PromptTokens > 0 {
@@ -202,7 +204,7 @@ func cmdBench(e *env, args []string) error {
 // benchOne loads path and benchmarks decoding on it. bw, when given, is
 // the read bandwidth roof to compare with (measured once for a ladder);
 // otherwise it is measured with ops' thread count.
-func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, n, warmup, prompt int, bw map[int]float64) (*benchReport, error) {
+func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, at, n, warmup, prompt int, bw map[int]float64) (*benchReport, error) {
 	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
 	if err != nil {
 		return nil, err
@@ -219,7 +221,7 @@ func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, n, w
 	if err := s.SetLayout(layout); err != nil {
 		return nil, err
 	}
-	res, err := s.Bench(ctx, engine.BenchOptions{Tokens: n, Warmup: warmup})
+	res, err := s.Bench(ctx, engine.BenchOptions{Tokens: n, Warmup: warmup, Context: at})
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +240,7 @@ func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, n, w
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	r := benchReport{
 		Machine: machine(), Model: path, Format: m.FormatName(), Variant: ops.Name, Threads: ops.Threads(),
-		Layout: s.Layout().String(), Tokens: len(res.Times), TokPerS: res.TokPerSec(),
+		Layout: s.Layout().String(), Tokens: len(res.Times), Context: at, TokPerS: res.TokPerSec(),
 		MsP50: ms(engine.Percentile(res.Times, 50)), MsP99: ms(engine.Percentile(res.Times, 99)), MsMax: ms(times[len(times)-1]),
 		WeightBytes: res.WeightBytes, ReadGBps: readBW,
 	}

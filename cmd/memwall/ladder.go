@@ -91,7 +91,7 @@ func runLadder(e *env, shape string, n, warmup, prompt int, asJSON bool) error {
 		if r.variant == asm.Best() && r.threads == 1 && r.format == "v0" && !r.aligned {
 			p = prompt
 		}
-		rep, err := benchOne(ctx, paths[r.format], ops, r.aligned, tokens, warmup, p, bw)
+		rep, err := benchOne(ctx, paths[r.format], ops, r.aligned, 0, tokens, warmup, p, bw)
 		if err != nil {
 			return err
 		}

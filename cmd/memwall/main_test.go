@@ -121,6 +121,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"gen", "--shape", "stories260K", "--format", "v9", "-o", "/tmp/x"}, 2, "--format"},
 		{[]string{"bench", "--variant", "nosuch", "--shape", "stories260K"}, 1, "unknown kernel variant"},
 		{[]string{"bench"}, 2, "MODEL file or --shape"},
+		{[]string{"bench", "--shape", "stories260K", "--context", "512"}, 1, "context of 512 positions: want 0 to 511"},
 	}
 	for _, c := range cases {
 		_, e, code := runCmd(t, c.args...)
@@ -155,6 +156,25 @@ func TestBenchJSON(t *testing.T) {
 	eff, bw, frac := r["effective_gb_per_s"].(float64), r["read_bandwidth_gb_per_s"].(float64), r["roofline_fraction"].(float64)
 	if d := eff/bw - frac; d > 1e-9 || d < -1e-9 {
 		t.Errorf("roofline_fraction %v != effective %v / read %v", frac, eff, bw)
+	}
+}
+
+// --context decodes after that many prefilled positions; the tokens left
+// to time are what the context leaves of seq_len.
+func TestBenchContext(t *testing.T) {
+	out, e, code := runCmd(t, "bench", testdata.Model("stories260K.bin"), "--context", "500", "-n", "64", "--warmup", "2", "--json")
+	if code != 0 {
+		t.Fatalf("bench --context: %s", e)
+	}
+	var r struct {
+		Context int `json:"context"`
+		Tokens  int `json:"tokens"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if r.Context != 500 || r.Tokens != 12 {
+		t.Errorf("context %d, tokens %d; want 500 and 12 (seq_len 512)", r.Context, r.Tokens)
 	}
 }
 
