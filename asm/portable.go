@@ -150,7 +150,12 @@ func rmsNormGo(out, x, w []float32, eps float32) {
 
 func expf(x float32) float32 { return float32(math.Exp(float64(x))) }
 
-func softmaxGo(x []float32) {
+func softmaxGo(x []float32) { softmaxWith(x, expSubGo) }
+
+// softmaxWith is softmax with the exponentials, x[i] = exp(x[i]-max), taken
+// by exps; the maximum, the sum (in order) and the division are shared by
+// every variant, so variants whose exponentials agree agree bit for bit.
+func softmaxWith(x []float32, exps func(x []float32, maxv float32)) {
 	if len(x) == 0 {
 		return
 	}
@@ -160,14 +165,19 @@ func softmaxGo(x []float32) {
 			maxv = v
 		}
 	}
+	exps(x, maxv)
 	var sum float32
-	for i, v := range x {
-		e := expf(v - maxv)
-		x[i] = e
+	for _, e := range x {
 		sum += e
 	}
 	for i := range x {
 		x[i] /= sum
+	}
+}
+
+func expSubGo(x []float32, maxv float32) {
+	for i, v := range x {
+		x[i] = expf(v - maxv)
 	}
 }
 

@@ -70,37 +70,19 @@ func (s *simdImpl) swiGLUer() func(a, b []float32) {
 	}
 }
 
-// softmaxer is softmaxGo with the exponentials taken eight at a time; the
-// maximum, the sum (in order) and the division are the portable loop's.
+// softmaxer is softmaxGo with the exponentials taken eight at a time.
 func (s *simdImpl) softmaxer() func(x []float32) {
 	if s.expSub == nil {
 		return softmaxGo
 	}
-	return func(x []float32) {
-		if len(x) == 0 {
-			return
-		}
-		maxv := x[0]
-		for _, v := range x[1:] {
-			if v > maxv {
-				maxv = v
-			}
-		}
+	exps := func(x []float32, maxv float32) {
 		m := len(x) &^ 7
 		if m > 0 {
 			s.expSub(&x[0], m, maxv)
 		}
-		for i := m; i < len(x); i++ {
-			x[i] = expf(x[i] - maxv)
-		}
-		var sum float32
-		for _, e := range x {
-			sum += e
-		}
-		for i := range x {
-			x[i] /= sum
-		}
+		expSubGo(x[m:], maxv)
 	}
+	return func(x []float32) { softmaxWith(x, exps) }
 }
 
 // rowBlock is how many weight rows MatMul keeps hot in cache while it runs
