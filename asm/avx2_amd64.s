@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "spread_amd64.h"
 
 // AVX2+FMA kernels. The layout mirrors avx512_amd64.s with 8-lane YMM
 // registers: one 8-lane accumulator per output, column chunks of 8 added in
@@ -432,17 +433,7 @@ TEXT ·gemvQ8AVX2(SB), NOSPLIT, $16-72
 	MOVQ gpr+64(FP), AX
 	SHLQ $2, AX
 
-	MOVQ  R8, CX
-	ANDQ  $3, CX
-	MOVQ  CX, left-8(SP)       // rows for the one-row loop
-	SHRQ  $2, R8               // q: blocks of four, and the rows between a block's rows
-	JZ    q8_rest
-	MOVQ  R8, CX
-	SHLQ  $2, CX
-	MOVQ  CX, qout-16(SP)      // q·4: bytes between a block's outputs
-	MOVQ  R8, R10
-	IMULQ R11, R10             // q·cols: bytes between a block's rows in wq
-	IMULQ R8, AX               // q·gpr·4: bytes between a block's rows in ws
+	Q8SPREAD_SETUP(q8_rest)
 
 q8_block4:
 	VXORPS Y0, Y0, Y0
@@ -532,33 +523,11 @@ q8_scale4:
 	HSUM8(Y1, X1, X8)
 	HSUM8(Y2, X2, X8)
 	HSUM8(Y3, X3, X8)
-	MOVQ   qout-16(SP), CX
-	LEAQ   (DI)(CX*2), R12
-	VMOVSS X0, (DI)
-	VMOVSS X1, (DI)(CX*1)
-	VMOVSS X2, (R12)
-	VMOVSS X3, (R12)(CX*1)
-	ADDQ   $4, DI
-	ADDQ   R11, SI
-	MOVQ   gpr+64(FP), CX
-	SHLQ   $2, CX
-	ADDQ   CX, DX
-	DECQ   R8
-	JNZ    q8_block4
-
-	// Past the last quarter: rows 4q onwards.
-	MOVQ qout-16(SP), CX
-	LEAQ (CX)(CX*2), CX
-	ADDQ CX, DI
-	LEAQ (R10)(R10*2), CX
-	ADDQ CX, SI
-	LEAQ (AX)(AX*2), CX
-	ADDQ CX, DX
+	Q8SPREAD_NEXT(q8_block4)
+	Q8SPREAD_PAST
 
 q8_rest:
-	MOVQ left-8(SP), R8
-	MOVQ gpr+64(FP), AX
-	SHLQ $2, AX
+	Q8SPREAD_REST
 
 
 q8_block1:

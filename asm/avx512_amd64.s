@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "spread_amd64.h"
 
 // AVX-512 kernels (AVX-512F for fp32, AVX-512BW for the int8 products).
 //
@@ -489,17 +490,7 @@ TEXT ·gemvQ8AVX512(SB), NOSPLIT, $16-72
 	MOVQ gpr+64(FP), AX
 	SHLQ $2, AX              // ws row stride in bytes
 
-	MOVQ  R8, CX
-	ANDQ  $3, CX
-	MOVQ  CX, left-8(SP)       // rows for the one-row loop
-	SHRQ  $2, R8               // q: blocks of four, and the rows between a block's rows
-	JZ    q8_rest
-	MOVQ  R8, CX
-	SHLQ  $2, CX
-	MOVQ  CX, qout-16(SP)      // q·4: bytes between a block's outputs
-	MOVQ  R8, R10
-	IMULQ R11, R10             // q·cols: bytes between a block's rows in wq
-	IMULQ R8, AX               // q·gpr·4: bytes between a block's rows in ws
+	Q8SPREAD_SETUP(q8_rest)
 
 q8_block4:
 	VXORPS Z0, Z0, Z0
@@ -589,33 +580,11 @@ q8_scale4:
 	HSUM16(Z1, Y1, X1, Y8, X8)
 	HSUM16(Z2, Y2, X2, Y8, X8)
 	HSUM16(Z3, Y3, X3, Y8, X8)
-	MOVQ   qout-16(SP), CX
-	LEAQ   (DI)(CX*2), R12
-	VMOVSS X0, (DI)
-	VMOVSS X1, (DI)(CX*1)
-	VMOVSS X2, (R12)
-	VMOVSS X3, (R12)(CX*1)
-	ADDQ   $4, DI
-	ADDQ   R11, SI
-	MOVQ   gpr+64(FP), CX
-	SHLQ   $2, CX
-	ADDQ   CX, DX
-	DECQ   R8
-	JNZ    q8_block4
-
-	// Past the last quarter: rows 4q onwards.
-	MOVQ qout-16(SP), CX
-	LEAQ (CX)(CX*2), CX
-	ADDQ CX, DI
-	LEAQ (R10)(R10*2), CX
-	ADDQ CX, SI
-	LEAQ (AX)(AX*2), CX
-	ADDQ CX, DX
+	Q8SPREAD_NEXT(q8_block4)
+	Q8SPREAD_PAST
 
 q8_rest:
-	MOVQ left-8(SP), R8
-	MOVQ gpr+64(FP), AX
-	SHLQ $2, AX
+	Q8SPREAD_REST
 
 
 q8_block1:
@@ -707,17 +676,7 @@ TEXT ·gemvQ8VNNIAVX512(SB), NOSPLIT, $16-72
 	MOVL         $0x01010101, CX
 	VPBROADCASTD CX, Z15          // unsigned ones
 
-	MOVQ  R8, CX
-	ANDQ  $3, CX
-	MOVQ  CX, left-8(SP)       // rows for the one-row loop
-	SHRQ  $2, R8               // q: blocks of four, and the rows between a block's rows
-	JZ    vq_rest
-	MOVQ  R8, CX
-	SHLQ  $2, CX
-	MOVQ  CX, qout-16(SP)      // q·4: bytes between a block's outputs
-	MOVQ  R8, R10
-	IMULQ R11, R10             // q·cols: bytes between a block's rows in wq
-	IMULQ R8, AX               // q·gpr·4: bytes between a block's rows in ws
+	Q8SPREAD_SETUP(vq_rest)
 
 vq_block4:
 	VXORPS Z0, Z0, Z0
@@ -821,33 +780,11 @@ vq_scale4:
 	HSUM16(Z1, Y1, X1, Y8, X8)
 	HSUM16(Z2, Y2, X2, Y8, X8)
 	HSUM16(Z3, Y3, X3, Y8, X8)
-	MOVQ   qout-16(SP), CX
-	LEAQ   (DI)(CX*2), R12
-	VMOVSS X0, (DI)
-	VMOVSS X1, (DI)(CX*1)
-	VMOVSS X2, (R12)
-	VMOVSS X3, (R12)(CX*1)
-	ADDQ   $4, DI
-	ADDQ   R11, SI
-	MOVQ   gpr+64(FP), CX
-	SHLQ   $2, CX
-	ADDQ   CX, DX
-	DECQ   R8
-	JNZ    vq_block4
-
-	// Past the last quarter: rows 4q onwards.
-	MOVQ qout-16(SP), CX
-	LEAQ (CX)(CX*2), CX
-	ADDQ CX, DI
-	LEAQ (R10)(R10*2), CX
-	ADDQ CX, SI
-	LEAQ (AX)(AX*2), CX
-	ADDQ CX, DX
+	Q8SPREAD_NEXT(vq_block4)
+	Q8SPREAD_PAST
 
 vq_rest:
-	MOVQ left-8(SP), R8
-	MOVQ gpr+64(FP), AX
-	SHLQ $2, AX
+	Q8SPREAD_REST
 
 vq_block1:
 	TESTQ  R8, R8
