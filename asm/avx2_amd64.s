@@ -529,7 +529,6 @@ q8_scale4:
 q8_rest:
 	Q8SPREAD_REST
 
-
 q8_block1:
 	TESTQ  R8, R8
 	JZ     q8_done

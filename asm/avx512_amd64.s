@@ -472,6 +472,66 @@ gemm2_done:
 	VZEROUPPER
 	RET
 
+// The group-end and row-end steps the two AVX-512 int8 kernels
+// (gemvQ8AVX512, gemvQ8VNNIAVX512) share; their registers: Z4-Z7 the
+// group's int32 sums of the block's four rows, Z0-Z3 the rows' float
+// accumulators, R9 &xs[g], R14 &ws[row, g] (the block's other rows at
+// +AX, +2AX, +3AX), R15 the groups left.
+
+// Q8_SCALE4 adds the group's sums, times ws[row, g]·xs[g], into Z0-Z3 and
+// steps to the next group (the caller loops while R15 is not zero).
+#define Q8_SCALE4 \
+	VBROADCASTSS (R9), Z8;          \
+	VBROADCASTSS (R14), Z9;         \
+	VBROADCASTSS (R14)(AX*1), Z10;  \
+	VBROADCASTSS (R14)(AX*2), Z11;  \
+	LEAQ         (R14)(AX*2), CX;   \
+	VBROADCASTSS (CX)(AX*1), Z12;   \
+	VMULPS       Z8, Z9, Z9;        \
+	VMULPS       Z8, Z10, Z10;      \
+	VMULPS       Z8, Z11, Z11;      \
+	VMULPS       Z8, Z12, Z12;      \
+	VCVTDQ2PS    Z4, Z4;            \
+	VCVTDQ2PS    Z5, Z5;            \
+	VCVTDQ2PS    Z6, Z6;            \
+	VCVTDQ2PS    Z7, Z7;            \
+	VFMADD231PS  Z9, Z4, Z0;        \
+	VFMADD231PS  Z10, Z5, Z1;       \
+	VFMADD231PS  Z11, Z6, Z2;       \
+	VFMADD231PS  Z12, Z7, Z3;       \
+	ADDQ         $4, R9;            \
+	ADDQ         $4, R14;           \
+	DECQ         R15
+
+// Q8_FOLD4 folds the four accumulators into the low lanes of X0-X3.
+#define Q8_FOLD4 \
+	HSUM16(Z0, Y0, X0, Y8, X8); \
+	HSUM16(Z1, Y1, X1, Y8, X8); \
+	HSUM16(Z2, Y2, X2, Y8, X8); \
+	HSUM16(Z3, Y3, X3, Y8, X8)
+
+// Q8_SCALE1 is Q8_SCALE4 for one row (sums in Z4, accumulator Z0).
+#define Q8_SCALE1 \
+	VBROADCASTSS (R9), Z8;   \
+	VBROADCASTSS (R14), Z9;  \
+	VMULPS       Z8, Z9, Z9; \
+	VCVTDQ2PS    Z4, Z4;     \
+	VFMADD231PS  Z9, Z4, Z0; \
+	ADDQ         $4, R9;     \
+	ADDQ         $4, R14;    \
+	DECQ         R15
+
+// Q8_NEXT1 stores the one row's result, steps to the next row and jumps
+// back to the one-row loop.
+#define Q8_NEXT1(loop) \
+	HSUM16(Z0, Y0, X0, Y8, X8); \
+	VMOVSS X0, (DI);            \
+	ADDQ   $4, DI;              \
+	ADDQ   R11, SI;             \
+	ADDQ   AX, DX;              \
+	DECQ   R8;                  \
+	JMP    loop
+
 // func gemvQ8AVX512(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr int)
 // Q8_0 matrix-vector product for group sizes that are multiples of 32
 // (cpg = gs/32 chunks per group, gpr = groups per row). Within a group the
@@ -553,39 +613,15 @@ q8_chunk4:
 	JNZ       q8_chunk4
 
 q8_scale4:
-	VBROADCASTSS (R9), Z8          // xs[g]
-	VBROADCASTSS (R14), Z9         // ws[row0, g]
-	VBROADCASTSS (R14)(AX*1), Z10  // ws[row1, g]
-	VBROADCASTSS (R14)(AX*2), Z11  // ws[row2, g]
-	LEAQ         (R14)(AX*2), CX
-	VBROADCASTSS (CX)(AX*1), Z12   // ws[row3, g]
-	VMULPS       Z8, Z9, Z9
-	VMULPS       Z8, Z10, Z10
-	VMULPS       Z8, Z11, Z11
-	VMULPS       Z8, Z12, Z12
-	VCVTDQ2PS    Z4, Z4
-	VCVTDQ2PS    Z5, Z5
-	VCVTDQ2PS    Z6, Z6
-	VCVTDQ2PS    Z7, Z7
-	VFMADD231PS  Z9, Z4, Z0
-	VFMADD231PS  Z10, Z5, Z1
-	VFMADD231PS  Z11, Z6, Z2
-	VFMADD231PS  Z12, Z7, Z3
-	ADDQ         $4, R9
-	ADDQ         $4, R14
-	DECQ         R15
+	Q8_SCALE4
 	JNZ          q8_group4
 
-	HSUM16(Z0, Y0, X0, Y8, X8)
-	HSUM16(Z1, Y1, X1, Y8, X8)
-	HSUM16(Z2, Y2, X2, Y8, X8)
-	HSUM16(Z3, Y3, X3, Y8, X8)
+	Q8_FOLD4
 	Q8SPREAD_NEXT(q8_block4)
 	Q8SPREAD_PAST
 
 q8_rest:
 	Q8SPREAD_REST
-
 
 q8_block1:
 	TESTQ  R8, R8
@@ -618,23 +654,10 @@ q8_chunk1:
 	JNZ       q8_chunk1
 
 q8_scale1:
-	VBROADCASTSS (R9), Z8
-	VBROADCASTSS (R14), Z9
-	VMULPS       Z8, Z9, Z9
-	VCVTDQ2PS    Z4, Z4
-	VFMADD231PS  Z9, Z4, Z0
-	ADDQ         $4, R9
-	ADDQ         $4, R14
-	DECQ         R15
+	Q8_SCALE1
 	JNZ          q8_group1
 
-	HSUM16(Z0, Y0, X0, Y8, X8)
-	VMOVSS X0, (DI)
-	ADDQ   $4, DI
-	ADDQ   R11, SI
-	ADDQ   AX, DX
-	DECQ   R8
-	JMP    q8_block1
+	Q8_NEXT1(q8_block1)
 
 q8_done:
 	VZEROUPPER
@@ -753,33 +776,10 @@ vq_scale4:
 	VPSUBD       Z13, Z5, Z5
 	VPSUBD       Z13, Z6, Z6
 	VPSUBD       Z13, Z7, Z7
-	VBROADCASTSS (R9), Z8          // xs[g]
-	VBROADCASTSS (R14), Z9         // ws[i, g]
-	VBROADCASTSS (R14)(AX*1), Z10  // ws[i+q, g]
-	VBROADCASTSS (R14)(AX*2), Z11  // ws[i+2q, g]
-	LEAQ         (R14)(AX*2), CX
-	VBROADCASTSS (CX)(AX*1), Z12   // ws[i+3q, g]
-	VMULPS       Z8, Z9, Z9
-	VMULPS       Z8, Z10, Z10
-	VMULPS       Z8, Z11, Z11
-	VMULPS       Z8, Z12, Z12
-	VCVTDQ2PS    Z4, Z4
-	VCVTDQ2PS    Z5, Z5
-	VCVTDQ2PS    Z6, Z6
-	VCVTDQ2PS    Z7, Z7
-	VFMADD231PS  Z9, Z4, Z0
-	VFMADD231PS  Z10, Z5, Z1
-	VFMADD231PS  Z11, Z6, Z2
-	VFMADD231PS  Z12, Z7, Z3
-	ADDQ         $4, R9
-	ADDQ         $4, R14
-	DECQ         R15
+	Q8_SCALE4
 	JNZ          vq_group4
 
-	HSUM16(Z0, Y0, X0, Y8, X8)
-	HSUM16(Z1, Y1, X1, Y8, X8)
-	HSUM16(Z2, Y2, X2, Y8, X8)
-	HSUM16(Z3, Y3, X3, Y8, X8)
+	Q8_FOLD4
 	Q8SPREAD_NEXT(vq_block4)
 	Q8SPREAD_PAST
 
@@ -828,23 +828,10 @@ vq_half1:
 vq_scale1:
 	VPSLLD       $7, Z13, Z13
 	VPSUBD       Z13, Z4, Z4
-	VBROADCASTSS (R9), Z8
-	VBROADCASTSS (R14), Z9
-	VMULPS       Z8, Z9, Z9
-	VCVTDQ2PS    Z4, Z4
-	VFMADD231PS  Z9, Z4, Z0
-	ADDQ         $4, R9
-	ADDQ         $4, R14
-	DECQ         R15
+	Q8_SCALE1
 	JNZ          vq_group1
 
-	HSUM16(Z0, Y0, X0, Y8, X8)
-	VMOVSS X0, (DI)
-	ADDQ   $4, DI
-	ADDQ   R11, SI
-	ADDQ   AX, DX
-	DECQ   R8
-	JMP    vq_block1
+	Q8_NEXT1(vq_block1)
 
 vq_done:
 	VZEROUPPER

@@ -215,11 +215,9 @@ func runStream(ctx context.Context, name string, bytes int64, opts BandwidthOpti
 }
 
 // Warm reads x once with the bandwidth probe's streaming loop, so that
-// strided reads of it that follow find it in cache. Decoding calls it on a
-// layer's key and value cache before attention: the weights streamed in
-// between have evicted them, and each head reads only a 64-value slice of
-// every cached row, a pattern the prefetchers do not follow; one sequential
-// pass first cut attention from 0.7-1.0 to 0.55 ms per stories110M token.
-// (readSum is an assembly routine behind a variable: the call and its
-// reads cannot be optimized away.)
+// strided reads of it that follow find it in cache. Decoding attention
+// calls it on each block of a layer's key and value cache before the heads
+// read their slices of it (see engine's attnBlock for why and what it
+// saves). readSum is an assembly routine behind a variable: the call and
+// its reads cannot be optimized away.
 func Warm(x []float32) { readSum(x) }

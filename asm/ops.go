@@ -233,7 +233,6 @@ func (o *Ops) split(rows, work int) {
 func (o *Ops) run(n, chunk int) {
 	t := &o.t
 	t.k = o.Kernels
-	defer func() { t.fn = nil }()
 	if o.pool == nil || !o.pool.submit(t, chunk, n) {
 		for r0 := 0; r0 < n; r0 += chunk {
 			t.run(r0, min(r0+chunk, n))
@@ -270,6 +269,7 @@ func (o *Ops) Parallel(n int, fn func(lo, hi int)) {
 	}
 	t := &o.t
 	t.op, t.fn = opFunc, fn
+	defer func() { t.fn = nil }() // hold no reference to the caller's state
 	o.run(n, (n+parts-1)/parts)
 }
 

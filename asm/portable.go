@@ -23,7 +23,7 @@ func init() {
 		RMSNorm:    rmsNormGo,
 		Softmax:    softmaxGo,
 		SwiGLU:     swiGLUGo,
-		AttnScores: attnScoresScalar,
+		AttnScores: attnScoresWith(dotScalar),
 		AttnMix:    attnMixGo,
 	})
 }
@@ -189,11 +189,14 @@ func swiGLUGo(a, b []float32) {
 	}
 }
 
-func attnScoresScalar(out, q, k []float32, stride int) {
-	hs := len(q)
-	div := float32(math.Sqrt(float64(hs)))
-	for t := range out {
-		out[t] = dotScalar(q, k[t*stride:t*stride+hs]) / div
+// attnScoresWith is AttnScores with the dot products taken by dot.
+func attnScoresWith(dot func(a, b []float32) float32) func(out, q, k []float32, stride int) {
+	return func(out, q, k []float32, stride int) {
+		hs := len(q)
+		div := float32(math.Sqrt(float64(hs)))
+		for t := range out {
+			out[t] = dot(q, k[t*stride:t*stride+hs]) / div
+		}
 	}
 }
 

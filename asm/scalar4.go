@@ -27,7 +27,7 @@ func init() {
 		RMSNorm:    rmsNorm4,
 		Softmax:    softmaxGo,
 		SwiGLU:     swiGLUGo,
-		AttnScores: attnScores4,
+		AttnScores: attnScoresWith(dot4),
 		AttnMix:    attnMix4,
 	})
 }
@@ -111,14 +111,6 @@ func rmsNormWith(dot func(a, b []float32) float32, out, x, w []float32, eps floa
 	out = out[:len(x)]
 	for i, v := range x {
 		out[i] = w[i] * (ss * v)
-	}
-}
-
-func attnScores4(out, q, k []float32, stride int) {
-	hs := len(q)
-	div := float32(math.Sqrt(float64(hs)))
-	for t := range out {
-		out[t] = dot4(q, k[t*stride:t*stride+hs]) / div
 	}
 }
 

@@ -63,12 +63,7 @@ func (s *State) Bench(ctx context.Context, opt BenchOptions) (*BenchResult, erro
 	warm = min(warm, s.M.SeqLen-at)
 	token := BOS
 	if at > 0 {
-		prompt := make([]int, at)
-		prompt[0] = BOS
-		for i := 1; i < at; i++ {
-			prompt[i] = 3 + (i*7919)%(s.M.Vocab-3)
-		}
-		logits, err := s.Prefill(ctx, prompt, 0)
+		logits, err := s.Prefill(ctx, s.syntheticPrompt(at), 0)
 		if err != nil {
 			return nil, err
 		}
@@ -104,11 +99,7 @@ func (s *State) TimeToFirstToken(ctx context.Context, n int, batched bool) (time
 	if n <= 0 || n > s.M.SeqLen {
 		return 0, &PositionError{Pos: n, SeqLen: s.M.SeqLen}
 	}
-	tokens := make([]int, n)
-	tokens[0] = BOS
-	for i := 1; i < n; i++ {
-		tokens[i] = 3 + (i*7919)%(s.M.Vocab-3)
-	}
+	tokens := s.syntheticPrompt(n)
 	t0 := time.Now()
 	var logits []float32
 	var err error
@@ -126,4 +117,16 @@ func (s *State) TimeToFirstToken(ctx context.Context, n int, batched bool) (time
 	}
 	_ = Argmax(logits)
 	return time.Since(t0), nil
+}
+
+// syntheticPrompt is BOS then n-1 arbitrary token ids spread over the
+// vocabulary (past the three special ids): a prompt for timing, where the
+// ids do not matter.
+func (s *State) syntheticPrompt(n int) []int {
+	tokens := make([]int, n)
+	tokens[0] = BOS
+	for i := 1; i < n; i++ {
+		tokens[i] = 3 + (i*7919)%(s.M.Vocab-3)
+	}
+	return tokens
 }

@@ -259,15 +259,12 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	t = s.tick()
 	n := pos + 1
 	s.cur.layer, s.cur.n = l, n
-	run := func(fn func(h0, h1 int)) { fn(0, c.Heads) }
-	if n*kvDim >= attnSplitMin {
-		run = func(fn func(h0, h1 int)) { s.ops.Parallel(c.Heads, fn) }
-	}
-	run(s.headScores)
+	split := n*kvDim >= attnSplitMin
+	s.heads(split, s.headScores)
 	fire(hScores, s.att[:c.Heads*n], c.Heads, n)
-	run(s.headSoftmax)
+	s.heads(split, s.headSoftmax)
 	fire(hPattern, s.att[:c.Heads*n], c.Heads, n)
-	run(s.headMix)
+	s.heads(split, s.headMix)
 	s.tock("attention", t, 2*4*int64(n)*int64(kvDim)*int64(c.Heads/c.KVHeads), 4*int64(n)*int64(dim))
 	fire(hZ, s.xb, c.Heads, hs)
 
@@ -435,15 +432,12 @@ func (s *State) scoresFor(h0, h1 int) {
 	hs, kvDim, n := c.HeadSize(), c.KVDim(), s.cur.n
 	kvMul := c.Heads / c.KVHeads
 	kc := s.keyCache[s.cur.layer]
-	step := attnBlock(kvDim)
-	for t0 := 0; t0 < n; t0 += step {
-		t1 := min(n, t0+step)
-		asm.Warm(kc[t0*kvDim : t1*kvDim])
+	s.attnBlocks(kc, func(t0, t1 int) {
 		for h := h0; h < h1; h++ {
 			kh := kc[t0*kvDim+(h/kvMul)*hs:]
 			s.ops.AttnScores(s.att[h*n+t0:h*n+t1], s.q[h*hs:(h+1)*hs], kh, kvDim)
 		}
-	}
+	})
 }
 
 func (s *State) softmaxFor(h0, h1 int) {
@@ -459,15 +453,35 @@ func (s *State) mixFor(h0, h1 int) {
 	kvMul := c.Heads / c.KVHeads
 	vc := s.valueCache[s.cur.layer]
 	clear(s.xb[h0*hs : h1*hs])
-	step := attnBlock(kvDim)
-	for t0 := 0; t0 < n; t0 += step {
-		t1 := min(n, t0+step)
-		asm.Warm(vc[t0*kvDim : t1*kvDim])
+	s.attnBlocks(vc, func(t0, t1 int) {
 		for h := h0; h < h1; h++ {
 			vh := vc[t0*kvDim+(h/kvMul)*hs:]
 			s.ops.AttnMix(s.xb[h*hs:(h+1)*hs], s.att[h*n+t0:h*n+t1], vh, kvDim)
 		}
+	})
+}
+
+// attnBlocks walks the first s.cur.n positions of a layer's key or value
+// cache in blocks of attnBlock positions: it brings each block's rows into
+// cache with one sequential pass, then calls fn(t0, t1) for it.
+func (s *State) attnBlocks(cache []float32, fn func(t0, t1 int)) {
+	kvDim, n := s.M.Config.KVDim(), s.cur.n
+	step := attnBlock(kvDim)
+	for t0 := 0; t0 < n; t0 += step {
+		t1 := min(n, t0+step)
+		asm.Warm(cache[t0*kvDim : t1*kvDim])
+		fn(t0, t1)
 	}
+}
+
+// heads runs one step of decoding attention over all heads: split between
+// the threads when split is set, else on the calling goroutine.
+func (s *State) heads(split bool, fn func(h0, h1 int)) {
+	if split {
+		s.ops.Parallel(s.M.Config.Heads, fn)
+		return
+	}
+	fn(0, s.M.Config.Heads)
 }
 
 // attnBlock is how many cached positions decoding attention takes at a
