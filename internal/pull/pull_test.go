@@ -302,7 +302,9 @@ func TestPullRejects(t *testing.T) {
 			w.Write(append(html, make([]byte, len(data)-len(html))...))
 		}, []string{"web page", "not a checkpoint"}},
 		{"HTTP 404", func(w http.ResponseWriter, r *http.Request, n int) { http.NotFound(w, r) }, []string{"HTTP 404 Not Found", "/tiny.bin"}},
-		{"HTTP 503", func(w http.ResponseWriter, r *http.Request, n int) { http.Error(w, "busy", http.StatusServiceUnavailable) }, []string{"HTTP 503"}},
+		{"HTTP 503", func(w http.ResponseWriter, r *http.Request, n int) {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		}, []string{"HTTP 503"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			srv := newServer(t, nil)
