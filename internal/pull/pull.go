@@ -540,9 +540,9 @@ func finite(path string, offset int64) error {
 		n, err := io.ReadFull(r, buf)
 		n -= n % 4
 		for i := 0; i < n; i += 4 {
-			v := math.Float32frombits(binary.LittleEndian.Uint32(buf[i:]))
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("the weight at byte offset %d is %v: the file is corrupt", pos+int64(i), v)
+			// NaN and Inf are the values whose exponent bits are all ones.
+			if bits := binary.LittleEndian.Uint32(buf[i:]); bits&0x7f800000 == 0x7f800000 {
+				return fmt.Errorf("the weight at byte offset %d is %v: the file is corrupt", pos+int64(i), math.Float32frombits(bits))
 			}
 		}
 		pos += int64(n)
