@@ -98,3 +98,12 @@ func TestLoadNotFoundListsPlaces(t *testing.T) {
 		}
 	}
 }
+
+func TestCompleteOffersBuiltin(t *testing.T) {
+	s := isolate(t)
+	code := "%load stor"
+	m, _, _ := s.Complete(code, len(code))
+	if !strings.Contains(strings.Join(m, " "), "stories260K.bin") {
+		t.Errorf("Complete(%q) = %v, want the built-in stories260K.bin", code, m)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/memwall/memwall/builtin"
 	"github.com/memwall/memwall/internal/pull"
@@ -86,5 +87,23 @@ func TestPullCommand(t *testing.T) {
 	}
 	if _, _, code := runCmd(t, "pull"); code != 2 {
 		t.Errorf("pull without NAME: exit %d, want 2", code)
+	}
+}
+
+func TestDrawProgress(t *testing.T) {
+	var b strings.Builder
+	drawProgress(&b, pull.Progress{Name: "stories15M", Done: 30_000_000, Total: 60_816_028, Rate: 5e6, ETA: 6 * time.Second})
+	drawProgress(&b, pull.Progress{Name: "stories15M", Done: 60_816_028, Total: 60_816_028, Rate: 5e6, Finished: true})
+	lines := strings.Split(b.String(), "\r\033[K")
+	if len(lines) != 3 || lines[0] != "" {
+		t.Fatalf("%q: want two redraws of one line", b.String())
+	}
+	for _, w := range []string{"stories15M [##############................]", " 49%", "30.0 MB / 60.8 MB", "5.0 MB/s", "6s left"} {
+		if !strings.Contains(lines[1], w) {
+			t.Errorf("progress line %q lacks %q", lines[1], w)
+		}
+	}
+	if !strings.HasSuffix(lines[2], "\n") || !strings.Contains(lines[2], "100%") || strings.Contains(lines[2], "left") {
+		t.Errorf("final line %q", lines[2])
 	}
 }
