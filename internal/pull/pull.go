@@ -254,13 +254,22 @@ func Pull(ctx context.Context, name string, o Options) (*Result, error) {
 		}
 	}
 	for attempt := 0; ; attempt++ {
+		before := d.fetched
 		err = d.fetch(ctx)
 		if err == nil {
 			break
 		}
 		var cut *cutError
 		if errors.As(err, &cut) && ctx.Err() == nil && attempt < o.Retries {
-			continue // resume from what is on disk
+			// Resume from what is on disk: at once if this attempt made
+			// progress, after a pause growing with the attempts if not.
+			if d.fetched == before {
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Duration(attempt+1) * time.Second):
+				}
+			}
+			continue
 		}
 		if ctx.Err() != nil {
 			have := d.onDisk()
