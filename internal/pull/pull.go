@@ -272,9 +272,11 @@ func Pull(ctx context.Context, name string, o Options) (*Result, error) {
 			continue
 		}
 		if ctx.Err() != nil {
-			have := d.onDisk()
-			return nil, fmt.Errorf("pull %s interrupted after %s of %s; %s is kept, and pulling again resumes from there (nothing was put under %s): %w",
-				it.Name, BytesText(have), BytesText(want), filepath.Base(part), final, context.Cause(ctx))
+			kept := "nothing was kept"
+			if have := d.onDisk(); have > 0 {
+				kept = fmt.Sprintf("%s of %s are kept in %s and pulling again resumes from there", BytesText(have), BytesText(want), filepath.Base(part))
+			}
+			return nil, fmt.Errorf("pull %s interrupted: %s; nothing was put under %s: %w", it.Name, kept, final, context.Cause(ctx))
 		}
 		if cut != nil {
 			return nil, fmt.Errorf("pull %s: %w; %s of %s are kept in %s, pulling again resumes", it.Name, err, BytesText(d.onDisk()), BytesText(want), part)
