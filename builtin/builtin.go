@@ -265,6 +265,13 @@ func FileSHA256(p string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// Source says, for a model card, where the bytes of f at path (a file
+// Path returned) come from and how they reach the engine.
+func (f File) Source(path string) string {
+	return fmt.Sprintf("built-in: %s; embedded in the memwall binary (%d bytes, SHA-256 %s), written once to %s and mapped from that file like any other, so no weight is copied onto the heap",
+		f.What, f.Size, f.SHA256, filepath.Dir(path))
+}
+
 // Describe reports whether path is a file Path wrote in this process, and
 // which.
 func Describe(path string) (File, bool) {
