@@ -353,7 +353,7 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 	source := "file"
 	if f, ok := builtin.Describe(m.Path); ok {
 		title += " (built-in)"
-		source = f.Source(m.Path)
+		source = f.Source(m.Path, m.Load.CopiedBytes)
 		rows = append([][]string{{"source", source}}, rows...)
 	}
 	t := inspect.Table{Title: title, Header: []string{"", ""}, Rows: rows, RowHeader: true, MaxCell: 120, Note: s.tokNote}

@@ -14,9 +14,9 @@ func findModel(name string) (string, error) {
 
 // builtinNote describes a built-in file for the command line's reports, or
 // "" for any other file.
-func builtinNote(path string) string {
+func builtinNote(path string, copied int64) string {
 	if f, ok := builtin.Describe(path); ok {
-		return f.Source(path)
+		return f.Source(path, copied)
 	}
 	return ""
 }
