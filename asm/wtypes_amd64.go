@@ -24,14 +24,14 @@ func archWeightKernels(k *Kernels) {
 	k.MatVecQ8B = matVecBlocks(q8bx4AVX2, q8bx1AVX2, Q8BlockBytes)
 	k.MatVecQ4_0 = matVecBlocks(q40x4AVX2, q40x1AVX2, Q4_0BlockBytes)
 	kernel := map[string]string{
-		TypeBF16:     "avx2: bf16 split into even and odd weights by a shift and a mask, fp32 FMA (exact products)",
-		TypeF16:      "avx2: f16 converted by F16C VCVTPH2PS, fp32 FMA",
-		TypeQ8Blocks: "avx2: VPMADDUBSW int8 products, int32 block sums",
-		TypeQ4_0:     "avx2: nibbles unpacked, VPMADDUBSW int8 products, int32 block sums",
+		TypeBF16:     "AVX2: bf16 split into even and odd weights by a shift and a mask, fp32 FMA (exact products)",
+		TypeF16:      "AVX2: f16 converted by F16C VCVTPH2PS, fp32 FMA",
+		TypeQ8Blocks: "AVX2: VPMADDUBSW int8 products, int32 block sums",
+		TypeQ4_0:     "AVX2: nibbles unpacked, VPMADDUBSW int8 products, int32 block sums",
 	}
 	if k.Name == "avx512" {
 		for t, d := range kernel {
-			kernel[t] = d + " (no AVX-512 routine yet)"
+			kernel[t] = d + " (the AVX2 routine: no AVX-512 one yet)"
 		}
 	}
 	k.WeightKernel = func(t string) string { return kernel[t] }

@@ -135,6 +135,9 @@ type LoadInfo struct {
 	CopiedBytes int64 // bytes copied out of the file (misaligned scales, or the whole file without mmap)
 	Mmap        bool
 	Prefaulted  bool
+	// Converted says how Model.Convert changed the weights' storage at
+	// load ("" if it did not), e.g. "converted at load from fp32 in 40ms".
+	Converted string
 }
 
 // LoadOptions tunes Open. The zero value maps the file lazily.
