@@ -158,6 +158,7 @@ given.
 				{name: "format", kind: stringFlag, arg: "v0|v1|v2", help: "format of the synthetic checkpoint (default v1; v2 is Q8_0)"},
 				{name: "prefault", kind: boolFlag, help: "read every page of the weights into memory now"},
 				{name: "no-mmap", kind: boolFlag, help: "read the file into the heap instead of mapping it"},
+				{name: "weights", kind: stringFlag, arg: "TYPE", help: "convert the weight matrices at load to fp32, f16, bf16, q8_0 or q4_0 (ggml's blocks of 32; TYPE,f16 keeps rows that are not a multiple of 32 in f16); the copy counts as copied bytes"},
 			}},
 		{name: "model", summary: "Show the model card of the loaded model again.", run: (*Interpreter).doModel},
 		{name: "weights", args: "[TENSOR]", maxPos: 1, pos: tensorValues, run: (*Interpreter).doWeights,
