@@ -86,14 +86,14 @@ func (s *State) layerBatch(l, pos0, n int) {
 	c := s.M.Config
 	b := &s.batch
 	dim, kvDim, hs := c.Dim, c.KVDim(), c.HeadSize()
-	kc := s.keyCache[l][pos0*kvDim : (pos0+n)*kvDim]
-	vc := s.valueCache[l][pos0*kvDim : (pos0+n)*kvDim]
+	kc, vc := s.kvRows(l, pos0, n, s.kvBatchScratch(n))
 	s.block(l, n, b, kc, vc, s.matmul, func() {
 		t := s.tick()
 		for i := 0; i < n; i++ {
 			s.rot.at(pos0+i, hs).rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], hs)
 		}
 		s.tock("rope", t, 8*int64(n*(dim+kvDim)), 3*int64(n*(dim+kvDim)))
+		s.kvStore(l, pos0, n, kc, vc)
 		t = s.tick()
 		var bytes, flops int64
 		for i := 0; i < n; i++ {
@@ -112,12 +112,12 @@ func (s *State) attend(l, pos int, q, z []float32) (bytes, flops int64) {
 	kvDim, hs, kvMul := c.KVDim(), c.HeadSize(), c.Heads/c.KVHeads
 	att := s.att[:pos+1]
 	for h := 0; h < c.Heads; h++ {
-		s.ops.AttnScores(att, q[h*hs:(h+1)*hs], s.keyCache[l][(h/kvMul)*hs:], kvDim)
+		s.scores(att, q[h*hs:(h+1)*hs], l, 0, (h/kvMul)*hs)
 		s.ops.Softmax(att)
 		clear(z[h*hs : (h+1)*hs])
-		s.ops.AttnMix(z[h*hs:(h+1)*hs], att, s.valueCache[l][(h/kvMul)*hs:], kvDim)
+		s.mix(z[h*hs:(h+1)*hs], att, l, 0, (h/kvMul)*hs)
 	}
-	return 8 * int64(pos+1) * int64(kvDim) * int64(kvMul), 4 * int64(pos+1) * int64(c.Dim)
+	return 2 * int64(s.kv.Bytes()) * int64(pos+1) * int64(kvDim) * int64(kvMul), 4 * int64(pos+1) * int64(c.Dim)
 }
 
 // matmulFunc multiplies n input vectors by a weight matrix (State.matmul,
