@@ -38,6 +38,7 @@ type State struct {
 	kv                 KVType
 	key16, value16     [][]uint16
 	kvScratch, kvBatch []float32
+	allLogits          []float32 // forwardAll's rows (speculative.go)
 
 	hooks     hookSet
 	hookNames [][nLayerHooks]string
