@@ -84,8 +84,9 @@ type Speculation struct {
 	// model agreed with.
 	Drafted, Accepted int
 	// Decode is the time after the prompt: drafting, verifying and
-	// choosing.
-	Decode time.Duration
+	// choosing; DraftTime and VerifyTime its draft passes and full-model
+	// passes.
+	Decode, DraftTime, VerifyTime time.Duration
 }
 
 // AcceptanceRate is the fraction of drafted tokens the full model kept
@@ -122,7 +123,7 @@ func (r *Speculation) DecodeTokPerSec() float64 {
 // with s (the batched pass computes each position as Forward does), and
 // stop at the same places: the step limit, BOS, EOS when asked. onToken
 // gets each generated token (Time is the round's time shared among its
-// tokens).
+// tokens). With a nil tok no text is decoded.
 func Speculate(ctx context.Context, s, draft *State, tok *Tokenizer, ids []int, opt SpecOptions, onToken func(Token) error) (*Speculation, error) {
 	if len(ids) == 0 {
 		return nil, errors.New("nothing to generate from: no tokens")
@@ -178,6 +179,7 @@ func Speculate(ctx context.Context, s, draft *State, tok *Tokenizer, ids []int, 
 	for pos < steps {
 		round := time.Now()
 		kk := min(k, steps-1-pos)
+		td := time.Now()
 		// The draft catches up (after a round that accepted everything,
 		// its cache lacks the last drafted token) and proposes kk tokens.
 		for ; kk > 0 && dv < pos; dv++ {
@@ -198,10 +200,13 @@ func Speculate(ctx context.Context, s, draft *State, tok *Tokenizer, ids []int, 
 			drafts = append(drafts, t)
 		}
 		toks = append(append(toks[:0], cur), drafts...)
+		tv := time.Now()
+		r.DraftTime += tv.Sub(td)
 		rows, err := s.forwardAll(ctx, toks, pos)
 		if err != nil {
 			return fail(err)
 		}
+		r.VerifyTime += time.Since(tv)
 		r.Passes++
 		r.Drafted += kk
 		// Keep the drafts the full model agrees with, then its own token.
@@ -233,8 +238,11 @@ func Speculate(ctx context.Context, s, draft *State, tok *Tokenizer, ids []int, 
 			}
 			r.IDs = append(r.IDs, next)
 			r.Times = append(r.Times, dt)
-			piece := tok.Decode(cur, next)
-			sb = append(sb, piece...)
+			var piece string
+			if tok != nil {
+				piece = tok.Decode(cur, next)
+				sb = append(sb, piece...)
+			}
 			pos++
 			if onToken != nil {
 				if err := onToken(Token{ID: next, Piece: piece, Pos: pos, Time: dt}); err != nil {

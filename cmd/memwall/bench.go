@@ -143,6 +143,10 @@ type benchReport struct {
 	Converted     string   `json:"converted,omitempty"`
 	CopiedBytes   int64    `json:"copied_bytes"`
 	WeightKernels []string `json:"weight_kernels"`
+	// KV is the key/value cache's storage (--kv), KVKernel the attention
+	// routine that read it.
+	KV       string `json:"kv_cache"`
+	KVKernel string `json:"kv_kernel"`
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
@@ -160,6 +164,10 @@ func cmdBench(e *env, args []string) error {
 	aligned := fs.Bool("aligned", false, "read weights from a 64-byte-aligned copy instead of the mapping")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	weights := fs.String("weights", "", "convert the weight matrices at load: fp32, f16, bf16, q8_0 or q4_0 (ggml blocks; TYPE,f16 keeps rows that are not a multiple of 32 in f16)")
+	kv := fs.String("kv", "fp32", "key/value cache storage: fp32, f16 or bf16")
+	spec := fs.String("speculative", "", "compare speculative decoding with plain greedy, drafting with DRAFT: layers:N (the first N layers) or a weight type (q8_0, q4_0,f16, ...)")
+	specK := fs.Int("k", 4, "with --speculative: tokens drafted per full-model pass")
+	repeats := fs.Int("repeats", 5, "with --speculative: interleaved rounds of plain and speculative decoding")
 	ladder := fs.Bool("ladder", false, "run the whole kernel ladder (scalar, scalar4, SIMD, threads, int8, aligned) on --shape and print one table")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -190,7 +198,11 @@ func cmdBench(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	r, err := benchWeights(ctx, path, *weights, ops, *aligned, *at, *n, *warmup, *prompt, nil)
+	if *spec != "" {
+		return benchSpeculative(ctx, e, specBench{path: path, weights: *weights, kv: *kv, draft: *spec, k: *specK,
+			n: *n, repeats: *repeats, ops: ops, json: *asJSON})
+	}
+	r, err := benchWeights(ctx, path, *weights, *kv, ops, *aligned, *at, *n, *warmup, *prompt, nil)
 	if err != nil {
 		return err
 	}
@@ -205,6 +217,7 @@ func cmdBench(e *env, args []string) error {
 		fmt.Fprintf(w, ", %s (%d bytes copied)", r.Converted, r.CopiedBytes)
 	}
 	fmt.Fprintf(w, "; kernel %s\n", strings.Join(r.WeightKernels, "; "))
+	fmt.Fprintf(w, "kv cache: %s; attention %s\n", r.KV, r.KVKernel)
 	fmt.Fprintf(w, "decode:   %d tokens after %d warm-up, from position %d: %.1f tok/s, ms/token P50 %.3f, P99 %.3f, max %.3f\n",
 		r.Tokens, *warmup, r.Context, r.TokPerS, r.MsP50, r.MsP99, r.MsMax)
 	fmt.Fprintf(w, "roof:     read bandwidth %.2f GB/s (median of 5, %d thread(s)) -> floor %.3f ms/token\n", r.ReadGBps, r.Threads, r.FloorMs)
@@ -220,12 +233,13 @@ func cmdBench(e *env, args []string) error {
 // the read bandwidth roof to compare with (measured once for a ladder);
 // otherwise it is measured with ops' thread count.
 func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, at, n, warmup, prompt int, bw map[int]float64) (*benchReport, error) {
-	return benchWeights(ctx, path, "", ops, aligned, at, n, warmup, prompt, bw)
+	return benchWeights(ctx, path, "", "", ops, aligned, at, n, warmup, prompt, bw)
 }
 
 // benchWeights is benchOne with the matrices converted at load as
-// --weights says ("" for as stored).
-func benchWeights(ctx context.Context, path, weights string, ops *asm.Ops, aligned bool, at, n, warmup, prompt int, bw map[int]float64) (*benchReport, error) {
+// --weights says ("" for as stored), with the key/value cache kv ("" for
+// fp32).
+func benchWeights(ctx context.Context, path, weights, kv string, ops *asm.Ops, aligned bool, at, n, warmup, prompt int, bw map[int]float64) (*benchReport, error) {
 	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
 	if err != nil {
 		return nil, err
@@ -242,6 +256,13 @@ func benchWeights(ctx context.Context, path, weights string, ops *asm.Ops, align
 	}
 	s, err := engine.NewState(m, ops)
 	if err != nil {
+		return nil, err
+	}
+	kvType, err := engine.ParseKVType(kv)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --kv: %v", errUsage, err)
+	}
+	if err := s.SetKV(kvType); err != nil {
 		return nil, err
 	}
 	layout := engine.LayoutMapped
@@ -274,6 +295,7 @@ func benchWeights(ctx context.Context, path, weights string, ops *asm.Ops, align
 		MsP50: ms(engine.Percentile(res.Times, 50)), MsP99: ms(engine.Percentile(res.Times, 99)), MsMax: ms(times[len(times)-1]),
 		WeightBytes: res.WeightBytes, ReadGBps: readBW,
 		Weights: m.WeightTypes(), Converted: m.Load.Converted, CopiedBytes: m.Load.CopiedBytes,
+		KV: s.KV().String(), KVKernel: s.KVKernel(),
 	}
 	for _, t := range m.W.Types(m.Shared) {
 		r.WeightKernels = append(r.WeightKernels, t.String()+": "+engine.KernelFor(ops, t))
