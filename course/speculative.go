@@ -22,6 +22,8 @@ type SpeculativeOptions struct {
 	Repeats int    // interleaved rounds of plain and speculative decoding (default 5)
 	KV      engine.KVType
 	Ops     *asm.Ops // nil: the fastest kernels, one thread
+	// Through decodes past BOS and EOS (random-weight models).
+	Through bool
 }
 
 // SpeculativeResult compares speculative decoding with plain greedy
@@ -96,7 +98,7 @@ func Speculative(ctx context.Context, m *engine.Model, tok *engine.Tokenizer, id
 				return nil, err
 			}
 		}
-		return engine.Speculate(ctx, s, d, tok, ids, engine.SpecOptions{K: opt.K, Steps: steps}, nil)
+		return engine.Speculate(ctx, s, d, tok, ids, engine.SpecOptions{K: opt.K, Steps: steps, Through: opt.Through}, nil)
 	}
 	r := &SpeculativeResult{Model: m.Path, Draft: opt.Draft, DraftDesc: engine.DraftDescribe(m, dm), K: opt.K,
 		KV: opt.KV.String(), Kernels: fmt.Sprintf("%s, %d thread(s)", ops.Name, ops.Threads()),

@@ -70,6 +70,9 @@ type SpecOptions struct {
 	// prompt included (0 or more than seq_len: seq_len).
 	Steps     int
 	StopAtEOS bool
+	// Through runs to the step limit past BOS and EOS: benchmarks of
+	// random-weight models, whose greedy choice may well be BOS.
+	Through bool
 }
 
 // Speculation is the outcome of Speculate.
@@ -225,9 +228,11 @@ func Speculate(ctx context.Context, s, draft *State, tok *Tokenizer, ids []int, 
 		}
 		dt := time.Since(round) / time.Duration(len(out))
 		for _, next := range out {
-			if next == BOS {
+			switch {
+			case opt.Through:
+			case next == BOS:
 				r.Stopped = "bos"
-			} else if opt.StopAtEOS && next == EOS {
+			case opt.StopAtEOS && next == EOS:
 				r.Stopped = "eos"
 			}
 			if r.Stopped != "steps" {

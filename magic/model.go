@@ -78,6 +78,13 @@ func (s *Interpreter) doLoad(c *call) error {
 	if a.has("format") && !a.has("shape") {
 		return usagef(c.spec.usage(), "--format only applies to a synthetic model (--shape)")
 	}
+	if a.has("kv") {
+		kv, err := engine.ParseKVType(a.str("kv", ""))
+		if err != nil {
+			return usagef(c.spec.usage(), "--kv: %v", err)
+		}
+		s.kv = kv
+	}
 	if err := s.load(path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap")}, a.str("weights", "")); err != nil {
 		return err
 	}
@@ -171,6 +178,9 @@ func (s *Interpreter) load(path, tokPath string, lo engine.LoadOptions, weights 
 	st, err := engine.NewState(m, ops)
 	if err == nil {
 		err = st.SetLayout(s.layout)
+	}
+	if err == nil {
+		err = st.SetKV(s.kv)
 	}
 	if err != nil {
 		ops.Close()

@@ -48,7 +48,7 @@ func benchSpeculative(ctx context.Context, e *env, b specBench) error {
 		return fmt.Errorf("%w: --speculative: %v", errUsage, err)
 	}
 	r, err := course.Speculative(ctx, m, nil, []int{engine.BOS}, course.SpeculativeOptions{
-		Draft: b.draft, K: b.k, Tokens: b.n, Repeats: b.repeats, KV: kv, Ops: b.ops})
+		Draft: b.draft, K: b.k, Tokens: b.n, Repeats: b.repeats, KV: kv, Ops: b.ops, Through: true})
 	if err != nil {
 		return err
 	}
