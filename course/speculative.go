@@ -40,6 +40,7 @@ type SpeculativeResult struct {
 	Drafted, Accepted, Passes, DraftPasses int
 	WeightBytes, DraftWeightBytes          int64 // per pass
 	Identical                              bool  // the outputs matched in every repeat
+	Distinct                               int   // distinct generated tokens
 	// Measured, medians over the repeats, in ms: a plain decoding pass
 	// (one token), a verifying pass (up to K+1 tokens), a draft pass.
 	PlainPassMs, VerifyPassMs, DraftPassMs float64
@@ -126,6 +127,11 @@ func Speculative(ctx context.Context, m *engine.Model, tok *engine.Tokenizer, id
 		r.PlainTokPerS = append(r.PlainTokPerS, plain.DecodeTokPerSec())
 		r.SpecTokPerS = append(r.SpecTokPerS, spec.DecodeTokPerSec())
 		r.Tokens, r.Text = spec.Generated(), spec.Text
+		seen := map[int]bool{}
+		for _, id := range spec.IDs[spec.PromptTokens:] {
+			seen[id] = true
+		}
+		r.Distinct = len(seen)
 		r.Drafted, r.Accepted, r.Passes, r.DraftPasses = spec.Drafted, spec.Accepted, spec.Passes, spec.DraftPasses
 		plainPass = append(plainPass, perMs(plain.VerifyTime, plain.Passes))
 		verifyPass = append(verifyPass, perMs(spec.VerifyTime, spec.Passes))
@@ -191,7 +197,7 @@ func (r *SpeculativeResult) conclude() Conclusions {
 	v := Compared(r.Comparison)
 	cs = append(cs, Conclusion{ID: "speedup", Claim: "speculative decoding is faster than plain greedy decoding", Verdict: fasterHolds(v),
 		Evidence: comparisonEvidence(r.Comparison, "plain_tok_per_s", med(r.PlainTokPerS), "speculative_tok_per_s", med(r.SpecTokPerS)),
-		Text: fmt.Sprintf("plain greedy %.1f tok/s, speculative %.1f tok/s (medians; %s): speculative decoding is %s",
+		Text: fmt.Sprintf("plain greedy %.1f tok/s, speculative %.1f tok/s (medians; %s): speculative against plain, %s",
 			med(r.PlainTokPerS), med(r.SpecTokPerS), intervalText(r.Comparison), v),
 		Source: Measured})
 	// Why: what a verifying pass and a draft pass cost against one plain
@@ -208,12 +214,18 @@ func (r *SpeculativeResult) conclude() Conclusions {
 		Text: fmt.Sprintf("a plain pass took %.3g ms for one token; a verifying pass %.3g ms (%.2f× that) for up to %d tokens; a draft pass %.3g ms (%.2f×), %.2f of them per verifying pass: %.2f tokens per pass / (%.2f + %.2f × %.2f) = %.2f× from these parts",
 			r.PlainPassMs, r.VerifyPassMs, vr, r.K+1, r.DraftPassMs, dr, draftsPerPass, r.TokensPerPass(), vr, draftsPerPass, dr, model),
 		Source: Measured})
-	same := "the speculative output was token for token plain greedy decoding's in every repeat"
+	same := fmt.Sprintf("the speculative output was token for token plain greedy decoding's in every repeat (%d distinct tokens among the %d generated)", r.Distinct, r.Tokens)
 	if !r.Identical {
 		same = "the speculative output DIFFERED from plain greedy decoding's: that is a bug"
 	}
 	cs = append(cs, Conclusion{ID: "identical", Claim: "speculative decoding changes no token",
-		Verdict: map[bool]string{true: Holds, false: DoesNotHold}[r.Identical], Evidence: ev("tokens", r.Tokens), Text: same, Source: Measured})
+		Verdict: map[bool]string{true: Holds, false: DoesNotHold}[r.Identical], Evidence: ev("tokens", r.Tokens, "distinct_tokens", r.Distinct), Text: same, Source: Measured})
+	if r.Distinct*4 < r.Tokens {
+		cs = append(cs, Conclusion{ID: "repetitive", Claim: "the generated text is varied enough for acceptance to mean something",
+			Verdict: DoesNotHold, Evidence: ev("tokens", r.Tokens, "distinct_tokens", r.Distinct),
+			Text:   fmt.Sprintf("only %d distinct tokens among %d: a repetitive sequence (as random weights give) is easy to draft, so this acceptance says little about real text", r.Distinct, r.Tokens),
+			Source: Measured})
+	}
 	return cs
 }
 
@@ -239,7 +251,7 @@ func (r *SpeculativeResult) JSON() map[string]any {
 		"weight_bytes_per_full_pass": r.WeightBytes, "weight_bytes_per_draft_pass": r.DraftWeightBytes,
 		"weight_bytes_per_token_plain": bp, "weight_bytes_per_token_speculative": bs,
 		"plain_pass_ms": Num(r.PlainPassMs), "verify_pass_ms": Num(r.VerifyPassMs), "draft_pass_ms": Num(r.DraftPassMs),
-		"identical_to_greedy": r.Identical, "speedup": r.Comparison, "verdict": Compared(r.Comparison),
+		"identical_to_greedy": r.Identical, "distinct_tokens": r.Distinct, "speedup": r.Comparison, "verdict": Compared(r.Comparison),
 		"conclusions": r.Conclusions.JSON(),
 	}
 }

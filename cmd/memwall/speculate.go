@@ -57,6 +57,6 @@ func benchSpeculative(ctx context.Context, e *env, b specBench) error {
 		js["machine"], js["format"], js["weights"] = machine(), m.FormatName(), m.WeightTypes()
 		return writeJSON(e, js)
 	}
-	fmt.Fprintf(e.stdout, "machine:  %s\nmodel:    %s (%s), weights %s\n%s", machine(), b.path, m.FormatName(), m.WeightTypes(), r.Bundle().Text)
+	fmt.Fprintf(e.stdout, "machine:  %s\nmodel:    %s (%s), weights %s\n%s\n", machine(), b.path, m.FormatName(), m.WeightTypes(), r.Bundle().Text)
 	return nil
 }
