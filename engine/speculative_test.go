@@ -103,3 +103,31 @@ func TestDraftModelErrors(t *testing.T) {
 		}
 	}
 }
+
+// Through decodes to the step limit past BOS, as benchmarks of random
+// weights need, with the same tokens a plain run through the same loop
+// gives.
+func TestSpeculateThrough(t *testing.T) {
+	m := openModel(t, "tiny-untied.bin")
+	dm, err := m.DraftModel("layers:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := SpecOptions{K: 3, Steps: m.SeqLen, Through: true}
+	plain, err := Speculate(context.Background(), newStateKV(t, m, "auto", KVF32), nil, nil, []int{BOS}, opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := Speculate(context.Background(), newStateKV(t, m, "auto", KVF32), newStateKV(t, dm, "auto", KVF32), nil, []int{BOS}, opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Generated() != m.SeqLen || plain.Stopped != "steps" {
+		t.Fatalf("plain: %d tokens of %d, stopped %s", plain.Generated(), m.SeqLen, plain.Stopped)
+	}
+	for i := range plain.IDs {
+		if spec.IDs[i] != plain.IDs[i] {
+			t.Fatalf("token %d: %d speculative, %d plain", i, spec.IDs[i], plain.IDs[i])
+		}
+	}
+}
