@@ -1,10 +1,10 @@
 package engine
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 )
 
@@ -40,13 +40,19 @@ func (e *TokenizerError) Error() string {
 // vocab is the model's vocabulary size: the file must hold at least that
 // many tokens (llama2.c reads exactly vocab_size of them and ignores the
 // rest). Pass 0 to read every token in the file.
+// The file must be a regular file (a FIFO or a directory is refused before
+// it is opened) of at most MaxTokenizerBytes.
 func LoadTokenizer(path string, vocab int) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadRegular(context.Background(), path, MaxTokenizerBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	return ParseTokenizer(data, path, vocab)
 }
+
+// MaxTokenizerBytes bounds a tokenizer file (llama2.c's 32000-token
+// tokenizer.bin is 424 KiB).
+const MaxTokenizerBytes = 64 << 20
 
 // ParseTokenizer parses tokenizer bytes; name is used in errors.
 func ParseTokenizer(data []byte, name string, vocab int) (*Tokenizer, error) {

@@ -2,6 +2,7 @@ package magic
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -57,9 +58,19 @@ func (s *Interpreter) abs(p string) string {
 	return filepath.Join(s.opts.WorkDir, p)
 }
 
-func isFile(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
+// isFile reports whether p is a regular file (a directory, FIFO, socket or
+// device is not: opening one could block or mislead).
+func isFile(p string) bool { return engine.CheckRegular(p) == nil }
+
+// notFound is the error for a name findFile did not resolve: when the name
+// is a path to something that is not a regular file (a directory, a FIFO),
+// that is what it says; otherwise what was looked for and where.
+func (s *Interpreter) notFound(what, name string, tried []string) error {
+	var nr *engine.NotRegularError
+	if err := engine.CheckRegular(s.abs(name)); errors.As(err, &nr) {
+		return fmt.Errorf("%s %w", what, err)
+	}
+	return fmt.Errorf("%s %q not found (looked in %s)", what, name, strings.Join(tried, ", "))
 }
 
 // findFile resolves name as a path, then as a bare name (with and without
@@ -104,7 +115,7 @@ func (s *Interpreter) doLoad(c *call) error {
 	case len(a.pos) == 1:
 		p, tried := s.findFile(a.pos[0].text, ".bin")
 		if p == "" {
-			return fmt.Errorf("model %q not found (looked in %s)", a.pos[0].text, strings.Join(tried, ", "))
+			return s.notFound("model", a.pos[0].text, tried)
 		}
 		path = p
 	default:
@@ -126,7 +137,7 @@ func (s *Interpreter) doLoad(c *call) error {
 	if a.has("format") && !a.has("shape") {
 		return usagef(c.spec.usage(), "--format only applies to a synthetic model (--shape)")
 	}
-	if err := s.load(path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap")}); err != nil {
+	if err := s.load(c.ctx, path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap")}); err != nil {
 		return err
 	}
 	s.synthetic = synthetic
@@ -190,8 +201,8 @@ func (s *Interpreter) syntheticModel(shape string, seed int, format string) (str
 }
 
 // load replaces the session's model.
-func (s *Interpreter) load(path, tokPath string, lo engine.LoadOptions) error {
-	m, err := engine.Open(path, lo)
+func (s *Interpreter) load(ctx context.Context, path, tokPath string, lo engine.LoadOptions) error {
+	m, err := engine.OpenContext(ctx, path, lo)
 	if err != nil {
 		return err
 	}
@@ -259,7 +270,7 @@ func (s *Interpreter) ensureModel(c *call) error {
 		}
 		synthetic = true
 	}
-	if err := s.load(p, "", engine.LoadOptions{}); err != nil {
+	if err := s.load(c.ctx, p, "", engine.LoadOptions{}); err != nil {
 		return fmt.Errorf("no model loaded and loading the default failed: %w", err)
 	}
 	s.synthetic = synthetic
@@ -276,7 +287,7 @@ func (s *Interpreter) findTokenizer(modelPath, given string, vocab int) (*engine
 	if given != "" {
 		p, tried := s.findFile(given, ".bin")
 		if p == "" {
-			return nil, "", "", fmt.Errorf("tokenizer %q not found (looked in %s)", given, strings.Join(tried, ", "))
+			return nil, "", "", s.notFound("tokenizer", given, tried)
 		}
 		t, err := engine.LoadTokenizer(p, vocab)
 		return t, p, "", err
