@@ -3,9 +3,12 @@ package magic
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -125,6 +128,177 @@ func TestInterruptDuringSlowLoad(t *testing.T) {
 	}
 	restore()
 	if err := s.Execute(context.Background(), "%load --shape stories260K\n%generate -n 2 Hi", &r); err != nil {
+		t.Fatalf("the next cell: %v", err)
+	}
+}
+
+// TestHugeCellIsBounded: a 50 MB cell is refused before it is parsed, at
+// once and without allocating (live heap growth < 4 MiB, the string itself
+// being the caller's); a cell just under max_cell (1 MiB by default) of
+// %%tokens runs in bounded memory and time and shows only the first
+// table_rows rows; the next cell runs.
+func TestHugeCellIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	model := copyFile(t, testdata.Model("stories260K.bin"), dir)
+	copyFile(t, testdata.Model("tok512.bin"), dir)
+	s := New(Options{WorkDir: dir, CacheDir: t.TempDir()})
+	defer s.Close()
+	var r recorder
+	if err := s.Execute(context.Background(), "%load "+model, &r); err != nil {
+		t.Fatal(err)
+	}
+	huge := "%%tokens\n" + strings.Repeat("Once upon a time there was a girl. ", 50<<20/35)
+	before := liveHeap()
+	start := time.Now()
+	err := s.Execute(context.Background(), huge, &r)
+	el := time.Since(start)
+	grew := liveHeap() - before
+	if err == nil || !strings.Contains(err.Error(), "max_cell") || !strings.Contains(err.Error(), "it was not run") {
+		t.Fatalf("50 MB cell: %v, want a refusal naming max_cell", err)
+	}
+	t.Logf("50 MB cell refused in %v, live heap %+d bytes: %v", el, grew, err)
+	if grew > 4<<20 {
+		t.Errorf("refusing the cell grew the live heap by %d bytes", grew)
+	}
+
+	big := "%%tokens\n" + strings.Repeat("Once upon a time there was a girl. ", (1<<20-64)/35)
+	var r2 recorder
+	before = liveHeap()
+	start = time.Now()
+	if err := s.Execute(context.Background(), big, &r2); err != nil {
+		t.Fatalf("1 MiB %%tokens cell: %v", err)
+	}
+	el = time.Since(start)
+	grew = liveHeap() - before // what the cell's outputs keep (the recorder holds them)
+	out := r2.displays[len(r2.displays)-1]
+	text := out.Data["text/plain"].(string)
+	if !strings.Contains(text, "(the first 200 shown)") || !strings.Contains(text, "more tokens not shown") {
+		t.Errorf("the table does not say it is cut: %.300s", text)
+	}
+	if n := strings.Count(text, "\n"); n > 260 {
+		t.Errorf("the text table has %d lines, want about 200", n)
+	}
+	t.Logf("1 MiB %%tokens: %v, text/plain %d bytes, html %d bytes, live heap kept by the outputs %d bytes", el, len(text), len(out.Data["text/html"].(string)), grew)
+	if grew > 64<<20 {
+		t.Errorf("the outputs of a 1 MiB %%tokens cell hold %d bytes", grew)
+	}
+	if err := s.Execute(context.Background(), "%tokens Once upon a time", &r2); err != nil {
+		t.Fatalf("the next cell: %v", err)
+	}
+}
+
+func liveHeap() int64 {
+	runtime.GC()
+	return memNow().heap
+}
+
+// TestCaptureOverBudget: a capture estimated beyond the capture budget is
+// refused before it runs, with the estimate and the budget in the message,
+// and what was captured before stays.
+func TestCaptureOverBudget(t *testing.T) {
+	dir := t.TempDir()
+	model := copyFile(t, testdata.Model("stories260K.bin"), dir)
+	copyFile(t, testdata.Model("tok512.bin"), dir)
+	s := New(Options{WorkDir: dir, CacheDir: t.TempDir()})
+	defer s.Close()
+	var r recorder
+	ctx := context.Background()
+	if err := s.Execute(ctx, "%load "+model+"\n%generate -n 100 Once upon a time\n%cache blocks.0.hook_resid_post blocks.1.hook_resid_post", &r); err != nil {
+		t.Fatal(err)
+	}
+	kept := s.cacheBytes()
+	if err := s.Execute(ctx, "%config capture_budget 1MiB", &r); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Execute(ctx, "%cache", &r)
+	var be *CaptureBudgetError
+	if !errors.As(err, &be) {
+		t.Fatalf("%%cache over the budget: %v (%T), want a CaptureBudgetError", err, err)
+	}
+	// stories260K: 5 layers × 18 hooks + embed, final norm, unembed over ~105 positions.
+	if be.Budget != 1<<20 || be.Estimate <= be.Budget || !strings.Contains(err.Error(), "estimated") || !strings.Contains(err.Error(), "1 MiB") {
+		t.Errorf("error %v: estimate %d, budget %d", err, be.Estimate, be.Budget)
+	}
+	t.Logf("refused: %v", err)
+	if s.cacheBytes() != kept || kept == 0 {
+		t.Errorf("the refused capture changed what was captured: %d bytes, had %d", s.cacheBytes(), kept)
+	}
+	// %activations adds to the cache: the budget counts what is kept.
+	// (kept is two hooks; a third is half as much again, over the budget.)
+	if err := s.Execute(ctx, fmt.Sprintf("%%config capture_budget %d\n%%activations blocks.2.hook_resid_post", kept+kept/4), &r); err == nil {
+		t.Error("a second %activations past the budget (counting the cached ones) succeeded")
+	} else if !strings.Contains(err.Error(), "already captured") {
+		t.Errorf("error does not count what is already captured: %v", err)
+	}
+	if err := s.Execute(ctx, "%config capture_budget 2mb", &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Execute(ctx, "%config capture_budget lots", &r); err == nil || !strings.Contains(err.Error(), "not a size") {
+		t.Errorf("a bad size: %v", err)
+	}
+}
+
+// TestResetReturnsMemory: %cache of every hook over a long context grows
+// the process's RSS; %reset gives it back to the system (RSS returns to
+// within 25% of the capture's growth of where it was before).
+func TestResetReturnsMemory(t *testing.T) {
+	s := New(Options{WorkDir: t.TempDir(), CacheDir: t.TempDir()})
+	defer s.Close()
+	var r recorder
+	ctx := context.Background()
+	if err := s.Execute(ctx, "%load --shape stories15M\n%generate -n 200 Once", &r); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	before := processRSS()
+	t.Logf("live heap before %s", ibytes(liveHeap()))
+	if err := s.Execute(ctx, "%cache", &r); err != nil {
+		t.Fatal(err)
+	}
+	captured := s.cacheBytes()
+	r = recorder{}
+	runtime.GC()
+	during := processRSS()
+	if err := s.Execute(ctx, "%reset", &r); err != nil {
+		t.Fatal(err)
+	}
+	after := processRSS()
+	t.Logf("live heap after %%reset %s", ibytes(liveHeap()))
+	t.Logf("captured %s; RSS before %s, with the capture %s, after %%reset %s", ibytes(captured), ibytes(before), ibytes(during), ibytes(after))
+	if during-before < captured/2 {
+		t.Fatalf("the capture of %d bytes grew RSS by only %d: the test measures nothing", captured, during-before)
+	}
+	if after-before > (during-before)/4 {
+		t.Errorf("after %%reset RSS is %s above where it was before the capture (the capture grew it by %s)", ibytes(after-before), ibytes(during-before))
+	}
+}
+
+// TestMemoryLimitStopsCell: a capture that the budget allows but whose
+// allocations cross the kernel's memory limit is stopped with a
+// MemoryLimitError, its memory is freed, and the next cell runs.
+func TestMemoryLimitStopsCell(t *testing.T) {
+	s := New(Options{WorkDir: t.TempDir(), CacheDir: t.TempDir()})
+	defer s.Close()
+	old := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(old)
+	var r recorder
+	ctx := context.Background()
+	if err := s.Execute(ctx, "%load --shape stories15M\n%generate -n 200 Once\n%config capture_budget 2GiB", &r); err != nil {
+		t.Fatal(err)
+	}
+	debug.FreeOSMemory() // what earlier tests freed is not counted
+	limit := goMemory() + 24<<20
+	if err := s.Execute(ctx, fmt.Sprintf("%%config memory_limit %d", limit), &r); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Execute(ctx, "%cache", &r)
+	var me *MemoryLimitError
+	if !errors.As(err, &me) {
+		t.Fatalf("%%cache past the memory limit: %v (%T), want a MemoryLimitError", err, err)
+	}
+	t.Logf("stopped: %v", err)
+	if err := s.Execute(ctx, "%config memory_limit 8GiB\n%tokens Once upon a time", &r); err != nil {
 		t.Fatalf("the next cell: %v", err)
 	}
 }

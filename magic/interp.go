@@ -89,6 +89,8 @@ type Interpreter struct {
 	lastProfile *timeRun // the last profiled generation
 	lastBW      *asm.BandwidthResult
 
+	limits limits // what one cell may use (limits.go)
+
 	seq atomic.Int64 // display ids
 }
 
@@ -125,7 +127,12 @@ func New(opts Options) *Interpreter {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Interpreter{opts: opts, log: log, variant: opts.Variant, threads: opts.Threads, gen: defaultGen()}
+	lim, warn := defaultLimits()
+	for _, w := range warn {
+		log.Warn(w)
+	}
+	lim.applyMemoryLimit()
+	return &Interpreter{opts: opts, log: log, variant: opts.Variant, threads: opts.Threads, gen: defaultGen(), limits: lim}
 }
 
 // Info implements kernel.Interpreter.
@@ -177,7 +184,16 @@ func (s *Interpreter) Execute(ctx context.Context, code string, out kernel.Outpu
 			err = &Error{Err: fmt.Errorf("internal error: %v (the session may be inconsistent: %%reset or %%load)", r)}
 		}
 	}()
-	return s.execute(ctx, code, out, 0)
+	if int64(len(code)) > s.limits.maxCell {
+		return s.cellTooLarge(len(code))
+	}
+	ctx, stop := s.watchMemory(ctx)
+	err = s.execute(ctx, code, out, 0)
+	if me := stop(); me != nil {
+		freeMemory()
+		return &Error{Err: me}
+	}
+	return err
 }
 
 // statement is one magic of a cell.

@@ -524,9 +524,16 @@ func (s *Interpreter) doTokens(c *call) error {
 	ids := s.tok.Encode(text, !c.args.bool("no-bos"), false)
 	t := inspect.Table{Title: fmt.Sprintf("%d tokens", len(ids)), Header: []string{"#", "id", "piece", "score"}}
 	pieces := make([]string, len(ids))
+	shown := min(int64(len(ids)), s.limits.tableRows)
 	for i, id := range ids {
 		pieces[i] = s.tok.Pieces[id]
-		t.Rows = append(t.Rows, []string{fmt.Sprint(i), fmt.Sprint(id), fmt.Sprintf("%q", pieces[i]), fmt.Sprintf("%g", s.tok.Scores[id])})
+		if int64(i) < shown {
+			t.Rows = append(t.Rows, []string{fmt.Sprint(i), fmt.Sprint(id), fmt.Sprintf("%q", pieces[i]), fmt.Sprintf("%g", s.tok.Scores[id])})
+		}
+	}
+	if more := int64(len(ids)) - shown; more > 0 {
+		t.Title = fmt.Sprintf("%d tokens (the first %d shown)", len(ids), shown)
+		t.Note = fmt.Sprintf("… and %d more tokens not shown (table_rows = %d; every id and piece is in the cell's application/json output)", more, shown)
 	}
 	b := t.Bundle()
 	b.JSON = map[string]any{"text": text, "ids": ids, "pieces": pieces}
