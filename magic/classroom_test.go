@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -300,5 +302,93 @@ func TestMemoryLimitStopsCell(t *testing.T) {
 	t.Logf("stopped: %v", err)
 	if err := s.Execute(ctx, "%config memory_limit 8GiB\n%tokens Once upon a time", &r); err != nil {
 		t.Fatalf("the next cell: %v", err)
+	}
+}
+
+// mountTmpfs mounts a tmpfs of the given size (root only; a skip, or a
+// failure under CI=true, without one).
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	mnt := filepath.Join(t.TempDir(), "small")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", mnt).CombinedOutput(); err != nil {
+		msg := "cannot mount a small tmpfs (needs root): " + strings.TrimSpace(string(out))
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", mnt, err, out)
+		}
+	})
+	return mnt
+}
+
+// TestSyntheticModelOnFullDisk: a synthetic model whose cache directory is
+// too small is refused with a clear error before anything is written; one
+// that runs out of space mid-write (two 60 MB files started at once on a
+// 70 MB tmpfs, both passing the free-space check) fails with an error that
+// says so; no partial or temporary file is left, whatever survives is
+// complete, and the kernel goes on.
+func TestSyntheticModelOnFullDisk(t *testing.T) {
+	small := mountTmpfs(t, "8m")
+	s := New(Options{WorkDir: t.TempDir(), CacheDir: small})
+	defer s.Close()
+	var r recorder
+	err := s.Execute(context.Background(), "%load --shape stories15M", &r)
+	var df *engine.DiskFullError
+	if !errors.As(err, &df) || df.Avail < 0 || !strings.Contains(err.Error(), "not enough space") {
+		t.Fatalf("%%load --shape on an 8 MB disk: %v (%T)", err, err)
+	}
+	t.Logf("too small: %v", err)
+	assertOnlyComplete(t, small)
+
+	mid := mountTmpfs(t, "70m")
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = engine.SyntheticModel(context.Background(), mid, "stories15M", i+1, engine.V1)
+		}()
+	}
+	wg.Wait()
+	full := 0
+	for _, err := range errs {
+		if errors.As(err, &df) {
+			full++
+			t.Logf("full: %v", err)
+		} else if err != nil {
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if full == 0 {
+		t.Errorf("two 60 MB files fit on a 70 MB disk?")
+	}
+	assertOnlyComplete(t, mid)
+	if err := s.Execute(context.Background(), "%load --shape stories260K\n%tokens Hi", &r); err != nil {
+		t.Fatalf("the next cell: %v", err)
+	}
+}
+
+// assertOnlyComplete checks that dir holds no temporary file and that each
+// model in it loads.
+func assertOnlyComplete(t *testing.T, dir string) {
+	t.Helper()
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		switch {
+		case strings.Contains(e.Name(), ".tmp"):
+			t.Errorf("temporary file left in %s: %s", dir, e.Name())
+		case strings.HasSuffix(e.Name(), ".bin"):
+			if _, err := engine.Open(filepath.Join(dir, e.Name()), engine.LoadOptions{}); err != nil {
+				t.Errorf("a model left in %s does not load: %v", dir, err)
+			}
+		}
 	}
 }

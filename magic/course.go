@@ -8,6 +8,7 @@ package magic
 // shrink and say so.
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -112,8 +113,8 @@ func (s *Interpreter) quickInt(c *call, flag string, def, q int, what string, ch
 
 // openShape opens (writing it first if needed) a synthetic model of a named
 // shape and format (v0, v1, v2) from the cache directory.
-func (s *Interpreter) openShape(shape, format string) (*engine.Model, error) {
-	p, err := s.syntheticModel(shape, 1, format)
+func (s *Interpreter) openShape(ctx context.Context, shape, format string) (*engine.Model, error) {
+	p, err := s.syntheticModel(ctx, shape, 1, format)
 	if err != nil {
 		return nil, err
 	}
@@ -484,7 +485,7 @@ func (s *Interpreter) doWall(c *call) error {
 	var lines []string
 	for _, sh := range shapes {
 		step(fmt.Sprintf("decoding %d tokens of %s…", n, sh))
-		m, err := s.openShape(sh, "v1")
+		m, err := s.openShape(c.ctx, sh, "v1")
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"github.com/memwall/memwall/asm"
 	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
+	"github.com/memwall/memwall/internal/site"
 	"github.com/memwall/memwall/kernel"
 )
 
@@ -29,8 +29,8 @@ type Options struct {
 	// WorkDir is the directory relative paths are resolved against
 	// (default: the process's working directory).
 	WorkDir string
-	// CacheDir holds synthetic and converted checkpoints (default:
-	// os.UserCacheDir()/memwall).
+	// CacheDir holds synthetic and converted checkpoints (default: the
+	// site's cache_dir, else os.UserCacheDir()/memwall; see internal/site).
 	CacheDir string
 	// Variant and Threads are the initial kernel variant ("auto" by
 	// default) and thread count (default 1).
@@ -102,11 +102,7 @@ func New(opts Options) *Interpreter {
 		opts.WorkDir, _ = os.Getwd()
 	}
 	if opts.CacheDir == "" {
-		if d, err := os.UserCacheDir(); err == nil {
-			opts.CacheDir = filepath.Join(d, "memwall")
-		} else {
-			opts.CacheDir = filepath.Join(os.TempDir(), "memwall-cache")
-		}
+		opts.CacheDir, _ = site.CacheDir()
 	}
 	if opts.Variant == "" {
 		opts.Variant = "auto"

@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/memwall/memwall/inspect"
+	"github.com/memwall/memwall/internal/site"
 )
 
 // A kernel shared by a class must not let one cell take the machine down.
-// These are the bounds a cell runs under; each has a default, an
-// environment variable (for the kernelspec's env, set once by whoever
-// installs the kernel) and a %config key (for one session).
+// These are the bounds a cell runs under; each has a default, a site
+// setting (an environment variable in the kernelspec's env, or a line of
+// the site file; see internal/site) and a %config key (for one session).
 //
 //	max_cell        MEMWALL_MAX_CELL        bytes of one cell (default 1 MiB)
 //	capture_budget  MEMWALL_CAPTURE_BUDGET  bytes captures may keep (default: memory / 32, 64 MiB..2 GiB)
@@ -64,17 +65,17 @@ func defaultLimits() (limits, []string) {
 	var warn []string
 	for _, k := range limitKeys {
 		l.source[k.name] = "default"
-		v := os.Getenv(k.env)
-		if v == "" {
+		v, src, ok := site.Lookup(k.name)
+		if !ok {
 			continue
 		}
 		n, err := parseLimit(k, v)
 		if err != nil {
-			warn = append(warn, fmt.Sprintf("$%s: %v (using the default)", k.env, err))
+			warn = append(warn, fmt.Sprintf("%s: %s: %v (using the default)", src, k.name, err))
 			continue
 		}
 		*k.field(&l) = n
-		l.source[k.name] = "$" + k.env
+		l.source[k.name] = src
 	}
 	return l, warn
 }
@@ -206,7 +207,7 @@ func (s *Interpreter) doConfig(c *call) error {
 			return fmt.Errorf("no setting %q%s (%%config lists them)", c.args.pos[0].text, didYouMean(nearest(c.args.pos[0].text, limitNames(), 2), ""))
 		}
 	}
-	t := inspect.Table{Title: "Limits of this kernel", Header: []string{"setting", "value", "set by", "environment variable", "what it bounds"}, MaxCell: 140}
+	t := inspect.Table{Title: "Limits of this kernel", Header: []string{"setting", "value", "set by", "environment variable (or site file key)", "what it bounds"}, MaxCell: 140}
 	js := map[string]any{}
 	for _, k := range limitKeys {
 		if len(c.args.pos) == 1 && k.name != c.args.pos[0].text {

@@ -107,7 +107,7 @@ func (s *Interpreter) doLoad(c *call) error {
 		if len(a.pos) > 0 {
 			return usagef(c.spec.usage(), "give either MODEL or --shape, not both")
 		}
-		p, err := s.syntheticModel(a.str("shape", ""), a.int("seed", 1), a.str("format", "v1"))
+		p, err := s.syntheticModel(c.ctx, a.str("shape", ""), a.int("seed", 1), a.str("format", "v1"))
 		if err != nil {
 			return err
 		}
@@ -124,7 +124,7 @@ func (s *Interpreter) doLoad(c *call) error {
 			return err
 		}
 		if p == "" {
-			p, err = s.syntheticModel(s.opts.FallbackShape, 1, "v1")
+			p, err = s.syntheticModel(c.ctx, s.opts.FallbackShape, 1, "v1")
 			if err != nil {
 				return fmt.Errorf("no model found and writing a synthetic one failed: %w", err)
 			}
@@ -167,37 +167,23 @@ func (s *Interpreter) defaultModel() (string, error) {
 }
 
 // syntheticModel writes (or reuses) a random-weight checkpoint of a named
-// shape in the cache directory.
-func (s *Interpreter) syntheticModel(shape string, seed int, format string) (string, error) {
-	cfg, err := engine.Shape(shape)
-	if err != nil {
-		return "", err
-	}
+// shape in the cache directory (engine.SyntheticModel: one file however
+// many kernels ask for it at once).
+func (s *Interpreter) syntheticModel(ctx context.Context, shape string, seed int, format string) (string, error) {
+	v := engine.V1
 	switch format {
 	case "v0":
-		cfg.Version = engine.V0
+		v = engine.V0
 	case "v1", "":
-		cfg.Version = engine.V1
 	case "v2", "q8":
-		cfg.Version = engine.V2
-		cfg.GroupSize = engine.DefaultGroupSize(cfg)
+		v = engine.V2
 	default:
 		return "", fmt.Errorf("unknown format %q (expected v0, v1 or v2)", format)
 	}
 	if seed < 0 {
 		return "", fmt.Errorf("--seed must not be negative, got %d", seed)
 	}
-	if err := os.MkdirAll(s.opts.CacheDir, 0o755); err != nil {
-		return "", fmt.Errorf("cache directory: %w", err)
-	}
-	path := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-seed%d-%s.bin", shape, seed, format))
-	if isFile(path) {
-		return path, nil
-	}
-	if err := engine.WriteCheckpoint(path, cfg, engine.Synthetic(uint64(seed))); err != nil {
-		return "", err
-	}
-	return path, nil
+	return engine.SyntheticModel(ctx, s.opts.CacheDir, shape, seed, v)
 }
 
 // load replaces the session's model.
@@ -265,7 +251,7 @@ func (s *Interpreter) ensureModel(c *call) error {
 	}
 	synthetic := false
 	if p == "" {
-		if p, err = s.syntheticModel(s.opts.FallbackShape, 1, "v1"); err != nil {
+		if p, err = s.syntheticModel(c.ctx, s.opts.FallbackShape, 1, "v1"); err != nil {
 			return fmt.Errorf("no model loaded, none found, and writing a synthetic one failed: %w", err)
 		}
 		synthetic = true
