@@ -205,9 +205,6 @@ func (s *Interpreter) doTying(c *call) error {
 	untied, tied := cfg, cfg
 	untied.Shared = false
 	tied.Shared, tied.Vocab = true, 2*cfg.Vocab
-	if err := os.MkdirAll(s.opts.CacheDir, 0o755); err != nil {
-		return err
-	}
 	type file struct {
 		label string
 		cfg   engine.Config
@@ -222,10 +219,8 @@ func (s *Interpreter) doTying(c *call) error {
 	var js []map[string]any
 	var sizes []int64
 	for _, f := range files {
-		if !isFile(f.path) {
-			if err := engine.WriteCheckpoint(f.path, f.cfg, engine.Synthetic(1)); err != nil {
-				return err
-			}
+		if err := engine.EnsureCheckpoint(c.ctx, f.path, f.cfg, engine.Synthetic(1)); err != nil {
+			return err
 		}
 		st, err := os.Stat(f.path)
 		if err != nil {
