@@ -37,6 +37,7 @@ test: deps lint build
 USERS ?= 8
 test-classroom: build
 	/usr/bin/python3 tests/classroom/classroom.py --binary $(BIN) --users $(USERS)
+	/usr/bin/python3 tests/classroom/bigcell.py --binary $(BIN)
 	bash deploy/check.sh
 
 # Every fuzz target for a short, bounded time (FUZZTIME each); a crash fails.
