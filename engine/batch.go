@@ -128,7 +128,7 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 				k := s.keyCache[l][pos*kvDim : (pos+1)*kvDim]
 				copy(k, kBuf[i*kvDim:(i+1)*kvDim])
 				copy(s.valueCache[l][pos*kvDim:(pos+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim])
-				s0.rot.at(pos, hs).rope(bf.q[i*dim:(i+1)*dim], k, hs)
+				s0.rot.at(pos, hs, c.RopeTheta()).rope(bf.q[i*dim:(i+1)*dim], k, hs)
 				bytes, flops := s.attend(l, pos, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
 				b.Traffic.KVBytes += bytes
 				b.Traffic.Flops += flops
@@ -136,7 +136,7 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 		})
 	}
 	for i := 0; i < n; i++ {
-		b.ops.RMSNorm(b.hidden[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], w.FinalNorm, rmsEps)
+		b.ops.RMSNorm(b.hidden[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], w.FinalNorm, c.Eps())
 	}
 	mm("classifier", b.logits, &w.Cls, s0.input(b.hidden, bf.xq, bf.xs), n)
 	b.Traffic.WeightBytes += wBytes

@@ -89,6 +89,11 @@ type Model struct {
 	Tensors []TensorInfo
 	W       *Weights
 	Load    LoadInfo
+	// GGUF is the parsed header of a GGUF file (nil for llama2.c files):
+	// its metadata and tensor table.
+	GGUF *GGUFFile
+	// Tok is the tokenizer stored in the file (GGUF), or nil.
+	Tok *Tokenizer
 
 	mu      sync.Mutex
 	m       *mapping
@@ -103,6 +108,9 @@ type LoadInfo struct {
 	CopiedBytes int64 // bytes copied out of the file (misaligned scales, or the whole file without mmap)
 	Mmap        bool
 	Prefaulted  bool
+	// Warnings are things the caller should tell the user: an overridden
+	// context length, a GGUF file without a tokenizer.
+	Warnings []string
 }
 
 // LoadOptions tunes Open. The zero value maps the file lazily.
@@ -112,9 +120,14 @@ type LoadOptions struct {
 	Prefault bool
 	// NoMmap reads the file into the heap instead of mapping it.
 	NoMmap bool
+	// ContextLength, when positive, replaces the context length a GGUF
+	// file declares (llama.context_length), with a warning in
+	// LoadInfo.Warnings. llama2.c files use their seq_len.
+	ContextLength int
 }
 
-// Open loads a llama2.c checkpoint (v0, v1 or v2), mapping it read-only.
+// Open loads a llama2.c checkpoint (v0, v1 or v2) or a GGUF file (told
+// apart by its magic), mapping it read-only.
 // Every error names the file and says what is wrong and where.
 func Open(path string, opts LoadOptions) (*Model, error) {
 	start := time.Now()
@@ -131,7 +144,12 @@ func open(path string, opts LoadOptions) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	model, err := newModel(mp, size, path)
+	var model *Model
+	if isGGUF(mp.data) {
+		model, err = newGGUFModel(mp, size, path, opts)
+	} else {
+		model, err = newModel(mp, size, path)
+	}
 	if err != nil {
 		mp.close()
 		return nil, err
@@ -282,10 +300,13 @@ func (m *Model) WeightBytes() int64 {
 // ErrNoTensor is returned by TensorValues for a name the model lacks.
 var ErrNoTensor = errors.New("no such tensor")
 
-// tensor finds a tensor by its checkpoint name (as in Tensors): a vector
-// or a matrix. The classifier of a tied model has no tensor of its own.
+// tensor finds a tensor by its checkpoint name (as in Tensors, llama2.c's
+// or GGUF's names on any model): a vector or a matrix. The classifier of a tied model has no tensor of its own.
 func (m *Model) tensor(name string) (vec []float32, mx *Matrix) {
 	w := m.W
+	if local := localName(name); local != "" {
+		name = local
+	}
 	switch name {
 	case "tok_embeddings":
 		return nil, &w.Embed

@@ -74,7 +74,7 @@ func (s *State) Prefill(ctx context.Context, tokens []int, pos0 int) (logits []f
 	// Only the last position's logits are needed.
 	last := b.x[(n-1)*dim : n*dim]
 	t := s.tick()
-	s.ops.RMSNorm(s.x, last, s.W.FinalNorm, rmsEps)
+	s.ops.RMSNorm(s.x, last, s.W.FinalNorm, c.Eps())
 	s.tock("rmsnorm", t, 8*int64(dim), 3*int64(dim))
 	in := s.input(s.x, s.xq, s.xs)
 	s.matvec("classifier", s.logits, &s.W.Cls, in)
@@ -93,7 +93,7 @@ func (s *State) layerBatch(l, pos0, n int) {
 	s.block(l, n, b, kc, vc, s.matmul, func() {
 		t := s.tick()
 		for i := 0; i < n; i++ {
-			s.rot.at(pos0+i, hs).rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], hs)
+			s.rot.at(pos0+i, hs, c.RopeTheta()).rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], hs)
 		}
 		s.tock("rope", t, 8*int64(n*(dim+kvDim)), 3*int64(n*(dim+kvDim)))
 		t = s.tick()
@@ -138,7 +138,7 @@ func (s *State) block(l, n int, b *batchBuffers, k, v []float32, mm matmulFunc, 
 	norm := func(wt []float32) {
 		t := s.tick()
 		for i := 0; i < n; i++ {
-			s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], wt, rmsEps)
+			s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], wt, c.Eps())
 		}
 		s.tock("rmsnorm", t, 8*int64(n*dim), 3*int64(n*dim))
 	}

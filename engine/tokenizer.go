@@ -23,6 +23,13 @@ type Tokenizer struct {
 	MaxLength int // max_token_length from the file header
 
 	ids map[string]int // piece to id (lowest id for duplicates)
+
+	// Set for vocabularies read from GGUF metadata (gguf_tokenizer.go);
+	// the zero values are llama2.c's behaviour.
+	types         []int32 // sentencepiece token types (nil: all normal)
+	byteIDs       []int32 // the token of each byte value (nil: byte+3)
+	noBOS         bool    // the vocabulary does not start text with BOS
+	noSpacePrefix bool    // no dummy-prefix space before the text
 }
 
 // TokenizerError is a malformed tokenizer file.
@@ -95,6 +102,11 @@ func ParseTokenizer(data []byte, name string, vocab int) (*Tokenizer, error) {
 func (t *Tokenizer) index() {
 	t.ids = make(map[string]int, len(t.Pieces))
 	for i := len(t.Pieces) - 1; i >= 0; i-- {
+		// Control, unknown and unused pieces never come from text (so a
+		// literal "<s>" stays text, as in sentencepiece).
+		if t.types != nil && !textType(t.types[i]) {
+			continue
+		}
 		t.ids[t.Pieces[i]] = i
 	}
 }
@@ -117,10 +129,10 @@ func (t *Tokenizer) Lookup(piece string) int {
 // the highest score; an optional EOS.
 func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
 	tokens := make([]int, 0, len(text)+3)
-	if bos {
+	if bos && !t.noBOS {
 		tokens = append(tokens, BOS)
 	}
-	if text != "" {
+	if text != "" && !t.noSpacePrefix {
 		if id := t.Lookup(" "); id >= 0 {
 			tokens = append(tokens, id)
 		}
@@ -170,6 +182,9 @@ func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
 // byteID is the token of a raw byte. llama2.c uses byte+3, where
 // sentencepiece puts the <0xXX> pieces after <unk>, <s> and </s>.
 func (t *Tokenizer) byteID(b byte) int {
+	if t.byteIDs != nil {
+		return int(t.byteIDs[b])
+	}
 	if int(b)+3 < len(t.Pieces) {
 		return int(b) + 3
 	}
@@ -182,6 +197,9 @@ func (t *Tokenizer) byteID(b byte) int {
 func (t *Tokenizer) Decode(prev, id int) string {
 	if id < 0 || id >= len(t.Pieces) {
 		return ""
+	}
+	if t.types != nil && t.types[id] == tokenControl {
+		return "" // as llama.cpp prints control tokens without special
 	}
 	p := t.Pieces[id]
 	if prev == BOS && strings.HasPrefix(p, " ") {

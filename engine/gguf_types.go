@@ -1,0 +1,22 @@
+package engine
+
+// ggufMatrix views a 2-D GGUF tensor's data as a Matrix without copying
+// (copied counts bytes that had to be copied for alignment).
+func ggufMatrix(t *GGUFTensor, raw []byte) (mx Matrix, copied int64, err error) {
+	mx = Matrix{Rows: int(t.Dims[1]), Cols: int(t.Dims[0])}
+	switch t.Type {
+	case GGMLF32:
+		v, cp := f32View(raw)
+		if cp {
+			copied = t.Bytes
+		}
+		mx.F = v
+		return mx, copied, nil
+	}
+	return mx, 0, unsupportedType(t)
+}
+
+// ggufDequantVector converts a 1-D tensor (a norm's weights) to fp32.
+func ggufDequantVector(t *GGUFTensor, raw []byte) ([]float32, error) {
+	return nil, unsupportedType(t)
+}
