@@ -369,7 +369,9 @@ func decodeFixed(t GGUFValueType, b []byte, n int) any {
 	le := binary.LittleEndian
 	switch t {
 	case GGUFUint8:
-		return append([]uint8(nil), b...)
+		v := make([]uint8, n)
+		copy(v, b)
+		return v
 	case GGUFInt8:
 		v := make([]int8, n)
 		for i := range v {

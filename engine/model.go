@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -144,12 +145,7 @@ func open(path string, opts LoadOptions) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	var model *Model
-	if isGGUF(mp.data) {
-		model, err = newGGUFModel(mp, size, path, opts)
-	} else {
-		model, err = newModel(mp, size, path)
-	}
+	model, err := loadMapped(mp, size, path, opts)
 	if err != nil {
 		mp.close()
 		return nil, err
@@ -162,6 +158,16 @@ func open(path string, opts LoadOptions) (*Model, error) {
 		model.Load.Prefaulted = true
 	}
 	return model, nil
+}
+
+// loadMapped builds a model over a file's bytes: GGUF when the file starts
+// with GGUF's magic or is named .gguf (so that a damaged GGUF file is
+// reported as one), a llama2.c checkpoint otherwise.
+func loadMapped(mp *mapping, size int64, path string, opts LoadOptions) (*Model, error) {
+	if isGGUF(mp.data) || strings.EqualFold(filepath.Ext(path), ".gguf") {
+		return newGGUFModel(mp, size, path, opts)
+	}
+	return newModel(mp, size, path)
 }
 
 // newModel validates the bytes of a checkpoint (size is the file's size)
