@@ -19,8 +19,8 @@ import (
 type ggufGolden struct {
 	Prompts []struct {
 		Prompt          string
-		PromptTokens    []int `json:"prompt_tokens"`
-		GeneratedTokens []int `json:"generated_tokens"`
+		PromptTokens    []int  `json:"prompt_tokens"`
+		GeneratedTokens []int  `json:"generated_tokens"`
 		GeneratedText   string `json:"generated_text"`
 		Logits          []struct {
 			Step, Pos  int
@@ -147,10 +147,10 @@ func TestGGUFHeaderTables(t *testing.T) {
 	for _, fmtName := range []string{"f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m"} {
 		var h struct {
 			Version    uint32
-			NTensors   int    `json:"n_tensors"`
-			NKV        int    `json:"n_kv"`
-			Alignment  int64  `json:"alignment"`
-			DataOffset int64  `json:"data_offset"`
+			NTensors   int      `json:"n_tensors"`
+			NKV        int      `json:"n_kv"`
+			Alignment  int64    `json:"alignment"`
+			DataOffset int64    `json:"data_offset"`
 			KVOrder    []string `json:"kv_order"`
 			Metadata   map[string]struct {
 				Type     string
