@@ -2,6 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -147,4 +150,51 @@ func ggufTokenizer(f *GGUFFile, vocab int) (*Tokenizer, string, error) {
 	}
 	t.index()
 	return t, "", nil
+}
+
+// isGGUFFile reports whether the file at path starts with GGUF's magic.
+func isGGUFFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [4]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return false
+	}
+	return isGGUF(b[:])
+}
+
+// loadGGUFTokenizer reads the vocabulary of a GGUF file (mapping it, so
+// that only the header is read from disk). vocab, when positive, must be
+// its size.
+func loadGGUFTokenizer(path string, vocab int) (tok *Tokenizer, err error) {
+	mp, _, err := mapFile(path, false)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	defer mp.close()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer catchFault(&err)
+	f, err := ParseGGUF(mp.data)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	n := vocab
+	if n <= 0 {
+		if kv := f.Lookup("tokenizer.ggml.tokens"); kv != nil {
+			if a, ok := kv.Value.(GGUFArrayValue); ok {
+				n = a.Len
+			}
+		}
+	}
+	tok, note, err := ggufTokenizer(f, n)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	if tok == nil {
+		return nil, fmt.Errorf("tokenizer %s: %s", path, note)
+	}
+	return tok, nil
 }

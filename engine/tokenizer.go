@@ -47,7 +47,12 @@ func (e *TokenizerError) Error() string {
 // vocab is the model's vocabulary size: the file must hold at least that
 // many tokens (llama2.c reads exactly vocab_size of them and ignores the
 // rest). Pass 0 to read every token in the file.
+//
+// A GGUF file (a model) gives the vocabulary stored in its metadata.
 func LoadTokenizer(path string, vocab int) (*Tokenizer, error) {
+	if isGGUFFile(path) {
+		return loadGGUFTokenizer(path, vocab)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
