@@ -13,39 +13,71 @@ import (
 	"github.com/memwall/memwall/asm"
 )
 
-// Matrix is a weight matrix of Rows×Cols, stored row-major either as fp32
-// (F) or as Q8_0 (Q values with one scale in S per GS values of a row).
+// Matrix is a weight matrix of Rows×Cols, stored row-major as Type says:
+// fp32 (F), llama2.c's Q8_0 (Q values with one scale in S per GS values of
+// a row), f16 or bf16 (H, bit patterns), or ggml's Q8_0 or Q4_0 blocks (B,
+// Cols/32 blocks per row). Only the slice of its type is set.
 type Matrix struct {
 	Rows, Cols int
+	Type       WeightType
 	F          []float32
 	Q          []int8
 	S          []float32
 	GS         int
+	H          []uint16
+	B          []byte
 }
 
-// Quantized reports whether the matrix is stored as Q8_0.
+// Quantized reports whether the matrix is stored as llama2.c's Q8_0 (the
+// other quantized types are told apart by Type).
 func (m *Matrix) Quantized() bool { return m.Q != nil }
+
+// kind is m.Type, also for a Q8_0 matrix built without setting it.
+func (m *Matrix) kind() WeightType {
+	if m.Type == WeightF32 && m.Q != nil {
+		return WeightQ8
+	}
+	return m.Type
+}
 
 // Bytes is the number of bytes streamed to multiply by the matrix once.
 func (m *Matrix) Bytes() int64 {
-	if m.Quantized() {
+	switch m.kind() {
+	case WeightQ8:
 		return int64(len(m.Q)) + 4*int64(len(m.S))
+	case WeightF16, WeightBF16:
+		return 2 * int64(len(m.H))
+	case WeightQ8Blocks, WeightQ4_0:
+		return int64(len(m.B))
 	}
 	return 4 * int64(len(m.F))
 }
 
-// Row returns row r dequantized into dst (len Cols) for Q8_0, or the row
-// itself for fp32.
+// Row returns row r as fp32: the row itself for fp32, else dequantized (or
+// converted) into dst, which must hold Cols values.
 func (m *Matrix) Row(r int, dst []float32) []float32 {
-	if !m.Quantized() {
-		return m.F[r*m.Cols : (r+1)*m.Cols]
+	c := m.Cols
+	switch m.kind() {
+	case WeightQ8:
+		q := m.Q[r*c : (r+1)*c]
+		s := m.S[r*c/m.GS:]
+		for i, v := range q {
+			dst[i] = float32(v) * s[i/m.GS]
+		}
+	case WeightF16:
+		asm.F16ToF32s(dst[:c], m.H[r*c:(r+1)*c])
+	case WeightBF16:
+		asm.BF16ToF32s(dst[:c], m.H[r*c:(r+1)*c])
+	case WeightQ8Blocks:
+		rb := c / asm.BlockSize * asm.Q8BlockBytes
+		asm.DequantizeQ8Blocks(dst[:c], m.B[r*rb:(r+1)*rb])
+	case WeightQ4_0:
+		rb := c / asm.BlockSize * asm.Q4_0BlockBytes
+		asm.DequantizeQ4_0Blocks(dst[:c], m.B[r*rb:(r+1)*rb])
+	default:
+		return m.F[r*c : (r+1)*c]
 	}
-	q := m.Q[r*m.Cols : (r+1)*m.Cols]
-	s := m.S[r*m.Cols/m.GS:]
-	for i, v := range q {
-		dst[i] = float32(v) * s[i/m.GS]
-	}
-	return dst[:m.Cols]
+	return dst[:c]
 }
 
 // Layer is one transformer block's weights.
@@ -230,7 +262,7 @@ func (m *Model) views() (w *Weights, copied int64, err error) {
 		if cp {
 			copied += t.ScaleBytes
 		}
-		mx.S, mx.GS = s, m.GroupSize
+		mx.S, mx.GS, mx.Type = s, m.GroupSize, WeightQ8
 		return mx
 	}
 	w = &Weights{Layers: make([]Layer, m.Layers)}
@@ -397,11 +429,18 @@ func (m *Model) Aligned() (w *Weights, err error) {
 	}
 	cpM := func(x Matrix) Matrix {
 		y := x
-		if x.Quantized() {
+		switch x.kind() {
+		case WeightQ8:
 			y.Q = asm.AlignedInt8(len(x.Q))
 			copy(y.Q, x.Q)
 			y.S = cpF(x.S)
-		} else {
+		case WeightF16, WeightBF16:
+			y.H = asm.AlignedUint16(len(x.H))
+			copy(y.H, x.H)
+		case WeightQ8Blocks, WeightQ4_0:
+			y.B = asm.AlignedBytes(len(x.B))
+			copy(y.B, x.B)
+		default:
 			y.F = cpF(x.F)
 		}
 		return y
