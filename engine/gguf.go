@@ -95,10 +95,10 @@ type ggmlTypeInfo struct {
 	blockSize, blockBytes int
 }
 
-// ggmlTypes lists every type a current GGUF file may hold, so that the
+// ggmlTypeInfos lists every type a current GGUF file may hold, so that the
 // reader can check the layout of tensors of any type and name the ones the
 // engine does not compute with.
-var ggmlTypes = map[GGMLType]ggmlTypeInfo{
+var ggmlTypeInfos = map[GGMLType]ggmlTypeInfo{
 	0: {"F32", 1, 4}, 1: {"F16", 1, 2}, 2: {"Q4_0", 32, 18}, 3: {"Q4_1", 32, 20},
 	6: {"Q5_0", 32, 22}, 7: {"Q5_1", 32, 24}, 8: {"Q8_0", 32, 34}, 9: {"Q8_1", 32, 36},
 	10: {"Q2_K", 256, 84}, 11: {"Q3_K", 256, 110}, 12: {"Q4_K", 256, 144}, 13: {"Q5_K", 256, 176},
@@ -110,7 +110,7 @@ var ggmlTypes = map[GGMLType]ggmlTypeInfo{
 }
 
 func (t GGMLType) String() string {
-	if ti, ok := ggmlTypes[t]; ok {
+	if ti, ok := ggmlTypeInfos[t]; ok {
 		return ti.name
 	}
 	return fmt.Sprintf("unknown type %d", uint32(t))
@@ -536,7 +536,7 @@ func ParseGGUF(data []byte) (*GGUFFile, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
-		ti, ok := ggmlTypes[t.Type]
+		ti, ok := ggmlTypeInfos[t.Type]
 		if !ok {
 			return nil, &GGUFError{Offset: typeAt, Field: fmt.Sprintf("tensor %q type", t.Name), Expected: "a ggml type code (0-3, 6-30, 34, 35)", Found: fmt.Sprintf("%d", uint32(t.Type))}
 		}

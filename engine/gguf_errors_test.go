@@ -60,7 +60,7 @@ func buildGGUF(kvs []GGUFKV, ts []ggufOut) []byte {
 		for _, d := range ts[i].dims {
 			n *= d
 		}
-		if ti, ok := ggmlTypes[ts[i].typ]; ok {
+		if ti, ok := ggmlTypeInfos[ts[i].typ]; ok {
 			ts[i].bytes = n / int64(ti.blockSize) * int64(ti.blockBytes)
 		}
 	}

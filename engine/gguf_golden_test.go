@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/memwall/memwall/asm"
 	"github.com/memwall/memwall/internal/testdata"
@@ -213,5 +215,155 @@ func TestGGUFHeaderTables(t *testing.T) {
 					ti.Name, ti.Type, ti.Dims, ti.Offset, ti.Bytes, w.Name, w.Type, w.Shape, w.AbsOffset, w.NBytes)
 			}
 		}
+	}
+}
+
+// ggufTolerances is tolerances.json: per format, how far llama.cpp's own
+// runs are from each other (and a "_how" note).
+type ggufTolerances map[string]any
+
+// nativeVsF32compute is the largest logit difference between llama.cpp's
+// native and f32compute runs of a format.
+func (g ggufTolerances) nativeVsF32compute(f string) float64 {
+	m, _ := g[f].(map[string]any)
+	v, _ := m["native_vs_f32compute_max_abs_logit_diff"].(float64)
+	return v
+}
+
+// TestGGUFGoldenTypes runs the F16, BF16, Q8_0 and Q4_0 files on every
+// kernel variant and holds them to the llama.cpp golden whose arithmetic
+// memwall's matches:
+//
+//   - F16 and BF16: memwall widens the weights to fp32 and multiplies fp32
+//     activations, as the f32compute golden (the same weights dequantized
+//     by llama.cpp, computed in F32) does; so greedy ids exactly and logits
+//     within 1e-4 of the largest logit, as for F32. (A kernel using
+//     VDPBF16PS rounds the activations to bf16, as llama.cpp's native run
+//     does, and is held to the native golden instead.)
+//   - Q8_0 and Q4_0: memwall quantizes the activations to int8 in blocks of
+//     32, as llama.cpp's native run does (f32compute does not), but keeps
+//     the block scales in fp32 where ggml rounds them to f16. So: greedy
+//     ids exactly, and logits within twice the native-to-f32compute
+//     difference tolerances.json records (each run is within that of the
+//     unrounded computation, so within twice that of each other).
+func TestGGUFGoldenTypes(t *testing.T) {
+	var tol ggufTolerances
+	readJSON(t, testdata.GGUF("tolerances.json"), &tol)
+	for _, f := range []string{"f16", "bf16", "q8_0", "q4_0"} {
+		m := openGGUF(t, "stories260K-"+f+".gguf")
+		var nat, f32c ggufGolden
+		readJSON(t, testdata.GGUF("stories260K-"+f+".golden.json"), &nat)
+		readJSON(t, testdata.GGUF("stories260K-"+f+".f32compute.golden.json"), &f32c)
+		nvf := tol.nativeVsF32compute(f)
+		if nvf <= 0 {
+			t.Fatalf("tolerances.json has no native_vs_f32compute for %s", f)
+		}
+		typ := m.W.Layers[0].Wq.Type
+		for _, v := range asm.Variants() {
+			if !v.Available {
+				continue
+			}
+			for _, threads := range []int{1, 2} {
+				ops := asm.MustNew(v.Name, threads)
+				kernel := KernelFor(ops, typ)
+				golden, which, abs := f32c, "f32compute", 0.0
+				if typ == WeightQ8Blocks || typ == WeightQ4_0 || strings.Contains(kernel, "VDPBF16PS") {
+					golden, which, abs = nat, "native", 2*nvf
+				}
+				worst := 0.0
+				for i, p := range golden.Prompts {
+					r := runGGUF(t, m, ops, p.Prompt, len(p.GeneratedTokens))
+					name := fmt.Sprintf("%s %s/%d (%s) %q against the %s golden", f, v.Name, threads, kernel, p.Prompt, which)
+					if !equalInts(r.prompt, p.PromptTokens) {
+						t.Fatalf("%s: prompt ids %v, llama.cpp %v", name, r.prompt, p.PromptTokens)
+					}
+					if !equalInts(r.gen, p.GeneratedTokens) {
+						t.Errorf("%s: greedy ids\n%v\nllama.cpp\n%v", name, r.gen, p.GeneratedTokens)
+						continue
+					}
+					for _, l := range p.Logits {
+						d, scale := maxDiff(r.logits[l.Step], l.Values)
+						lim := abs
+						if lim == 0 {
+							lim = 1e-4 * scale
+						}
+						worst = math.Max(worst, d)
+						if d > lim {
+							t.Errorf("%s step %d: max |Δlogit| %.3g > %.3g", name, l.Step, d, lim)
+						}
+					}
+					_ = i
+				}
+				if threads == 1 {
+					t.Logf("%s on %s (%s): greedy ids equal to the %s golden, max |Δlogit| %.3g", f, v.Name, kernel, which, worst)
+				}
+			}
+		}
+	}
+}
+
+// TestGGUFDequantChecksums dequantizes every tensor of the F16, BF16,
+// Q8_0 and Q4_0 files and compares the sha256 of its float32 values with
+// llama.cpp's own dequantization.
+func TestGGUFDequantChecksums(t *testing.T) {
+	for _, f := range []string{"f16", "bf16", "q8_0", "q4_0"} {
+		var d struct {
+			Tensors []struct {
+				Name       string
+				SourceType string `json:"source_type"`
+				Sha        string `json:"f32_sha256"`
+			}
+		}
+		readJSON(t, testdata.GGUF("stories260K-"+f+".dequant-f32.json"), &d)
+		m := openGGUF(t, "stories260K-"+f+".gguf")
+		if len(d.Tensors) != len(m.Tensors) {
+			t.Fatalf("%s: %d tensors in the checksums, %d in the file", f, len(d.Tensors), len(m.Tensors))
+		}
+		types := map[string]int{}
+		for _, c := range d.Tensors {
+			vals, _, err := m.TensorValues(c.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := appendF32(nil, vals)
+			sum := sha256.Sum256(b)
+			if got := hex.EncodeToString(sum[:]); got != c.Sha {
+				t.Errorf("%s: %s (%s) dequantizes to sha256 %s, llama.cpp's %s", f, c.Name, c.SourceType, got, c.Sha)
+			}
+			types[c.SourceType]++
+		}
+		t.Logf("%s: %d tensors bit-identical to llama.cpp's dequantization (%v)", f, len(d.Tensors), types)
+	}
+}
+
+// TestGGUFLoadInPlace: loading the F32 file maps it and views the tensors
+// in place, so the heap grows by the metadata (the vocabulary, mostly),
+// far less than the file.
+func TestGGUFLoadInPlace(t *testing.T) {
+	path := testdata.GGUF("stories260K-f32.gguf")
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m, err := Open(path, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("file %d bytes, heap grew by %d bytes (%.1f%%), copied %d bytes", m.Load.FileBytes, grew, 100*float64(grew)/float64(m.Load.FileBytes), m.Load.CopiedBytes)
+	if !m.Load.Mmap || m.Load.CopiedBytes != 0 {
+		t.Errorf("mapped %v, copied %d bytes: want a mapping and no copy", m.Load.Mmap, m.Load.CopiedBytes)
+	}
+	if grew > m.Load.FileBytes/10 {
+		t.Errorf("the heap grew by %d bytes for a %d-byte file", grew, m.Load.FileBytes)
+	}
+	// Every weight lies inside the mapping.
+	lo := uintptr(unsafe.Pointer(&m.m.data[0]))
+	hi := lo + uintptr(len(m.m.data))
+	in := func(p unsafe.Pointer) bool { return uintptr(p) >= lo && uintptr(p) < hi }
+	if !in(unsafe.Pointer(&m.W.Embed.F[0])) || !in(unsafe.Pointer(&m.W.Layers[4].W2.F[0])) || !in(unsafe.Pointer(&m.W.FinalNorm[0])) {
+		t.Error("weights are not views of the mapped file")
 	}
 }

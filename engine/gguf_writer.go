@@ -79,12 +79,12 @@ func WriteGGUF(path string, c Config, tok *Tokenizer, src TensorSource, opt GGUF
 		o := ggufOut{name: e.name, local: localName(e.name), dims: e.dims, typ: GGMLF32}
 		if len(e.dims) == 2 {
 			o.typ = opt.Type
-			if bs := int64(ggmlTypes[o.typ].blockSize); e.dims[0]%bs != 0 {
+			if bs := int64(ggmlTypeInfos[o.typ].blockSize); e.dims[0]%bs != 0 {
 				o.typ = GGMLF16
 				rep.Fallback = append(rep.Fallback, e.name)
 			}
 		}
-		ti := ggmlTypes[o.typ]
+		ti := ggmlTypeInfos[o.typ]
 		o.bytes = e.dims[0] / int64(ti.blockSize) * int64(ti.blockBytes)
 		if len(e.dims) == 2 {
 			o.bytes *= e.dims[1]
