@@ -51,7 +51,6 @@ func ggmlRoundingOps() *asm.Ops {
 	return o
 }
 
-
 // TestGGUFBlockKernelsMatchGGML shows that memwall's Q8_0 and Q4_0 block
 // products compute what ggml's do: with the activations rounded as ggml
 // rounds them (ggmlRoundingOps), the logits at the first two steps of
