@@ -126,10 +126,13 @@ func (s *Interpreter) doLoad(c *call) error {
 	if a.has("format") && !a.has("shape") {
 		return usagef(c.spec.usage(), "--format only applies to a synthetic model (--shape)")
 	}
-	if err := s.load(path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap")}); err != nil {
+	if err := s.load(path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap"), ContextLength: a.int("context-length", 0)}); err != nil {
 		return err
 	}
 	s.synthetic = synthetic
+	for _, w := range s.model.Load.Warnings {
+		c.out.Stream("stderr", "warning: "+w+"\n")
+	}
 	if synthetic && banner == "" {
 		banner = "!!! RANDOM WEIGHTS !!! synthetic " + a.str("shape", "stories15M") + "-shape model: right size and speed, gibberish text."
 	}
@@ -195,7 +198,10 @@ func (s *Interpreter) load(path, tokPath string, lo engine.LoadOptions) error {
 	if err != nil {
 		return err
 	}
-	tok, tp, note, err := s.findTokenizer(path, tokPath, m.Vocab)
+	tok, tp, note, err := m.Tok, path+" (the vocabulary inside the GGUF file)", "", error(nil)
+	if tok == nil || tokPath != "" {
+		tok, tp, note, err = s.findTokenizer(path, tokPath, m.Vocab)
+	}
 	if err != nil {
 		m.Close()
 		return err
@@ -396,6 +402,11 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		"quantized": cfg.Quantized(), "group_size": cfg.GroupSize,
 		"mapped_bytes": m.Load.MappedBytes, "copied_bytes": m.Load.CopiedBytes, "resident_bytes": resident,
 		"load_ms": ms(m.Load.Duration), "tokenizer": s.tokPath, "synthetic": s.synthetic,
+	}
+	if extra := s.ggufCard(); extra != nil {
+		js := b.JSON.(map[string]any)
+		js["gguf"] = s.ggufJSON()
+		b = join(append([]inspect.Bundle{b}, extra...), js)
 	}
 	return b
 }

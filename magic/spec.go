@@ -139,12 +139,13 @@ func allMagics() []*magicSpec {
 		{name: "help", args: "[MAGIC]", maxPos: 1, summary: "Show the list of magics, or one magic's help.", run: (*Interpreter).doHelp},
 		{name: "lsmagic", summary: "List every magic with a one-line summary.", run: (*Interpreter).doLsmagic},
 		{name: "load", args: "[MODEL]", maxPos: 1, pos: pathValues, run: (*Interpreter).doLoad,
-			summary: "Load a llama2.c checkpoint (or a synthetic model) and its tokenizer; print the model card.",
+			summary: "Load a llama2.c checkpoint, a GGUF file (or a synthetic model) and its tokenizer; print the model card.",
 			help: `MODEL is a path or a bare name (stories260K, stories260K.bin) looked up in $MEMWALL_MODEL,
 ./models, ../shared/models and the kernel's configured directories. With no MODEL the first of
 stories15M, stories260K, stories42M, stories110M found is loaded; with none found at all, a synthetic
 stories15M-shape model with random weights. The tokenizer is found beside the model (tok512.bin for a
-512-token vocabulary, tokenizer.bin for 32000) unless --tokenizer is given.
+512-token vocabulary, tokenizer.bin for 32000) unless --tokenizer is given; a GGUF file brings its own
+vocabulary, and its card lists the general.* metadata and every tensor's type.
 --shape writes a synthetic random-weight checkpoint of a named shape into the cache directory
 (reused when it exists) and loads it.`,
 			flags: []flagSpec{
@@ -154,6 +155,7 @@ stories15M-shape model with random weights. The tokenizer is found beside the mo
 				{name: "format", kind: stringFlag, arg: "v0|v1|v2", help: "format of the synthetic checkpoint (default v1; v2 is Q8_0)"},
 				{name: "prefault", kind: boolFlag, help: "read every page of the weights into memory now"},
 				{name: "no-mmap", kind: boolFlag, help: "read the file into the heap instead of mapping it"},
+				{name: "context-length", kind: intFlag, arg: "N", help: "override a GGUF file's context length (llama.context_length), with a warning"},
 			}},
 		{name: "model", summary: "Show the model card of the loaded model again.", run: (*Interpreter).doModel},
 		{name: "weights", args: "[TENSOR]", maxPos: 1, pos: tensorValues, run: (*Interpreter).doWeights,
