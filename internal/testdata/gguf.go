@@ -1,16 +1,8 @@
 package testdata
 
-import (
-	"path/filepath"
-	"runtime"
-)
+import "path/filepath"
 
-// GGUF returns the path of a file in the project's testdata/gguf: the
-// stories260K GGUF files made by llama.cpp and llama.cpp's outputs on them
-// (see testdata/gguf/README.md).
-func GGUF(name string) string {
-	_, file, _, _ := runtime.Caller(0)
-	// file is <root>/internal/testdata/gguf.go
-	root := filepath.Dir(filepath.Dir(filepath.Dir(file)))
-	return filepath.Join(root, "testdata", "gguf", name)
-}
+// GGUF returns the path of a file in testdata/gguf: the stories260K GGUF
+// files llama.cpp made and llama.cpp's outputs on them (see
+// testdata/gguf/README.md).
+func GGUF(name string) string { return filepath.Join(Root(), "testdata", "gguf", name) }
