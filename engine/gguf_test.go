@@ -66,3 +66,26 @@ func TestGGUFWriteReadBack(t *testing.T) {
 		}
 	}
 }
+
+// TestOpWeightBytes: the per-op weight bytes of the mixed Q8_0 file count
+// ffn_down in f16 and the rest in 34-byte blocks of 32, and add up to
+// WeightBytes with the norms.
+func TestOpWeightBytes(t *testing.T) {
+	m := openGGUF(t, "stories260K-q8_0.gguf")
+	ob := m.OpWeightBytes()
+	c := m.Config
+	if want := int64(c.Layers * c.Dim * c.HiddenDim * 2); ob["w2"] != want {
+		t.Errorf("w2 (f16): %d bytes, want %d", ob["w2"], want)
+	}
+	if want := int64(c.Layers * c.Dim * c.Dim / 32 * 34); ob["wq"] != want {
+		t.Errorf("wq (q8_0 blocks): %d bytes, want %d", ob["wq"], want)
+	}
+	var sum int64
+	for _, b := range ob {
+		sum += b
+	}
+	norms := int64(4 * (2*c.Layers + 1) * c.Dim)
+	if sum+norms != m.WeightBytes() {
+		t.Errorf("ops %d + norms %d != WeightBytes %d", sum, norms, m.WeightBytes())
+	}
+}
