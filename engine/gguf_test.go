@@ -1,8 +1,10 @@
 package engine
 
 import (
-	"context"
+	"bytes"
 	"math"
+	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/memwall/memwall/internal/testdata"
@@ -16,25 +18,6 @@ func openGGUF(t testing.TB, name string) *Model {
 	}
 	t.Cleanup(func() { m.Close() })
 	return m
-}
-
-func TestGGUFSmoke(t *testing.T) {
-	m := openGGUF(t, "stories260K-f32.gguf")
-	t.Logf("%+v", m.Config)
-	s, err := NewState(m, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := m.Tok.Encode("Once upon a time", true, false)
-	t.Log(ids)
-	var logits []float32
-	for i, id := range ids {
-		logits, err = s.Forward(context.Background(), id, i)
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Log(Argmax(logits), logits[:3])
 }
 
 func TestGGUFWriteReadBack(t *testing.T) {
@@ -87,5 +70,56 @@ func TestOpWeightBytes(t *testing.T) {
 	norms := int64(4 * (2*c.Layers + 1) * c.Dim)
 	if sum+norms != m.WeightBytes() {
 		t.Errorf("ops %d + norms %d != WeightBytes %d", sum, norms, m.WeightBytes())
+	}
+}
+
+// TestGGUFWriterMatchesLlamaCpp converts llama2.c's stories260K.bin with
+// tok512.bin to GGUF in every type and compares the result with the files
+// llama.cpp's own converter and quantizer made of the same model: every
+// tensor has llama.cpp's type and bytes, and the vocabulary arrays are
+// llama.cpp's byte for byte. (llama.cpp's files also hold a copy of the
+// embedding as output.weight; memwall writes a tied model without it.)
+func TestGGUFWriterMatchesLlamaCpp(t *testing.T) {
+	src := openModel(t, "stories260K.bin")
+	tok := openTok(t, "tok512.bin", src.Vocab)
+	for _, c := range []struct {
+		file string
+		typ  GGMLType
+	}{{"f32", GGMLF32}, {"f16", GGMLF16}, {"bf16", GGMLBF16}, {"q8_0", GGMLQ8_0}, {"q4_0", GGMLQ4_0}} {
+		p := filepath.Join(t.TempDir(), c.file+".gguf")
+		rep, err := WriteGGUF(p, src.Config, tok, FromModel(src), GGUFWriteOptions{Type: c.typ})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours, err := Open(p, LoadOptions{})
+		if err != nil {
+			t.Fatalf("%s: reading back: %v", c.file, err)
+		}
+		defer ours.Close()
+		theirs := openGGUF(t, "stories260K-"+c.file+".gguf")
+		for _, ot := range ours.GGUF.Tensors {
+			tt := theirs.GGUF.Tensor(ot.Name)
+			if tt == nil {
+				t.Fatalf("%s: llama.cpp's file has no %s", c.file, ot.Name)
+			}
+			a := ours.m.data[ot.Offset : ot.Offset+ot.Bytes]
+			b := theirs.m.data[tt.Offset : tt.Offset+tt.Bytes]
+			if ot.Type != tt.Type || !bytes.Equal(a, b) {
+				t.Errorf("%s: %s is %s (%d bytes), llama.cpp wrote %s (%d bytes)%s", c.file, ot.Name, ot.Type, ot.Bytes, tt.Type, tt.Bytes,
+					map[bool]string{true: "", false: " with other bytes"}[bytes.Equal(a, b)])
+			}
+		}
+		for _, key := range []string{"tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type", "tokenizer.ggml.model", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id",
+			"llama.embedding_length", "llama.feed_forward_length", "llama.block_count", "llama.attention.head_count", "llama.attention.head_count_kv", "llama.rope.dimension_count", "llama.attention.layer_norm_rms_epsilon"} {
+			a, b := ours.GGUF.Lookup(key), theirs.GGUF.Lookup(key)
+			if a == nil || b == nil || a.Type != b.Type || !reflect.DeepEqual(a.Value, b.Value) {
+				t.Errorf("%s: %s differs from llama.cpp's", c.file, key)
+			}
+		}
+		if c.typ == GGMLQ8_0 || c.typ == GGMLQ4_0 {
+			if len(rep.Fallback) != 5 {
+				t.Errorf("%s: %d tensors fell back to F16 (%v), want the five 172-wide ffn_down", c.file, len(rep.Fallback), rep.Fallback)
+			}
+		}
 	}
 }
