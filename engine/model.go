@@ -144,6 +144,9 @@ type LoadInfo struct {
 	// Warnings are things the caller should tell the user: an overridden
 	// context length, a GGUF file without a tokenizer.
 	Warnings []string
+	// Converted says how Model.Convert changed the weights' storage at
+	// load ("" if it did not), e.g. "converted at load from fp32 in 40ms".
+	Converted string
 }
 
 // LoadOptions tunes Open. The zero value maps the file lazily.

@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/memwall/memwall/asm"
 )
@@ -293,6 +294,8 @@ func (m *Model) Convert(t, fallback WeightType) (err error) {
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer m.catchFault(&err)
+	start := time.Now()
+	from := m.WeightTypes()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	names := m.matrixNames()
@@ -325,6 +328,9 @@ func (m *Model) Convert(t, fallback WeightType) (err error) {
 	m.W = w
 	m.aligned = nil
 	m.Load.CopiedBytes += copied
+	if copied > 0 {
+		m.Load.Converted = fmt.Sprintf("converted at load from %s in %v", from, time.Since(start).Round(time.Millisecond))
+	}
 	return nil
 }
 

@@ -78,7 +78,7 @@ func (s *Interpreter) doLoad(c *call) error {
 	if a.has("format") && !a.has("shape") {
 		return usagef(c.spec.usage(), "--format only applies to a synthetic model (--shape)")
 	}
-	if err := s.load(path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap"), ContextLength: a.int("context-length", 0)}); err != nil {
+	if err := s.load(path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap"), ContextLength: a.int("context-length", 0)}, a.str("weights", "")); err != nil {
 		return err
 	}
 	s.synthetic = synthetic
@@ -150,10 +150,16 @@ func (s *Interpreter) syntheticModel(shape string, seed int, format string) (str
 }
 
 // load replaces the session's model.
-func (s *Interpreter) load(path, tokPath string, lo engine.LoadOptions) error {
+func (s *Interpreter) load(path, tokPath string, lo engine.LoadOptions, weights string) error {
 	m, err := engine.Open(path, lo)
 	if err != nil {
 		return err
+	}
+	if weights != "" {
+		if err := convertAtLoad(m, weights); err != nil {
+			m.Close()
+			return err
+		}
 	}
 	tok, tp, note, err := m.Tok, path+" (the vocabulary inside the GGUF file)", "", error(nil)
 	if tok == nil || tokPath != "" {
@@ -222,7 +228,7 @@ func (s *Interpreter) ensureModel(c *call) error {
 		}
 		synthetic = true
 	}
-	if err := s.load(p, "", engine.LoadOptions{}); err != nil {
+	if err := s.load(p, "", engine.LoadOptions{}, ""); err != nil {
 		return fmt.Errorf("no model loaded and loading the default failed: %w", err)
 	}
 	s.synthetic = synthetic
@@ -351,6 +357,8 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		{"load time", m.Load.Duration.String()},
 		{"tokenizer", tok},
 		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", s.ops.Name, s.ops.Threads(), s.layout)},
+		{"weights", strings.TrimSuffix(m.WeightTypes()+", "+m.Load.Converted, ", ")},
+		{"weight kernels", strings.Join(weightKernels(m, s.ops), "; ")},
 	}
 	title := "Model: " + filepath.Base(m.Path)
 	if s.synthetic {
@@ -371,6 +379,7 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		"quantized": cfg.Quantized(), "group_size": cfg.GroupSize,
 		"mapped_bytes": m.Load.MappedBytes, "copied_bytes": m.Load.CopiedBytes, "resident_bytes": resident,
 		"load_ms": ms(m.Load.Duration), "tokenizer": s.tokPath, "synthetic": s.synthetic,
+		"weights": m.WeightTypes(), "weight_kernels": weightKernels(m, s.ops), "converted": m.Load.Converted,
 		"builtin": source != "file", "source": source,
 	}
 	if extra := s.ggufCard(); extra != nil {
@@ -379,6 +388,24 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		b = join(append([]inspect.Bundle{b}, extra...), js)
 	}
 	return b
+}
+
+// convertAtLoad converts m's matrices as %load --weights asks.
+func convertAtLoad(m *engine.Model, weights string) error {
+	t, fallback, err := engine.ParseWeights(weights)
+	if err != nil {
+		return fmt.Errorf("--weights: %w", err)
+	}
+	return m.Convert(t, fallback)
+}
+
+// weightKernels names, for each weight type of m, the routine ops runs.
+func weightKernels(m *engine.Model, ops *asm.Ops) []string {
+	var out []string
+	for _, t := range m.W.Types(m.Shared) {
+		out = append(out, t.String()+": "+engine.KernelFor(ops, t))
+	}
+	return out
 }
 
 func residentText(n int64, err error) string {

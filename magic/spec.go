@@ -160,6 +160,7 @@ tensor's type.
 				{name: "prefault", kind: boolFlag, help: "read every page of the weights into memory now"},
 				{name: "no-mmap", kind: boolFlag, help: "read the file into the heap instead of mapping it"},
 				{name: "context-length", kind: intFlag, arg: "N", help: "override a GGUF file's context length (llama.context_length), with a warning"},
+				{name: "weights", kind: stringFlag, arg: "TYPE", help: "convert the weight matrices at load to fp32, f16, bf16, q8_0 or q4_0 (ggml's blocks of 32; TYPE,f16 keeps rows that are not a multiple of 32 in f16); the copy counts as copied bytes"},
 			}},
 		{name: "model", summary: "Show the model card of the loaded model again.", run: (*Interpreter).doModel},
 		{name: "weights", args: "[TENSOR]", maxPos: 1, pos: tensorValues, run: (*Interpreter).doWeights,
