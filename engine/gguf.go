@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -640,9 +641,14 @@ func FormatGGUFValue(v any, max int) string {
 				add(FormatGGUFValue(a, max))
 			}
 		default:
-			s := strings.TrimSuffix(strings.TrimPrefix(fmt.Sprint(x.Values), "["), "]")
-			f := strings.Fields(s)
-			items = f[:min(len(f), n)]
+			// Only the first n elements are formatted (a vocabulary's
+			// scores can be a few hundred thousand).
+			v := reflect.ValueOf(x.Values)
+			if v.Kind() == reflect.Slice {
+				for i := 0; i < min(n, v.Len()); i++ {
+					add(fmt.Sprint(v.Index(i).Interface()))
+				}
+			}
 		}
 		more := ""
 		if x.Len > n {

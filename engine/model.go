@@ -185,6 +185,9 @@ func open(path string, opts LoadOptions) (*Model, error) {
 		mp.close()
 		return nil, err
 	}
+	if n := opts.ContextLength; n > 0 && model.GGUF == nil && n != model.SeqLen {
+		model.Load.Warnings = append(model.Load.Warnings, fmt.Sprintf("context length override %d ignored: a llama2.c checkpoint's seq_len (%d) is part of its format", n, model.SeqLen))
+	}
 	if opts.Prefault {
 		if err := model.Prefault(); err != nil {
 			mp.close()
