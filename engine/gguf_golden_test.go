@@ -92,7 +92,7 @@ func TestGGUFGoldenF32(t *testing.T) {
 		if !v.Available {
 			continue
 		}
-		for _, threads := range []int{1, 2} {
+		for _, threads := range goldenThreads() {
 			ops := asm.MustNew(v.Name, threads)
 			for _, p := range g.Prompts {
 				r := runGGUF(t, m, ops, p.Prompt, len(p.GeneratedTokens))
@@ -263,7 +263,7 @@ func TestGGUFGoldenTypes(t *testing.T) {
 			if !v.Available {
 				continue
 			}
-			for _, threads := range []int{1, 2} {
+			for _, threads := range goldenThreads() {
 				ops := asm.MustNew(v.Name, threads)
 				kernel := KernelFor(ops, typ)
 				golden, which, abs := f32c, "f32compute", 0.0
@@ -366,4 +366,13 @@ func TestGGUFLoadInPlace(t *testing.T) {
 	if !in(unsafe.Pointer(&m.W.Embed.F[0])) || !in(unsafe.Pointer(&m.W.Layers[4].W2.F[0])) || !in(unsafe.Pointer(&m.W.FinalNorm[0])) {
 		t.Error("weights are not views of the mapped file")
 	}
+}
+
+// goldenThreads are the thread counts the golden runs use: one and two,
+// one only under -short (the arm64 run under emulation).
+func goldenThreads() []int {
+	if testing.Short() {
+		return []int{1}
+	}
+	return []int{1, 2}
 }
