@@ -30,7 +30,9 @@ func TestGGUFMagics(t *testing.T) {
 	if !strings.Contains(r.text(), "there was a little") {
 		t.Errorf("greedy text on the Q8_0 file: %q", r.text())
 	}
-	for _, cell := range []string{"%tokens Once upon a time", "%attention --layer 1", "%lens", "%model", "%weights blk.0.attn_q.weight"} {
+	for _, cell := range []string{"%tokens Once upon a time", "%attention --layer 1", "%lens", "%model", "%weights blk.0.attn_q.weight",
+		"%weights layers.0.feed_forward.w2", "%topk -k 5", "%activations blocks.0.mlp.hook_post", "%cache blocks.*.hook_resid_post",
+		"%ablate blocks.1.attn.hook_z --head 2", "%ablate --clear", "%step", "%step op", "%time -n 4"} {
 		run(t, s, cell)
 	}
 	r = run(t, s, "%load --context-length 256 "+testdata.GGUF("stories260K-f32.gguf"))
