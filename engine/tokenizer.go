@@ -23,6 +23,13 @@ type Tokenizer struct {
 	MaxLength int // max_token_length from the file header
 
 	ids map[string]int // piece to id (lowest id for duplicates)
+
+	// Set for vocabularies read from GGUF metadata (gguf_tokenizer.go);
+	// the zero values are llama2.c's behaviour.
+	types         []int32 // sentencepiece token types (nil: all normal)
+	byteIDs       []int32 // the token of each byte value (nil: byte+3)
+	noBOS         bool    // the vocabulary does not start text with BOS
+	noSpacePrefix bool    // no dummy-prefix space before the text
 }
 
 // TokenizerError is a malformed tokenizer file.
@@ -42,7 +49,12 @@ func (e *TokenizerError) Error() string {
 // rest). Pass 0 to read every token in the file.
 // The file must be a regular file (a FIFO or a directory is refused before
 // it is opened) of at most MaxTokenizerBytes.
+//
+// A GGUF file (a model) gives the vocabulary stored in its metadata.
 func LoadTokenizer(path string, vocab int) (*Tokenizer, error) {
+	if isGGUFFile(path) {
+		return loadGGUFTokenizer(path, vocab)
+	}
 	data, err := ReadRegular(context.Background(), path, MaxTokenizerBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
@@ -101,6 +113,11 @@ func ParseTokenizer(data []byte, name string, vocab int) (*Tokenizer, error) {
 func (t *Tokenizer) index() {
 	t.ids = make(map[string]int, len(t.Pieces))
 	for i := len(t.Pieces) - 1; i >= 0; i-- {
+		// Control, unknown and unused pieces never come from text (so a
+		// literal "<s>" stays text, as in sentencepiece).
+		if t.types != nil && !textType(t.types[i]) {
+			continue
+		}
 		t.ids[t.Pieces[i]] = i
 	}
 }
@@ -122,24 +139,20 @@ func (t *Tokenizer) Lookup(piece string) int {
 // piece), then repeated merges of the adjacent pair whose merged piece has
 // the highest score; an optional EOS.
 func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
-	out := t.encodeWith(text, t.merge)
-	if !bos {
-		out = out[1:]
-	}
+	out := t.encodeWith(text, bos, t.merge)
 	if eos {
 		out = append(out, EOS)
 	}
 	return out
 }
 
-// encodeWith is Encode with BOS and the given merge loop.
-func (t *Tokenizer) encodeWith(text string, merge func([]int) []int) []int {
-	bos := true
+// encodeWith is Encode without EOS, with the given merge loop.
+func (t *Tokenizer) encodeWith(text string, bos bool, merge func([]int) []int) []int {
 	tokens := make([]int, 0, len(text)+3)
-	if bos {
+	if bos && !t.noBOS {
 		tokens = append(tokens, BOS)
 	}
-	if text != "" {
+	if text != "" && !t.noSpacePrefix {
 		if id := t.Lookup(" "); id >= 0 {
 			tokens = append(tokens, id)
 		}
@@ -312,6 +325,9 @@ func (h *pairHeap) down(i int) {
 // byteID is the token of a raw byte. llama2.c uses byte+3, where
 // sentencepiece puts the <0xXX> pieces after <unk>, <s> and </s>.
 func (t *Tokenizer) byteID(b byte) int {
+	if t.byteIDs != nil {
+		return int(t.byteIDs[b])
+	}
 	if int(b)+3 < len(t.Pieces) {
 		return int(b) + 3
 	}
@@ -324,6 +340,9 @@ func (t *Tokenizer) byteID(b byte) int {
 func (t *Tokenizer) Decode(prev, id int) string {
 	if id < 0 || id >= len(t.Pieces) {
 		return ""
+	}
+	if t.types != nil && t.types[id] == tokenControl {
+		return "" // as llama.cpp prints control tokens without special
 	}
 	p := t.Pieces[id]
 	if prev == BOS && strings.HasPrefix(p, " ") {

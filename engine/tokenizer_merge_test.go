@@ -69,7 +69,7 @@ func TestMergeMatchesLlama2c(t *testing.T) {
 			}
 			text := b.String()
 			got := tk.Encode(text, true, false)
-			want := tk.encodeWith(text, tk.mergeQuadratic)
+			want := tk.encodeWith(text, true, tk.mergeQuadratic)
 			if !equalIDs(got, want) {
 				t.Fatalf("%s: %q:\n heap      %v\n quadratic %v", name, text, got, want)
 			}

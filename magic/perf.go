@@ -37,8 +37,17 @@ func (s *Interpreter) variantTable() inspect.Bundle {
 		t.Rows = append(t.Rows, []string{v.Name, feat, yesNo(v.Available), fmt.Sprint(v.Rank), mark})
 		js = append(js, map[string]any{"name": v.Name, "features": nonNil(v.Features), "available": v.Available, "rank": v.Rank, "active": v.Name == active})
 	}
+	wk := map[string]string{}
+	if s.ops != nil {
+		var parts []string
+		for _, typ := range []string{asm.TypeBF16, asm.TypeF16, asm.TypeQ8Blocks, asm.TypeQ4_0} {
+			wk[typ] = s.ops.WeightKernel(typ)
+			parts = append(parts, typ+": "+wk[typ])
+		}
+		t.Note += "\nweight-type kernels of " + active + " — " + strings.Join(parts, "; ")
+	}
 	b := t.Bundle()
-	b.JSON = map[string]any{"variants": js, "active": active, "best": asm.Best(), "threads": s.threads}
+	b.JSON = map[string]any{"variants": js, "active": active, "best": asm.Best(), "threads": s.threads, "weight_kernels": wk}
 	return b
 }
 
