@@ -147,10 +147,11 @@ type Comm struct {
 	id, target string
 	cs         *Comms
 
-	mu      sync.Mutex
-	closed  bool
-	onMsg   CommFunc
-	onClose CommFunc
+	mu        sync.Mutex
+	closed    bool
+	onMsg     CommFunc
+	onClose   CommFunc
+	interrupt func(data json.RawMessage) bool
 }
 
 // ID is the comm's comm_id.
@@ -172,6 +173,52 @@ func (c *Comm) OnClose(f CommFunc) {
 	c.mu.Lock()
 	c.onClose = f
 	c.mu.Unlock()
+}
+
+// InterruptOn sets a test that is applied to every comm_msg for c as it
+// arrives, before it is queued: when f returns true the kernel interrupts
+// what it is running (as interrupt_request does), and the message is then
+// queued and handled as usual. This is how a Stop button stops a long
+// handler that the message would otherwise wait behind. f runs on the
+// kernel's reader goroutine and must be quick.
+func (c *Comm) InterruptOn(f func(data json.RawMessage) bool) {
+	c.mu.Lock()
+	c.interrupt = f
+	c.mu.Unlock()
+}
+
+// arriving applies c's interrupt test to a comm_msg about to be queued.
+func (cs *Comms) arriving(m *message) {
+	if m.commID == "" {
+		return
+	}
+	c := cs.Get(m.commID)
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	f := c.interrupt
+	c.mu.Unlock()
+	if f == nil {
+		return
+	}
+	var cc commContent
+	if json.Unmarshal(m.Content, &cc) != nil {
+		return
+	}
+	hit := false
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				cs.k.log.Error("panic in a comm's interrupt test", "comm_id", c.id, "panic", v)
+			}
+		}()
+		hit = f(cc.Data)
+	}()
+	if hit {
+		cs.k.log.Info("comm message interrupts the running request", "comm_id", c.id)
+		cs.k.interrupt()
+	}
 }
 
 // Closed reports whether c has been closed by either side.

@@ -404,6 +404,10 @@ func (k *kernel) readShell() {
 		case "interrupt_request", "shutdown_request":
 			// Must not wait behind the running cell.
 			k.handleControl(k.shell, m)
+		case "comm_msg":
+			tagComm(m)
+			k.comms.arriving(m)
+			k.queue.push(m)
 		default:
 			k.queue.push(m)
 		}

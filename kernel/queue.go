@@ -18,14 +18,19 @@ func newMsgQueue() *msgQueue {
 	return &msgQueue{notify: make(chan struct{}, 1), comms: map[string]int{}}
 }
 
-func (q *msgQueue) push(m *message) {
-	if m.Header.MsgType == "comm_msg" {
+// tagComm records the comm_id of a comm_msg in m.commID.
+func tagComm(m *message) {
+	if m.Header.MsgType == "comm_msg" && m.commID == "" {
 		var c struct {
 			CommID string `json:"comm_id"`
 		}
 		_ = json.Unmarshal(m.Content, &c)
 		m.commID = c.CommID
 	}
+}
+
+func (q *msgQueue) push(m *message) {
+	tagComm(m)
 	q.mu.Lock()
 	q.items = append(q.items, m)
 	if m.commID != "" {

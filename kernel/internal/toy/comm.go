@@ -29,6 +29,7 @@ import (
 //	sleep     wait data.ms milliseconds, cancellable
 //	spin      busy loop until cancelled
 //	close     close the comm from the kernel
+//	stop      nothing, but its arrival interrupts what runs (Comm.InterruptOn)
 //	count     add one to the handled counter; send it back unless more
 //	          messages for this comm are queued (coalescing)
 //
@@ -58,6 +59,10 @@ func (t *CommInterp) UseComms(c *kernel.Comms) {
 
 func (t *CommInterp) attach(cm *kernel.Comm) {
 	cm.OnMsg(t.handle)
+	cm.InterruptOn(func(data json.RawMessage) bool {
+		var d map[string]any
+		return json.Unmarshal(data, &d) == nil && d["cmd"] == "stop"
+	})
 	cm.OnClose(func(ctx context.Context, cm *kernel.Comm, m kernel.CommMsg, out kernel.Output) error {
 		out.Stream("stdout", "closed "+cm.ID()+"\n")
 		return nil
@@ -96,6 +101,8 @@ func (t *CommInterp) handle(ctx context.Context, cm *kernel.Comm, m kernel.CommM
 		for ctx.Err() == nil {
 		}
 		return context.Cause(ctx)
+	case "stop":
+		return cm.Send(map[string]any{"stopped": true}, nil, nil)
 	case "close":
 		return cm.Close(map[string]any{"bye": true})
 	case "count":
