@@ -58,6 +58,9 @@ func (s *Interpreter) busyStepping(what string) error {
 
 // doGenerate implements %generate, %%generate and plain-text cells.
 func (s *Interpreter) doGenerate(c *call) error {
+	if c.args.bool("ui") {
+		return s.generateUI(c)
+	}
 	if err := s.ensureModel(c); err != nil {
 		return err
 	}

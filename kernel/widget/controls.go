@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"maps"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,9 @@ type Common struct {
 	Layout      CSS
 	// DescriptionWidth is the style's description_width ("" default).
 	DescriptionWidth string
+	// Classes are CSS classes of the widget's element (_dom_classes), by
+	// which a page or a browser test can find it.
+	Classes []string
 }
 
 // domState opens the layout (and a style model named styleName with
@@ -73,7 +77,8 @@ func (mg *Manager) domState(c Common, styleName string, styleState map[string]an
 	if c.Tooltip != "" {
 		tooltip = c.Tooltip
 	}
-	st := map[string]any{"_dom_classes": []string{}, "layout": lay.Ref(), "tabbable": nil, "tooltip": tooltip}
+	classes := append([]string{}, c.Classes...)
+	st := map[string]any{"_dom_classes": classes, "layout": lay.Ref(), "tabbable": nil, "tooltip": tooltip}
 	if styleName != "" {
 		sty, err := mg.style(styleName, styleState)
 		if err != nil {
@@ -136,6 +141,71 @@ func (s *IntSlider) Value() int {
 func (s *IntSlider) SetRange(lo, hi int) error {
 	v := clamp(s.Value(), lo, hi)
 	return s.SetState(map[string]any{"min": lo, "max": hi, "value": v})
+}
+
+// BoundedIntText opens a BoundedIntTextModel (a number field) over
+// [min, max].
+func (mg *Manager) BoundedIntText(c Common, value, min, max int) (*IntSlider, error) {
+	if min > max {
+		return nil, fmt.Errorf("widget: BoundedIntText %q: min %d > max %d", c.Description, min, max)
+	}
+	st, err := mg.domState(c, "DescriptionStyleModel", descStyle(c, nil))
+	if err != nil {
+		return nil, err
+	}
+	describe(st, c)
+	maps.Copy(st, map[string]any{"continuous_update": false, "max": max, "min": min, "step": 1, "value": clamp(value, min, max)})
+	m, err := mg.open(controls("BoundedIntTextModel", "IntTextView"), st, map[string]validator{"value": clampInt("min", "max")})
+	if err != nil {
+		return nil, err
+	}
+	return &IntSlider{m}, nil
+}
+
+// ---- FloatSlider ----
+
+// FloatSlider is a FloatSliderModel.
+type FloatSlider struct{ *Model }
+
+// FloatSlider opens a FloatSlider over [min, max] in steps of step, its
+// readout formatted with format (d3-format, e.g. ".2f").
+func (mg *Manager) FloatSlider(c Common, value, min, max, step float64, format string) (*FloatSlider, error) {
+	if !(min <= max) || !(step > 0) {
+		return nil, fmt.Errorf("widget: FloatSlider %q: need min <= max and step > 0, got %g, %g, %g", c.Description, min, max, step)
+	}
+	if format == "" {
+		format = ".2f"
+	}
+	st, err := mg.domState(c, "SliderStyleModel", descStyle(c, map[string]any{"handle_color": nil}))
+	if err != nil {
+		return nil, err
+	}
+	describe(st, c)
+	maps.Copy(st, map[string]any{"behavior": "drag-tap", "continuous_update": true, "max": max, "min": min,
+		"orientation": "horizontal", "readout": true, "readout_format": format, "step": step,
+		"value": math.Max(min, math.Min(max, value))})
+	m, err := mg.open(controls("FloatSliderModel", "FloatSliderView"), st, map[string]validator{"value": clampFloat})
+	if err != nil {
+		return nil, err
+	}
+	return &FloatSlider{m}, nil
+}
+
+func clampFloat(m *Model, v any) (any, bool, error) {
+	f, ok := v.(float64)
+	if !ok || math.IsNaN(f) {
+		return nil, false, fmt.Errorf("want a number, got %v", v)
+	}
+	lo, _ := m.state["min"].(float64)
+	hi, _ := m.state["max"].(float64)
+	c := math.Max(lo, math.Min(hi, f))
+	return c, c != f, nil
+}
+
+// Value is the slider's value.
+func (s *FloatSlider) Value() float64 {
+	v, _ := s.Get("value").(float64)
+	return v
 }
 
 // ---- selections: Dropdown, ToggleButtons, SelectionSlider ----
@@ -365,6 +435,7 @@ type Output struct {
 	sendMu  sync.Mutex // keeps sends in the order of the lists they carry
 	omu     sync.Mutex
 	outputs []map[string]any
+	ids     []string // display id of each output ("" for none)
 	timer   *time.Timer
 	dirty   bool
 }
@@ -395,6 +466,7 @@ func (o *Output) Stream(name, text string) {
 		o.outputs[n-1]["text"] = o.outputs[n-1]["text"].(string) + text
 	} else {
 		o.outputs = append(o.outputs, map[string]any{"output_type": "stream", "name": name, "text": text})
+		o.ids = append(o.ids, "")
 	}
 	o.dirty = true
 	if o.timer == nil {
@@ -402,13 +474,34 @@ func (o *Output) Stream(name, text string) {
 	}
 }
 
-// Display appends a rich output (a MIME bundle).
-func (o *Output) Display(b kernel.Bundle) {
+// Display appends a rich output (a MIME bundle); a non-empty displayID
+// lets Update replace it later.
+func (o *Output) Display(b kernel.Bundle, displayID string) {
+	o.addID(displayData(b), displayID)
+}
+
+// Update replaces the outputs displayed with displayID.
+func (o *Output) Update(b kernel.Bundle, displayID string) {
+	if displayID == "" {
+		return
+	}
+	o.omu.Lock()
+	for i, id := range o.ids {
+		if id == displayID {
+			o.outputs[i] = displayData(b)
+			o.dirty = true
+		}
+	}
+	o.omu.Unlock()
+	o.Flush()
+}
+
+func displayData(b kernel.Bundle) map[string]any {
 	md := b.Metadata
 	if md == nil {
 		md = map[string]any{}
 	}
-	o.add(map[string]any{"output_type": "display_data", "data": b.Data, "metadata": md})
+	return map[string]any{"output_type": "display_data", "data": b.Data, "metadata": md}
 }
 
 // ShowError appends an error output.
@@ -424,7 +517,7 @@ func (o *Output) ShowError(err error) {
 // Clear removes every output.
 func (o *Output) Clear() {
 	o.omu.Lock()
-	o.outputs = nil
+	o.outputs, o.ids = nil, nil
 	o.dirty = true
 	o.omu.Unlock()
 	o.Flush()
@@ -443,9 +536,12 @@ func (o *Output) Text() string {
 	return b.String()
 }
 
-func (o *Output) add(x map[string]any) {
+func (o *Output) add(x map[string]any) { o.addID(x, "") }
+
+func (o *Output) addID(x map[string]any, id string) {
 	o.omu.Lock()
 	o.outputs = append(o.outputs, x)
+	o.ids = append(o.ids, id)
 	o.dirty = true
 	o.omu.Unlock()
 	o.Flush()
@@ -499,4 +595,19 @@ func Display(out kernel.Output, w Widget, fallback kernel.Bundle) {
 // widget manager is looking at.
 func StaticHTML(picture, note string) string {
 	return `<div>` + picture + `<p style="font-size:smaller;color:#666">` + html.EscapeString(note) + `</p></div>`
+}
+
+// Sink is a kernel.Output that writes into o, so that code written for a
+// cell's output can write into the widget instead. Input is not supported.
+func (o *Output) Sink() kernel.Output { return outputSink{o} }
+
+type outputSink struct{ o *Output }
+
+func (s outputSink) Stream(name, text string)           { s.o.Stream(name, text) }
+func (s outputSink) Display(b kernel.Bundle, id string) { s.o.Display(b, id) }
+func (s outputSink) Update(b kernel.Bundle, id string)  { s.o.Update(b, id) }
+func (s outputSink) Clear(bool)                         { s.o.Clear() }
+func (s outputSink) Result(b kernel.Bundle)             { s.o.Display(b, "") }
+func (s outputSink) Input(context.Context, string, bool) (string, error) {
+	return "", kernel.ErrStdinNotAllowed
 }
