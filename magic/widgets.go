@@ -316,7 +316,7 @@ func (s *Interpreter) generateUI(c *call) error {
 		return err
 	}
 	stop.InterruptOnClick()
-	text, err := s.ui.Output(widget.CSS{"border": "1px solid #ddd", "padding": "4px", "min_height": "3em"})
+	text, err := s.ui.Output(widget.CSS{"border_left": "3px solid #ccc", "padding": "0 0 0 6px", "min_height": "3em"})
 	if err != nil {
 		return err
 	}

@@ -63,6 +63,104 @@ def updates_for(msgs, comm_id):
             if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id]
 
 
+def opened(msgs):
+    return {m["content"]["comm_id"]: m["content"]["data"]["state"] for m in msgs if m["msg_type"] == "comm_open"}
+
+
+def find(models, name, description=None, cls=None):
+    ids = [i for i, st in models.items() if st["_model_name"] == name
+           and (description is None or st.get("description") == description)
+           and (cls is None or cls in st.get("_dom_classes", []))]
+    check(len(ids) == 1, "one %s %s" % (name, description or cls or ""), len(ids))
+    return ids[0]
+
+
+def click(kc, button):
+    return comm_send(kc, "comm_msg", {"comm_id": button, "data": {"method": "custom", "content": {"event": "click"}}})
+
+
+def last_state(msgs, comm_id, key):
+    vals = [d["state"][key] for d in updates_for(msgs, comm_id) if key in d.get("state", {})]
+    return vals[-1] if vals else None
+
+
+def outputs_text(outputs):
+    parts = []
+    for o in outputs or []:
+        parts.append(o.get("text", ""))
+        parts.append(o.get("data", {}).get("text/plain", ""))
+        parts.append(o.get("evalue", ""))
+    return "".join(parts)
+
+
+def step_ui(kc):
+    reply, _ = execute(kc, "%generate -n 0 Once upon a time")
+    check(reply["content"]["status"] == "ok", "context for %step --ui")
+    reply, msgs = execute(kc, "%step --ui")
+    check(reply["content"]["status"] == "ok", "%step --ui runs", reply["content"])
+    models = opened(msgs)
+    layer = find(models, "ButtonModel", "Next layer")
+    op = find(models, "ButtonModel", "Next op")
+    cont = find(models, "ButtonModel", "Continue")
+    outs = [i for i, st in models.items() if st["_model_name"] == "OutputModel"]
+    msgs = until_idle(kc, click(kc, layer))
+    text = "".join(outputs_text(last_state(msgs, o, "outputs")) for o in outs)
+    check("step 1" in text and "layer 0 of 5" in text, "Next layer shows the first layer's step", text[:300])
+    msgs = until_idle(kc, click(kc, op))
+    text = "".join(outputs_text(last_state(msgs, o, "outputs")) for o in outs)
+    check("step 2" in text, "Next op shows the next hook point", text[:300])
+    msgs = until_idle(kc, click(kc, cont))
+    text = "".join(outputs_text(last_state(msgs, o, "outputs")) for o in outs)
+    check("next token" in text, "Continue finishes the token", text[:300])
+
+
+def generate_ui(kc):
+    # A model slow enough that Stop lands mid-generation: synthetic
+    # stories15M-shape weights (written once into the cache).
+    reply, _ = execute(kc, "%load --shape stories15M")
+    check(reply["content"]["status"] == "ok", "%load --shape stories15M", reply["content"])
+    reply, msgs = execute(kc, "%generate --ui -n 256 Once upon a time")
+    check(reply["content"]["status"] == "ok", "%generate --ui runs", reply["content"])
+    models = opened(msgs)
+    for d in ("temperature", "top-p"):
+        find(models, "FloatSliderModel", d)
+    find(models, "IntSliderModel", "top-k")
+    find(models, "BoundedIntTextModel", "seed")
+    gen = find(models, "ButtonModel", "Generate")
+    stop = find(models, "ButtonModel", "Stop")
+    status = find(models, "HTMLModel", cls="memwall-status")
+    outs = [i for i, st in models.items() if st["_model_name"] == "OutputModel"]
+    gen_id = click(kc, gen)
+    # Wait for the first streamed text, then press Stop.
+    seen, t_stop = [], None
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:
+        m = kc.get_iopub_msg(timeout=TIMEOUT)
+        seen.append(m)
+        if m["parent_header"].get("msg_id") != gen_id:
+            continue
+        if any(outputs_text(last_state([m], o, "outputs")) for o in outs):
+            t_stop = time.time()
+            stop_id = click(kc, stop)
+            break
+    check(t_stop is not None, "Generate streams into the Output widget")
+    rest = []
+    while True:
+        m = kc.get_iopub_msg(timeout=TIMEOUT)
+        rest.append(m)
+        if m["parent_header"].get("msg_id") == gen_id and m["msg_type"] == "status" \
+                and m["content"]["execution_state"] == "idle":
+            break
+    stopped_after = time.time() - t_stop
+    st = last_state(seen + rest, status, "value") or ""
+    check("stopped" in st, "Stop interrupted the generation", st)
+    check(stopped_after < 2, "the generation stopped within 2 s of Stop (%.0f ms)" % (1000 * stopped_after))
+    text = "".join(outputs_text(last_state(seen + rest, o, "outputs")) for o in outs)
+    check("stopped: interrupted" in text, "the Output's summary says the generation was interrupted", text[-300:])
+    until_idle(kc, stop_id)
+    print("Stop took %.0f ms" % (1000 * stopped_after), flush=True)
+
+
 def main(name):
     km = KernelManager(kernel_name=name)
     km.start_kernel()
@@ -161,6 +259,9 @@ def main(name):
         # A cell still runs.
         reply, _ = execute(kc, "%topk -k 3")
         check(reply["content"]["status"] == "ok", "a cell after the widget traffic")
+
+        step_ui(kc)
+        generate_ui(kc)
         kc.stop_channels()
     finally:
         if km.is_alive():
