@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memwall/memwall/internal/testdata"
 	"github.com/memwall/memwall/kernel"
 )
 
@@ -30,25 +29,21 @@ func TestExploreWithJupyterClient(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	model := testdata.Model("stories260K.bin")
-	if _, err := os.Stat(model); err != nil {
-		t.Fatalf("stories260K: %v", err)
-	}
 	root := t.TempDir()
 	bin := filepath.Join(root, "memwall")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	prefix := filepath.Join(root, "prefix")
-	if _, err := kernel.Install(kernel.InstallOptions{Name: "memwall-widgets-test", Executable: bin, Prefix: prefix,
-		Env: map[string]string{"MEMWALL_MODEL": filepath.Dir(model)}}); err != nil {
+	// No model path: %load stories260K is the model built into the binary.
+	if _, err := kernel.Install(kernel.InstallOptions{Name: "memwall-widgets-test", Executable: bin, Prefix: prefix}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, py, "testdata/explore_client.py", "memwall-widgets-test")
 	cmd.Dir = "."
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(os.Environ(), "MEMWALL_MODEL=",
 		"JUPYTER_PATH="+filepath.Join(prefix, "share", "jupyter"),
 		"JUPYTER_DATA_DIR="+filepath.Join(root, "data"),
 		"JUPYTER_RUNTIME_DIR="+filepath.Join(root, "runtime"),
