@@ -29,6 +29,7 @@ type widgetInterp struct {
 	view    *widget.HTML
 	errs    *widget.Output
 	button  *widget.Button
+	box     *widget.Box
 	redraws atomic.Int64
 	clicks  atomic.Int64
 }
@@ -52,6 +53,10 @@ func (w *widgetInterp) redraw(ctx context.Context, _ widget.Change) error {
 }
 
 func (w *widgetInterp) Execute(ctx context.Context, code string, out kernel.Output) error {
+	if code == "closeall" {
+		w.box.CloseTree()
+		return nil
+	}
 	if code != "explore" {
 		return w.Interp.Execute(ctx, code, out)
 	}
@@ -98,6 +103,7 @@ func (w *widgetInterp) Execute(ctx context.Context, code string, out kernel.Outp
 	if err != nil {
 		return err
 	}
+	w.box = box
 	widget.Display(out, box, kernel.Bundle{Data: map[string]any{
 		"text/plain": "explorer at layer 1", "image/svg+xml": w.view.Value()}})
 	return nil
@@ -236,6 +242,26 @@ func TestWidgetDisplayAndState(t *testing.T) {
 	}
 	if st := rs[0]["states"].(map[string]any)[sl[0].str("comm_id")].(map[string]any); st["description"] != "layer" {
 		t.Errorf("update_states slider %v", st)
+	}
+}
+
+func TestWidgetCloseTree(t *testing.T) {
+	c := startKernel(t, kernelConfig{interp: &widgetInterp{}})
+	opens, _ := c.widgets()
+	n := 0
+	for _, ms := range opens {
+		n += len(ms)
+	}
+	_, io := c.execute("closeall", nil)
+	closed := map[string]bool{}
+	for _, m := range ofType(io, "comm_close") {
+		closed[m.str("comm_id")] = true
+	}
+	if len(closed) != n {
+		t.Errorf("closing the view closed %d comms of %d", len(closed), n)
+	}
+	if got := c.commInfo(c.shell, c.shellCh, ""); len(got) != 0 {
+		t.Errorf("comms left open: %d", len(got))
 	}
 }
 

@@ -97,7 +97,8 @@ type Interpreter struct {
 
 	seq atomic.Int64 // display ids
 
-	ui *widget.Manager // the kernel's widgets (nil outside a kernel)
+	ui   *widget.Manager // the kernel's widgets (nil outside a kernel)
+	live []*widget.Box   // the live views shown, oldest first
 }
 
 var _ kernel.Interpreter = (*Interpreter)(nil)

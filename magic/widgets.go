@@ -33,6 +33,10 @@ const (
 	classStatus  = "memwall-status"  // the line under it: what is shown, how long it took
 )
 
+// maxLiveViews bounds the live views kept working: each holds what it
+// captured (a forward pass's patterns and residuals for %explore).
+const maxLiveViews = 16
+
 // uiMagics are the magics of this file.
 func uiMagics() []*magicSpec {
 	return []*magicSpec{
@@ -44,7 +48,8 @@ attention pattern and residual stream. The controls then redraw without running 
 view: the attention pattern of that layer and head, the logit lens after that layer (each position's
 top next token), the residual stream's norm through the layers at that position, or the top-k next
 tokens after that layer at that position. The line under the picture says how long the redraw took.
-A front end without widgets shows the picture of the initial settings. A PROMPT becomes the context.`,
+A front end without widgets shows the picture of the initial settings. A PROMPT becomes the context.
+The last 16 live views (of %explore and the --ui magics) keep working; older ones are closed.`,
 			flags: []flagSpec{flagLayer, flagHead,
 				{name: "position", kind: intFlag, arg: "P", help: "initial position (default: the last)"},
 				{name: "view", kind: stringFlag, arg: "V", help: "initial view: " + strings.Join(viewFlagNames[:], ", ") + " (default attention)"},
@@ -102,6 +107,13 @@ func (s *Interpreter) show(c *call, v *view, fallback inspect.Bundle, controls .
 		return err
 	}
 	box.ErrorsTo(v.errs)
+	s.live = append(s.live, box)
+	if len(s.live) > maxLiveViews {
+		// The oldest view's controls stop working (their comms close) and
+		// what it captured is freed.
+		s.live[0].CloseTree()
+		s.live = s.live[1:]
+	}
 	fb := toKernel(fallback)
 	fb.Data["text/plain"] = fallback.Text + "\n(a live view: its controls need a front end with Jupyter widgets; this is the picture at the initial settings)"
 	if fallback.SVG == "" {

@@ -218,6 +218,52 @@ func (m *Model) Close() {
 	_ = m.comm.Close(nil)
 }
 
+// CloseTree closes m and, recursively, every model its state refers to
+// (its layout and style, a box's children): a whole view at once.
+func (m *Model) CloseTree() {
+	seen := map[string]bool{}
+	var walk func(x *Model)
+	walk = func(x *Model) {
+		if seen[x.ID()] {
+			return
+		}
+		seen[x.ID()] = true
+		for _, id := range refs(x.State()) {
+			if c := m.mgr.Get(id); c != nil {
+				walk(c)
+			}
+		}
+		x.Close()
+	}
+	walk(m)
+}
+
+// refs are the model ids a state refers to ("IPY_MODEL_<id>" strings,
+// alone or in lists).
+func refs(state map[string]any) []string {
+	var out []string
+	add := func(v any) {
+		if s, ok := v.(string); ok && strings.HasPrefix(s, "IPY_MODEL_") {
+			out = append(out, strings.TrimPrefix(s, "IPY_MODEL_"))
+		}
+	}
+	for _, k := range sortedKeys(state) {
+		switch v := state[k].(type) {
+		case []string:
+			for _, x := range v {
+				add(x)
+			}
+		case []any:
+			for _, x := range v {
+				add(x)
+			}
+		default:
+			add(v)
+		}
+	}
+	return out
+}
+
 // Closed reports whether the model's comm is closed.
 func (m *Model) Closed() bool { return m.comm.Closed() }
 
@@ -528,17 +574,18 @@ func sortedKeys(m map[string]any) []string {
 // that do not fit the state are ignored.
 func putBuffers(state map[string]any, paths [][]any, buffers [][]byte) {
 	for i, p := range paths {
-		if i >= len(buffers) || len(p) == 0 {
+		if i >= len(buffers) {
 			return
 		}
 		var cur any = state
+	path:
 		for j, step := range p {
 			last := j == len(p)-1
 			switch c := cur.(type) {
 			case map[string]any:
 				k, ok := step.(string)
 				if !ok {
-					break
+					break path
 				}
 				if last {
 					c[k] = buffers[i]
@@ -547,14 +594,16 @@ func putBuffers(state map[string]any, paths [][]any, buffers [][]byte) {
 				}
 			case []any:
 				f, ok := step.(float64)
-				if !ok || f < 0 || int(f) >= len(c) {
-					break
+				if !ok || f < 0 || f != float64(int(f)) || int(f) >= len(c) {
+					break path
 				}
 				if last {
 					c[int(f)] = buffers[i]
 				} else {
 					cur = c[int(f)]
 				}
+			default:
+				break path
 			}
 		}
 	}
