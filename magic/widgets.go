@@ -102,7 +102,7 @@ func (s *Interpreter) show(c *call, v *view, fallback inspect.Bundle, controls .
 	for _, w := range controls {
 		w.WidgetModel().ErrorsTo(v.errs)
 	}
-	box, err := s.ui.VBox(nil, parts...)
+	box, err := s.ui.VBoxWith(widget.Common{Classes: []string{classView}}, parts...)
 	if err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ func (s *Interpreter) generateUI(c *call) error {
 		return fmt.Errorf("the prompt has %d tokens, but the model's context (seq_len) is %d", n, s.model.SeqLen)
 	}
 	cfg := s.model.Config
-	temp, err := s.ui.FloatSlider(widget.Common{Description: "temperature"}, a.float("temperature", 0.8), 0, 2, 0.05, ".2f")
+	temp, err := s.ui.FloatSlider(widget.Common{Description: "temperature"}, a.float("temperature", 0), 0, 2, 0.05, ".2f")
 	if err != nil {
 		return err
 	}

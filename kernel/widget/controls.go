@@ -396,8 +396,8 @@ func (h *HTML) Value() string {
 // Box is an HBoxModel or VBoxModel.
 type Box struct{ *Model }
 
-func (mg *Manager) box(model, view string, css CSS, children []Widget) (*Box, error) {
-	st, err := mg.domState(Common{Layout: css}, "", nil)
+func (mg *Manager) box(model, view string, c Common, children []Widget) (*Box, error) {
+	st, err := mg.domState(c, "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -415,12 +415,18 @@ func (mg *Manager) box(model, view string, css CSS, children []Widget) (*Box, er
 
 // HBox lays children out in a row.
 func (mg *Manager) HBox(css CSS, children ...Widget) (*Box, error) {
-	return mg.box("HBoxModel", "HBoxView", css, children)
+	return mg.box("HBoxModel", "HBoxView", Common{Layout: css}, children)
 }
 
 // VBox lays children out in a column.
 func (mg *Manager) VBox(css CSS, children ...Widget) (*Box, error) {
-	return mg.box("VBoxModel", "VBoxView", css, children)
+	return mg.box("VBoxModel", "VBoxView", Common{Layout: css}, children)
+}
+
+// VBoxWith is VBox with the layout and CSS classes of c (its other
+// fields do not apply to a box).
+func (mg *Manager) VBoxWith(c Common, children ...Widget) (*Box, error) {
+	return mg.box("VBoxModel", "VBoxView", Common{Layout: c.Layout, Classes: c.Classes}, children)
 }
 
 // ---- Output ----
