@@ -198,6 +198,10 @@ func (s *Interpreter) decode(ctx context.Context, ids []int, g genOptions, onPie
 	st.Profile = nil
 	r.prefill = time.Since(start)
 	if err != nil {
+		r.stopped = "error"
+		if ctx.Err() != nil {
+			r.stopped = "interrupted"
+		}
 		r.ids = s.ids
 		return r, err
 	}

@@ -119,7 +119,7 @@ def generate_ui(kc):
     # stories15M-shape weights (written once into the cache).
     reply, _ = execute(kc, "%load --shape stories15M")
     check(reply["content"]["status"] == "ok", "%load --shape stories15M", reply["content"])
-    reply, msgs = execute(kc, "%generate --ui -n 256 Once upon a time")
+    reply, msgs = execute(kc, "%generate --ui -n 200 Once upon a time")
     check(reply["content"]["status"] == "ok", "%generate --ui runs", reply["content"])
     models = opened(msgs)
     for d in ("temperature", "top-p"):
@@ -131,7 +131,8 @@ def generate_ui(kc):
     status = find(models, "HTMLModel", cls="memwall-status")
     outs = [i for i, st in models.items() if st["_model_name"] == "OutputModel"]
     gen_id = click(kc, gen)
-    # Wait for the first streamed text, then press Stop.
+    # Wait for the first generated token (after the echoed prompt), then
+    # press Stop.
     seen, t_stop = [], None
     deadline = time.time() + TIMEOUT
     while time.time() < deadline:
@@ -139,11 +140,11 @@ def generate_ui(kc):
         seen.append(m)
         if m["parent_header"].get("msg_id") != gen_id:
             continue
-        if any(outputs_text(last_state([m], o, "outputs")) for o in outs):
+        if any(len(outputs_text(last_state([m], o, "outputs")).strip()) > len("Once upon a time") for o in outs):
             t_stop = time.time()
             stop_id = click(kc, stop)
             break
-    check(t_stop is not None, "Generate streams into the Output widget")
+    check(t_stop is not None, "Generate streams tokens into the Output widget")
     rest = []
     while True:
         m = kc.get_iopub_msg(timeout=TIMEOUT)
@@ -157,6 +158,7 @@ def generate_ui(kc):
     check(stopped_after < 2, "the generation stopped within 2 s of Stop (%.0f ms)" % (1000 * stopped_after))
     text = "".join(outputs_text(last_state(seen + rest, o, "outputs")) for o in outs)
     check("stopped: interrupted" in text, "the Output's summary says the generation was interrupted", text[-300:])
+    check("[200 tokens" not in text, "Stop came before the 200 tokens were done")
     until_idle(kc, stop_id)
     print("Stop took %.0f ms" % (1000 * stopped_after), flush=True)
 
