@@ -272,23 +272,28 @@ func TestCommInterruptAndOrder(t *testing.T) {
 	}
 }
 
+// settledHeap is the heap in use once iopub has been quiet for 200 ms and
+// the test client's own queue of iopub messages (in this process too) has
+// been emptied.
+func (c *testClient) settledHeap() uint64 {
+	for quiet := false; !quiet; {
+		select {
+		case <-c.iopubCh:
+		case <-time.After(200 * time.Millisecond):
+			quiet = true
+		}
+	}
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
 func TestCommFlood(t *testing.T) {
 	ti := &toy.CommInterp{}
 	c := startKernel(t, kernelConfig{interp: ti})
 	c.iopubUntilIdle(c.send(c.shell, "comm_open", map[string]any{"comm_id": "fl", "target_name": "toy.echo", "data": map[string]any{}}))
-	var ms runtime.MemStats
-	heap := func() uint64 {
-		for quiet := false; !quiet; {
-			select {
-			case <-c.iopubCh:
-			case <-time.After(200 * time.Millisecond):
-				quiet = true
-			}
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
+	heap := c.settledHeap
 	var base uint64
 	const n = 1000
 	for round := 0; round < 3; round++ {

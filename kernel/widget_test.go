@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -415,21 +414,7 @@ func TestWidgetInterruptAndFlood(t *testing.T) {
 	// A flood of 1000 updates in well under a second: every value is
 	// applied, the view is redrawn a few times, not a thousand, and ends
 	// on the last value.
-	var ms runtime.MemStats
-	heap := func() uint64 {
-		// The test client's own queue of iopub messages is in this
-		// process too: empty it first.
-		for quiet := false; !quiet; {
-			select {
-			case <-c.iopubCh:
-			case <-time.After(200 * time.Millisecond):
-				quiet = true
-			}
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc
-	}
+	heap := c.settledHeap
 	var base uint64
 	for round := 0; round < 3; round++ {
 		before := wi.redraws.Load()
