@@ -43,7 +43,7 @@ type Options struct {
 	Variant string
 	Threads int
 	// FallbackShape is the shape of the synthetic model loaded when no
-	// model file is found (default "stories15M").
+	// model file is found and NoBuiltin is set (default "stories15M").
 	FallbackShape string
 	// Version is reported by Info.
 	Version string

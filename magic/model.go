@@ -353,7 +353,7 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 	source := "file"
 	if f, ok := builtin.Describe(m.Path); ok {
 		title += " (built-in)"
-		source = builtinSource(f, m.Path)
+		source = f.Source(m.Path, m.Load.CopiedBytes)
 		rows = append([][]string{{"source", source}}, rows...)
 	}
 	t := inspect.Table{Title: title, Header: []string{"", ""}, Rows: rows, RowHeader: true, MaxCell: 120, Note: s.tokNote}
@@ -375,13 +375,6 @@ func residentText(n int64, err error) string {
 		return "unknown (" + err.Error() + ")"
 	}
 	return humanBytes(n)
-}
-
-// builtinSource says where a built-in model's bytes come from and how they
-// reach the engine (the zero-copy story of package builtin).
-func builtinSource(f builtin.File, path string) string {
-	return fmt.Sprintf("built-in: %s; embedded in the memwall binary (%d bytes, SHA-256 %s…), written once to %s and mapped from that file like any other, so no weight is copied onto the heap",
-		f.What, f.Size, f.SHA256[:16], filepath.Dir(path))
 }
 
 func humanBytes(n int64) string {

@@ -111,7 +111,7 @@ var registry map[string]*magicSpec
 
 func init() {
 	registry = map[string]*magicSpec{}
-	for _, m := range append(append(allMagics(), courseMagics()...), uiMagics()...) {
+	for _, m := range append(append(append(allMagics(), courseMagics()...), pullMagics()...), uiMagics()...) {
 		registry[m.name] = m
 	}
 }
