@@ -25,12 +25,18 @@ func gemvQ8AVX2(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows
 func hasAVX2() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
 
 var avx2Impl = &simdImpl{
-	dot:     dotAVX2,
-	gemv:    gemvAVX2,
-	gemm2:   gemm2AVX2,
+	dot:   dotAVX2,
+	gemv:  gemvAVX2,
+	gemm2: gemm2AVX2,
+	axpy:  axpyAVX2,
+
 	gemvQ8:  gemvQ8AVX2,
 	q8chunk: 16,
-	axpy:    axpyAVX2,
+	q8Name:  "avx2 int8 (4-row blocks)",
+	// Other group sizes: the 8-row kernel, which takes any.
+	q8any:     matVecQ8Rows,
+	q8anyMM:   matMulQ8Rows,
+	q8anyName: "avx2 int8 (8-row blocks, any group size)",
 }
 
 func init() {

@@ -39,6 +39,13 @@ func dotNEON(a, b *float32, n int) float32 {
 	return r
 }
 
+func neonQ8Name() string {
+	if neonSDOT == 1 {
+		return "neon int8 (SDOT)"
+	}
+	return "neon int8 (SMULL/SADALP)"
+}
+
 var neonImpl = &simdImpl{
 	dot:   dotNEON,
 	gemv:  gemvNEON,
@@ -47,6 +54,7 @@ var neonImpl = &simdImpl{
 		gemvQ8NEON(out, wq, ws, xq, xs, rows, cols, cpg, gpr, neonSDOT)
 	},
 	q8chunk: 16,
+	q8Name:  neonQ8Name(),
 	axpy:    axpyNEON,
 }
 
