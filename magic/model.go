@@ -378,7 +378,7 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		{"resident now", humanBytes(resident)},
 		{"load time", m.Load.Duration.String()},
 		{"tokenizer", tok},
-		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", s.ops.Name, s.ops.Threads(), s.layout)},
+		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", engine.KernelSummary(m, s.ops.Kernels), s.ops.Threads(), s.layout)},
 	}
 	if rerr != nil {
 		rows[12][1] = "unknown (" + rerr.Error() + ")"
