@@ -30,6 +30,11 @@ var avx2Impl = &simdImpl{
 	gemm2: gemm2AVX2,
 	axpy:  axpyAVX2,
 
+	quantize: quantizeAVX2,
+	qstep:    8,
+	swiGLU:   swiGLUAVX2,
+	expSub:   expSubAVX2,
+
 	gemvQ8:  gemvQ8AVX2,
 	q8chunk: 16,
 	q8Name:  "avx2 int8 (4-row blocks)",
@@ -54,3 +59,12 @@ func sumAVX2Go(x []float32) float32 {
 	}
 	return s + sum4(x[m:])
 }
+
+//go:noescape
+func swiGLUAVX2(a, b *float32, n int)
+
+//go:noescape
+func expSubAVX2(x *float32, n int, sub float32)
+
+//go:noescape
+func quantizeAVX2(q *int8, s *float32, x *float32, groups, gs int)

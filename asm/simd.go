@@ -38,9 +38,10 @@ type simdImpl struct {
 
 	// The element-wise routines are optional (nil: the portable loop) and
 	// must give the portable loop's bits. quantize takes groups of gs
-	// values, gs a multiple of 16; swiGLU and expSub (x[i] =
+	// values, gs a multiple of qstep; swiGLU and expSub (x[i] =
 	// exp(x[i]-sub)) take a multiple of 8 values.
 	quantize func(q *int8, s *float32, x *float32, groups, gs int)
+	qstep    int // quantize takes gs a multiple of this (16 if 0)
 	swiGLU   func(a, b *float32, n int)
 	expSub   func(x *float32, n int, sub float32)
 }
@@ -65,11 +66,11 @@ func (s *simdImpl) routine(variant, op string, gs int) string {
 		}
 		return "portable scalar4"
 	case OpQuantize:
-		if s.quantize != nil && gs%16 == 0 {
-			return variant + " quantize"
+		if s.quantize != nil && gs%s.quantizeStep() == 0 {
+			return variant
 		}
 		if s.quantize != nil {
-			return fmt.Sprintf("portable (%s quantize needs a group size that is a multiple of 16)", variant)
+			return fmt.Sprintf("portable (%s quantize needs a group size that is a multiple of %d)", variant, s.quantizeStep())
 		}
 		return "portable (no " + variant + " quantize)"
 	case OpSwiGLU, OpSoftmax:
@@ -78,6 +79,13 @@ func (s *simdImpl) routine(variant, op string, gs int) string {
 		}
 	}
 	return variant
+}
+
+func (s *simdImpl) quantizeStep() int {
+	if s.qstep == 0 {
+		return 16
+	}
+	return s.qstep
 }
 
 // quantizer is Quantize with the variant's routine where the group size
@@ -91,7 +99,7 @@ func (s *simdImpl) quantizer() func(q []int8, sc []float32, x []float32, gs int)
 		if gs > 0 {
 			groups = len(x) / gs
 		}
-		if groups == 0 || gs%16 != 0 {
+		if groups == 0 || gs%s.quantizeStep() != 0 {
 			quantizeGo(q, sc, x, gs)
 			return
 		}
