@@ -5,34 +5,45 @@ package asm
 import "sync"
 
 //go:noescape
-func q8rowsAVX2(out *float32, outidx *int, wq *int8, rowoff *int, ws *float32, wsidx *int32, x *int8, xs *float32, blocks, cols, gpr, nfull, tailadj int)
+func q8rowsAVX2(out *float32, outidx *int, wq *int8, rowoff *int, ws *float32, wsidx *int32, x *int8, xs *float32, blocks, cols, gpr, nfull, tailadj int, wsbuf *float32, tailw int)
 
 // q8Shape is how q8rowsAVX2 walks the groups of one group size: nfull
-// whole 32-byte chunks, then (tailadj > 0) one chunk ending at the group's
-// end, tailadj bytes back.
-type q8Shape struct{ gs, nfull, tailadj int }
+// whole 32-byte chunks, then (tailw > 0) one chunk of tailw = 16 or 32
+// bytes ending at the group's end, tailadj bytes back.
+type q8Shape struct{ gs, nfull, tailw, tailadj int }
 
 func q8ShapeOf(gs int) q8Shape {
 	sh := q8Shape{gs: gs, nfull: gs / 32}
 	if t := gs % 32; t > 0 {
-		sh.tailadj = 32 - t
+		sh.tailw = 32
+		if t <= 16 {
+			sh.tailw = 16
+		}
+		sh.tailadj = sh.tailw - t
 	}
 	return sh
 }
 
 // chunkBytes is the length of x laid out in chunks for gpr groups.
 func (sh q8Shape) chunkBytes(gpr int) int {
-	n := sh.nfull
-	if sh.tailadj > 0 {
-		n++
-	}
-	return gpr * n * 32
+	return gpr * (sh.nfull*32 + sh.tailw)
 }
 
 // q8Scratch holds the per-call buffers of the int8 kernels (x in chunks, a
 // padded copy of a row), reused through a pool so a product allocates
 // nothing.
 var q8Scratch = sync.Pool{New: func() any { return new([]int8) }}
+
+var q8ScratchF32 = sync.Pool{New: func() any { return new([]float32) }}
+
+func scratchF32(n int) *[]float32 {
+	p := q8ScratchF32.Get().(*[]float32)
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
 
 func scratchInt8(n int) *[]int8 {
 	p := q8Scratch.Get().(*[]int8)
@@ -45,10 +56,10 @@ func scratchInt8(n int) *[]int8 {
 
 // chunked lays x (gpr groups of gs) out in the kernel's chunks into buf:
 // the whole chunks of each group as they are, and its last partial chunk
-// as the 32 bytes ending at the group's end with the bytes before the
+// as the tailw bytes ending at the group's end with the bytes before the
 // group's tail zeroed. With gs a multiple of 32 the layout is x itself.
 func (sh q8Shape) chunked(buf, x []int8, gpr int) []int8 {
-	if sh.tailadj == 0 {
+	if sh.tailw == 0 {
 		return x
 	}
 	gs, o := sh.gs, 0
@@ -56,10 +67,9 @@ func (sh q8Shape) chunked(buf, x []int8, gpr int) []int8 {
 		xg := x[g*gs : (g+1)*gs]
 		full := sh.nfull * 32
 		o += copy(buf[o:], xg[:full])
-		t := gs - full
-		clear(buf[o : o+32-t])
-		copy(buf[o+32-t:o+32], xg[full:])
-		o += 32
+		clear(buf[o : o+sh.tailadj])
+		copy(buf[o+sh.tailadj:o+sh.tailw], xg[full:])
+		o += sh.tailw
 	}
 	return buf[:o]
 }
@@ -70,8 +80,14 @@ func (sh q8Shape) chunked(buf, x []int8, gpr int) []int8 {
 // the rows%8 left over as one block with its last row repeated.
 func q8rowsRun(out []float32, wq []int8, ws []float32, x []int8, xs []float32, sh q8Shape, cols, gpr int) {
 	rows := len(out)
-	if sh.nfull == 0 && rows > 0 {
-		// A group shorter than 32 bytes is read as the 32 bytes ending at
+	if rows == 0 {
+		return
+	}
+	wp := scratchF32(8 * gpr)
+	defer q8ScratchF32.Put(wp)
+	wsbuf := *wp
+	if sh.nfull == 0 && sh.tailadj > 0 {
+		// A group shorter than its chunk is read as the chunk ending at
 		// its end: before the first row, that is outside wq. That row
 		// goes through a copy with room in front.
 		p := scratchInt8(32 + cols)
@@ -84,7 +100,7 @@ func q8rowsRun(out []float32, wq []int8, ws []float32, x []int8, xs []float32, s
 		for k := range rowoff {
 			rowoff[k] = 32
 		}
-		q8rowsAVX2(&out[0], &outidx[0], &buf[0], &rowoff[0], &ws[0], &wsidx[0], &x[0], &xs[0], 1, cols, gpr, sh.nfull, sh.tailadj)
+		q8rowsAVX2(&out[0], &outidx[0], &buf[0], &rowoff[0], &ws[0], &wsidx[0], &x[0], &xs[0], 1, cols, gpr, sh.nfull, sh.tailadj, &wsbuf[0], sh.tailw)
 		q8Scratch.Put(p)
 		out, wq, ws = out[1:], wq[cols:], ws[gpr:]
 		rows--
@@ -100,14 +116,14 @@ func q8rowsRun(out []float32, wq []int8, ws []float32, x []int8, xs []float32, s
 		for k := range rowoff {
 			rowoff[k], wsidx[k], outidx[k] = k*q*cols, int32(k*q*gpr), k*q
 		}
-		q8rowsAVX2(&out[0], &outidx[0], &wq[0], &rowoff[0], &ws[0], &wsidx[0], &x[0], &xs[0], q, cols, gpr, sh.nfull, sh.tailadj)
+		q8rowsAVX2(&out[0], &outidx[0], &wq[0], &rowoff[0], &ws[0], &wsidx[0], &x[0], &xs[0], q, cols, gpr, sh.nfull, sh.tailadj, &wsbuf[0], sh.tailw)
 	}
 	if rest := rows - 8*q; rest > 0 {
 		for k := range rowoff {
 			r := 8*q + min(k, rest-1)
 			rowoff[k], wsidx[k], outidx[k] = r*cols, int32(r*gpr), r
 		}
-		q8rowsAVX2(&out[0], &outidx[0], &wq[0], &rowoff[0], &ws[0], &wsidx[0], &x[0], &xs[0], 1, cols, gpr, sh.nfull, sh.tailadj)
+		q8rowsAVX2(&out[0], &outidx[0], &wq[0], &rowoff[0], &ws[0], &wsidx[0], &x[0], &xs[0], 1, cols, gpr, sh.nfull, sh.tailadj, &wsbuf[0], sh.tailw)
 	}
 }
 
@@ -132,7 +148,7 @@ func matVecQ8Rows(out []float32, wq []int8, ws []float32, xq []int8, xs []float3
 	sh := q8ShapeOf(gs)
 	var p *[]int8
 	x := xq
-	if sh.tailadj > 0 {
+	if sh.tailw > 0 {
 		p = scratchInt8(sh.chunkBytes(gpr))
 		x = sh.chunked(*p, xq, gpr)
 	}
@@ -176,7 +192,7 @@ func matMulQ8Rows(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs
 	sh := q8ShapeOf(gs)
 	var p *[]int8
 	x, xb := xq, cols // chunked x and its stride per vector
-	if sh.tailadj > 0 {
+	if sh.tailw > 0 {
 		xb = sh.chunkBytes(gpr)
 		p = scratchInt8(n * xb)
 		for b := 0; b < n; b++ {

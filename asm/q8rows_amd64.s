@@ -49,7 +49,75 @@
 	ADDQ       $32, SI; \
 	ADDQ       $32, DI
 
-// func q8rowsAVX2(out *float32, outidx *int, wq *int8, rowoff *int, ws *float32, wsidx *int32, x *int8, xs *float32, blocks, cols, gpr, nfull, tailadj int)
+// Q8ROWS_HALF is Q8ROWS_CHUNK for a 16-byte chunk (a group's tail of at
+// most 16 bytes): the 128-bit operations clear the upper lanes, so adding
+// their results to Y0-Y7 adds zeros there.
+#define Q8ROWS_HALF \
+	VMOVDQU    (DI), X8; \
+	VPABSB     (R8)(SI*1), X9; \
+	VPSIGNB    (R8)(SI*1), X8, X10; \
+	VPABSB     (R9)(SI*1), X11; \
+	VPSIGNB    (R9)(SI*1), X8, X15; \
+	VPMADDUBSW X10, X9, X9; \
+	VPMADDUBSW X15, X11, X11; \
+	VPMADDWD   X12, X9, X9; \
+	VPMADDWD   X12, X11, X11; \
+	VPADDD     Y9, Y0, Y0; \
+	VPADDD     Y11, Y1, Y1; \
+	VPABSB     (R10)(SI*1), X9; \
+	VPSIGNB    (R10)(SI*1), X8, X10; \
+	VPABSB     (R11)(SI*1), X11; \
+	VPSIGNB    (R11)(SI*1), X8, X15; \
+	VPMADDUBSW X10, X9, X9; \
+	VPMADDUBSW X15, X11, X11; \
+	VPMADDWD   X12, X9, X9; \
+	VPMADDWD   X12, X11, X11; \
+	VPADDD     Y9, Y2, Y2; \
+	VPADDD     Y11, Y3, Y3; \
+	VPABSB     (R12)(SI*1), X9; \
+	VPSIGNB    (R12)(SI*1), X8, X10; \
+	VPABSB     (R13)(SI*1), X11; \
+	VPSIGNB    (R13)(SI*1), X8, X15; \
+	VPMADDUBSW X10, X9, X9; \
+	VPMADDUBSW X15, X11, X11; \
+	VPMADDWD   X12, X9, X9; \
+	VPMADDWD   X12, X11, X11; \
+	VPADDD     Y9, Y4, Y4; \
+	VPADDD     Y11, Y5, Y5; \
+	VPABSB     (R14)(SI*1), X9; \
+	VPSIGNB    (R14)(SI*1), X8, X10; \
+	VPABSB     (R15)(SI*1), X11; \
+	VPSIGNB    (R15)(SI*1), X8, X15; \
+	VPMADDUBSW X10, X9, X9; \
+	VPMADDUBSW X15, X11, X11; \
+	VPMADDWD   X12, X9, X9; \
+	VPMADDWD   X12, X11, X11; \
+	VPADDD     Y9, Y6, Y6; \
+	VPADDD     Y11, Y7, Y7; \
+	ADDQ       $16, SI; \
+	ADDQ       $16, DI
+
+// WSCOPY(k, loop) copies the scales of the block's row k into column k of
+// wsbuf (gpr rows of eight floats), so that each group's eight scales are
+// one vector: done on the integer side, where the kernel leaves room,
+// instead of a gather per group.
+#define WSCOPY(k, loop) \
+	MOVQ    wsidx+40(FP), AX;  \
+	MOVLQSX (k*4)(AX), AX;     \
+	SHLQ    $2, AX;            \
+	ADDQ    wsp-16(SP), AX;    \
+	MOVQ    wsbuf+104(FP), BX; \
+	ADDQ    $(k*4), BX;        \
+	MOVQ    gpr+80(FP), CX;    \
+loop:                          \
+	MOVL    (AX), DX;          \
+	MOVL    DX, (BX);          \
+	ADDQ    $4, AX;            \
+	ADDQ    $32, BX;           \
+	DECQ    CX;                \
+	JNZ     loop
+
+// func q8rowsAVX2(out *float32, outidx *int, wq *int8, rowoff *int, ws *float32, wsidx *int32, x *int8, xs *float32, blocks, cols, gpr, nfull, tailadj int, wsbuf *float32, tailw int)
 //
 // The Q8_0 matrix-vector product in blocks of eight rows, for any group
 // size, giving for every row exactly the bits of the portable loop:
@@ -61,14 +129,15 @@
 // done for the eight rows at once, one row per lane.
 //
 // A block's rows are wq+rowoff[k] (k < 8), their scales ws+4·wsidx[k]
-// (gathered) and their outputs out+4·outidx[k]; the next block is each of
+// (copied, transposed, to wsbuf: 32·gpr bytes) and their outputs out+4·outidx[k]; the next block is each of
 // those plus one row (cols bytes, gpr scales, one output). The Go glue
 // chooses the rows: spread a block's rows over the matrix, or repeat one
 // (a repeated row is computed twice with the same bits and stored twice).
 //
 // Within a group, w is read in 32-byte chunks: nfull whole ones, then, when
 // the group size is not a multiple of 32, one more ending at the group's
-// end (the pointer steps back by tailadj = 32 - gs%32 bytes first). x is read in the
+// end, tailw = 16 or 32 bytes wide (the pointer steps back by
+// tailadj = tailw - gs%32 bytes first). x is read in the
 // same chunks, one 32-byte chunk after another: xq itself when the group
 // size is a multiple of 32, otherwise a copy laid out chunk by chunk in
 // which the bytes of the overlapping chunk that belong to the step back are
@@ -80,12 +149,10 @@
 // never saturating; Quantize gives |x| <= 127, and x = -128 is the one
 // input this does not take), VPMADDWD by ones widens pairs to int32. At the group's end the eight rows' eight-lane sums are reduced
 // with a transposing tree into one vector of eight row sums.
-TEXT ·q8rowsAVX2(SB), NOSPLIT, $16-104
+TEXT ·q8rowsAVX2(SB), NOSPLIT, $16-120
 	MOVQ $0x0001000100010001, AX
 	MOVQ AX, X12
 	VPBROADCASTQ X12, Y12          // int16 ones
-	MOVQ wsidx+40(FP), AX
-	VMOVDQU (AX), Y14              // the rows' scale indices
 	MOVQ rowoff+24(FP), AX
 	MOVQ wq+16(FP), BX
 	MOVQ 0(AX), R8
@@ -110,10 +177,18 @@ TEXT ·q8rowsAVX2(SB), NOSPLIT, $16-104
 	MOVQ AX, wsp-16(SP)
 
 q8r_block:
+	WSCOPY(0, q8r_ws0)
+	WSCOPY(1, q8r_ws1)
+	WSCOPY(2, q8r_ws2)
+	WSCOPY(3, q8r_ws3)
+	WSCOPY(4, q8r_ws4)
+	WSCOPY(5, q8r_ws5)
+	WSCOPY(6, q8r_ws6)
+	WSCOPY(7, q8r_ws7)
 	VXORPS Y13, Y13, Y13           // the eight rows' sums
 	XORQ   SI, SI                  // column offset in the rows
 	MOVQ   x+48(FP), DI
-	MOVQ   wsp-16(SP), DX          // scales of group g
+	MOVQ   wsbuf+104(FP), DX       // scales of group g, one per row
 	MOVQ   xs+56(FP), AX
 	MOVQ   gpr+80(FP), BX
 
@@ -136,11 +211,17 @@ q8r_chunk:
 	JNZ  q8r_chunk
 
 q8r_tail:
-	MOVQ  tailadj+96(FP), CX
+	MOVQ  tailw+112(FP), CX
 	TESTQ CX, CX
 	JZ    q8r_reduce
-	SUBQ  CX, SI
+	SUBQ  tailadj+96(FP), SI
+	CMPQ  CX, $16
+	JEQ   q8r_half
 	Q8ROWS_CHUNK
+	JMP   q8r_reduce
+
+q8r_half:
+	Q8ROWS_HALF
 
 q8r_reduce:
 	// Pairs of rows: lanes j and j+2 of each 128-bit half.
@@ -169,13 +250,11 @@ q8r_reduce:
 	VPADDD     Y9, Y8, Y0
 
 	VCVTDQ2PS    Y0, Y0
-	VPCMPEQD     Y8, Y8, Y8
-	VGATHERDPS   Y8, (DX)(Y14*4), Y1
-	VMULPS       Y1, Y0, Y0        // float32(acc) * ws
+	VMULPS       (DX), Y0, Y0      // float32(acc) * ws
 	VBROADCASTSS (AX), Y2
 	VMULPS       Y2, Y0, Y0        // * xs
 	VADDPS       Y0, Y13, Y13
-	ADDQ         $4, DX
+	ADDQ         $32, DX
 	ADDQ         $4, AX
 	DECQ         BX
 	JNZ          q8r_group

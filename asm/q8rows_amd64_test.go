@@ -5,7 +5,9 @@ package asm
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 )
 
 // The AVX2 int8 kernel gives the portable loop's bits at every group size
@@ -50,4 +52,77 @@ func TestQ8RowsExact(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkQ8AVX2Kernels times the two AVX2 int8 kernels against each
+// other, interleaved over b.N rounds (medians reported): the 4-row kernel
+// avx2 runs at group sizes that are multiples of 16 (gemvQ8AVX2) and the
+// 8-row one it runs at every other (q8rowsAVX2, the portable loop's
+// bits). "hot" reuses one matrix (in cache), "cold" walks 256 MiB as
+// decoding does:
+//
+//	go test -run '^$' -bench Q8AVX2Kernels -benchtime 15x ./asm/
+func BenchmarkQ8AVX2Kernels(b *testing.B) {
+	if !hasAVX2() {
+		b.Skip("no AVX2 on this CPU")
+	}
+	_, cold := coldBuffers()
+	for _, c := range []struct {
+		rows, cols, gs int
+		cold           bool
+	}{{768, 768, 32, false}, {768, 768, 64, false}, {768, 768, 48, false}, {2048, 768, 64, false}, {768, 2048, 32, false},
+		{2048, 768, 32, true}, {2048, 768, 64, true}} {
+		temp := "hot"
+		if c.cold {
+			temp = "cold"
+		}
+		b.Run(fmt.Sprintf("%dx%d/gs%d/%s", c.rows, c.cols, c.gs, temp), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			n := c.rows * c.cols
+			gpr := c.cols / c.gs
+			buf := randI8(r, n)
+			if c.cold {
+				buf = cold
+			}
+			ws := make([]float32, len(buf)/c.gs)
+			for i := range ws {
+				ws[i] = float32(r.Float64())
+			}
+			xq, xs := quantized(r, c.cols, c.gs)
+			out := make([]float32, c.rows)
+			reps := 64
+			if c.cold {
+				reps = len(buf) / n
+			}
+			kernels := []func(w []int8, s []float32){
+				func(w []int8, s []float32) {
+					gemvQ8AVX2(&out[0], &w[0], &s[0], &xq[0], &xs[0], c.rows, c.cols, c.gs/16, gpr)
+				},
+				func(w []int8, s []float32) { matVecQ8Rows(out, w, s, xq, xs, c.gs) },
+			}
+			gbps := make([][]float64, len(kernels))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for j, k := range kernels {
+					t := time.Now()
+					for rep := 0; rep < reps; rep++ {
+						o := rep * n % (len(buf) - n + 1)
+						k(buf[o:o+n], ws[o/c.gs:(o+n)/c.gs])
+					}
+					gbps[j] = append(gbps[j], float64(reps*n)/float64(time.Since(t).Nanoseconds()))
+				}
+			}
+			b.StopTimer()
+			a, q := median(gbps[0]), median(gbps[1])
+			b.ReportMetric(a, "4row-GB/s")
+			b.ReportMetric(q, "8row-GB/s")
+			b.ReportMetric(q/a, "8row/4row")
+		})
+	}
+}
+
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v[len(v)/2]
 }
