@@ -5,7 +5,6 @@ package asm
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 )
@@ -119,10 +118,4 @@ func BenchmarkQ8AVX2Kernels(b *testing.B) {
 			b.ReportMetric(q/a, "8row/4row")
 		})
 	}
-}
-
-func median(v []float64) float64 {
-	v = slices.Clone(v)
-	slices.Sort(v)
-	return v[len(v)/2]
 }
