@@ -20,6 +20,9 @@ func gemvAVX2(out, w, x *float32, rows, cols, ldw int)
 func gemm2AVX2(out *float32, ldo int, w, x *float32, rows, cols int)
 
 //go:noescape
+func gemm3AVX2(out *float32, ldo int, w, x *float32, rows, cols int)
+
+//go:noescape
 func gemvQ8AVX2(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr int)
 
 func hasAVX2() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
@@ -28,6 +31,7 @@ var avx2Impl = &simdImpl{
 	dot:   dotAVX2,
 	gemv:  gemvAVX2,
 	gemm2: gemm2AVX2,
+	gemm3: gemm3AVX2,
 	axpy:  axpyAVX2,
 
 	quantize: quantizeAVX2,

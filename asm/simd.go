@@ -21,6 +21,9 @@ type simdImpl struct {
 	// gemm2 computes out[i] = w_i·x0 and out[ldo+i] = w_i·x1 for two input
 	// vectors x0 = x, x1 = x+cols, summed exactly as gemv sums.
 	gemm2 func(out *float32, ldo int, w, x *float32, rows, cols int)
+	// gemm3 (optional) is gemm2 for three input vectors x, x+cols,
+	// x+2·cols: more products per load, for batched prefill.
+	gemm3 func(out *float32, ldo int, w, x *float32, rows, cols int)
 	// gemvQ8 is the Q8_0 matrix-vector product for group sizes that are a
 	// multiple of q8chunk: cpg = gs/q8chunk chunks per group, gpr groups
 	// per row.
@@ -177,6 +180,11 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 		for r0 := 0; r0 < rows; r0 += rowBlock {
 			nr := min(rowBlock, rows-r0)
 			b := 0
+			if s.gemm3 != nil {
+				for ; b+3 <= n; b += 3 {
+					s.gemm3(&out[b*ldo+r0], ldo, &w[r0*cols], &x[b*cols], nr, cols)
+				}
+			}
 			for ; b+2 <= n; b += 2 {
 				s.gemm2(&out[b*ldo+r0], ldo, &w[r0*cols], &x[b*cols], nr, cols)
 			}
