@@ -2,77 +2,8 @@
 
 package asm
 
-import "sync"
-
 //go:noescape
 func q8rowsAVX2(out *float32, outidx *int, wq *int8, rowoff *int, ws *float32, wsidx *int32, x *int8, xs *float32, blocks, cols, gpr, nfull, tailadj int, wsbuf *float32, tailw int)
-
-// q8Shape is how q8rowsAVX2 walks the groups of one group size: nfull
-// whole 32-byte chunks, then (tailw > 0) one chunk of tailw = 16 or 32
-// bytes ending at the group's end, tailadj bytes back.
-type q8Shape struct{ gs, nfull, tailw, tailadj int }
-
-func q8ShapeOf(gs int) q8Shape {
-	sh := q8Shape{gs: gs, nfull: gs / 32}
-	if t := gs % 32; t > 0 {
-		sh.tailw = 32
-		if t <= 16 {
-			sh.tailw = 16
-		}
-		sh.tailadj = sh.tailw - t
-	}
-	return sh
-}
-
-// chunkBytes is the length of x laid out in chunks for gpr groups.
-func (sh q8Shape) chunkBytes(gpr int) int {
-	return gpr * (sh.nfull*32 + sh.tailw)
-}
-
-// q8Scratch holds the per-call buffers of the int8 kernels (x in chunks, a
-// padded copy of a row), reused through a pool so a product allocates
-// nothing.
-var q8Scratch = sync.Pool{New: func() any { return new([]int8) }}
-
-var q8ScratchF32 = sync.Pool{New: func() any { return new([]float32) }}
-
-func scratchF32(n int) *[]float32 {
-	p := q8ScratchF32.Get().(*[]float32)
-	if cap(*p) < n {
-		*p = make([]float32, n)
-	}
-	*p = (*p)[:n]
-	return p
-}
-
-func scratchInt8(n int) *[]int8 {
-	p := q8Scratch.Get().(*[]int8)
-	if cap(*p) < n {
-		*p = make([]int8, n)
-	}
-	*p = (*p)[:n]
-	return p
-}
-
-// chunked lays x (gpr groups of gs) out in the kernel's chunks into buf:
-// the whole chunks of each group as they are, and its last partial chunk
-// as the tailw bytes ending at the group's end with the bytes before the
-// group's tail zeroed. With gs a multiple of 32 the layout is x itself.
-func (sh q8Shape) chunked(buf, x []int8, gpr int) []int8 {
-	if sh.tailw == 0 {
-		return x
-	}
-	gs, o := sh.gs, 0
-	for g := 0; g < gpr; g++ {
-		xg := x[g*gs : (g+1)*gs]
-		full := sh.nfull * 32
-		o += copy(buf[o:], xg[:full])
-		clear(buf[o : o+sh.tailadj])
-		copy(buf[o+sh.tailadj:o+sh.tailw], xg[full:])
-		o += sh.tailw
-	}
-	return buf[:o]
-}
 
 // q8rowsRun computes rows [0, len(out)) of a Q8_0 product with x already
 // chunked, in blocks of eight rows spread over the range (block i takes
@@ -145,7 +76,7 @@ func matVecQ8Rows(out []float32, wq []int8, ws []float32, xq []int8, xs []float3
 	_ = wq[rows*cols-1]
 	_ = ws[rows*gpr-1]
 	_ = xs[gpr-1]
-	sh := q8ShapeOf(gs)
+	sh := q8ShapeOf(gs, 32, true)
 	var p *[]int8
 	x := xq
 	if sh.tailw > 0 {
@@ -189,7 +120,7 @@ func matMulQ8Rows(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs
 	_ = ws[rows*gpr-1]
 	_ = xq[n*cols-1]
 	_ = xs[n*gpr-1]
-	sh := q8ShapeOf(gs)
+	sh := q8ShapeOf(gs, 32, true)
 	var p *[]int8
 	x, xb := xq, cols // chunked x and its stride per vector
 	if sh.tailw > 0 {
