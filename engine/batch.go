@@ -125,7 +125,7 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 				copy(k, kBuf[i*kvDim:(i+1)*kvDim])
 				copy(s.valueCache[l][pos*kvDim:(pos+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim])
 				s0.rot.at(pos, hs, c.RopeTheta()).rope(bf.q[i*dim:(i+1)*dim], k, hs)
-				bytes, flops := s.attend(l, pos, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
+				bytes, flops := s.attend(l, pos, s.att, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
 				b.Traffic.KVBytes += bytes
 				b.Traffic.Flops += flops
 			}

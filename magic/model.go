@@ -353,9 +353,8 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		{"resident now", residentText(resident, rerr)},
 		{"load time", m.Load.Duration.String()},
 		{"tokenizer", tok},
-		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", s.ops.Name, s.ops.Threads(), s.layout)},
+		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", engine.KernelSummary(m, s.ops.Kernels), s.ops.Threads(), s.layout)},
 		{"weights", strings.TrimSuffix(m.WeightTypes()+", "+m.Load.Converted, ", ")},
-		{"weight kernels", strings.Join(weightKernels(m, s.ops), "; ")},
 	}
 	title := "Model: " + filepath.Base(m.Path)
 	if s.synthetic {
@@ -376,7 +375,7 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		"quantized": cfg.Quantized(), "group_size": cfg.GroupSize,
 		"mapped_bytes": m.Load.MappedBytes, "copied_bytes": m.Load.CopiedBytes, "resident_bytes": resident,
 		"load_ms": ms(m.Load.Duration), "tokenizer": s.tokPath, "synthetic": s.synthetic,
-		"weights": m.WeightTypes(), "weight_kernels": weightKernels(m, s.ops), "converted": m.Load.Converted,
+		"weights": m.WeightTypes(), "kernels": engine.KernelRoutines(m, s.ops.Kernels), "converted": m.Load.Converted,
 		"builtin": source != "file", "source": source,
 	}
 	if extra := s.ggufCard(); extra != nil {
@@ -394,15 +393,6 @@ func convertAtLoad(m *engine.Model, weights string) error {
 		return fmt.Errorf("--weights: %w", err)
 	}
 	return m.Convert(t, fallback)
-}
-
-// weightKernels names, for each weight type of m, the routine ops runs.
-func weightKernels(m *engine.Model, ops *asm.Ops) []string {
-	var out []string
-	for _, t := range m.W.Types(m.Shared) {
-		out = append(out, t.String()+": "+engine.KernelFor(ops, t))
-	}
-	return out
 }
 
 func residentText(n int64, err error) string {
