@@ -350,7 +350,7 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		{"resident now", residentText(resident, rerr)},
 		{"load time", m.Load.Duration.String()},
 		{"tokenizer", tok},
-		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", s.ops.Name, s.ops.Threads(), s.layout)},
+		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", s.ops.Name, s.ops.Threads(), layoutText(m, s.layout))},
 		{"weights", strings.TrimSuffix(m.WeightTypes()+", "+m.Load.Converted, ", ")},
 		{"weight kernels", strings.Join(weightKernels(m, s.ops), "; ")},
 	}
@@ -377,6 +377,15 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		"builtin": source != "file", "source": source,
 	}
 	return b
+}
+
+// layoutText names where the weights are read from: a model converted at
+// load reads its converted copy, not the mapping.
+func layoutText(m *engine.Model, l engine.Layout) string {
+	if m.Load.Converted != "" && l == engine.LayoutMapped {
+		return "converted (heap copy)"
+	}
+	return l.String()
 }
 
 // convertAtLoad converts m's matrices as %load --weights asks.

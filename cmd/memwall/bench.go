@@ -275,6 +275,9 @@ func benchWeights(ctx context.Context, path, weights string, ops *asm.Ops, align
 		WeightBytes: res.WeightBytes, ReadGBps: readBW,
 		Weights: m.WeightTypes(), Converted: m.Load.Converted, CopiedBytes: m.Load.CopiedBytes,
 	}
+	if m.Load.Converted != "" && !aligned {
+		r.Layout = "converted copy on the heap" // not the mapping, whatever the layout says
+	}
 	for _, t := range m.W.Types(m.Shared) {
 		r.WeightKernels = append(r.WeightKernels, t.String()+": "+engine.KernelFor(ops, t))
 	}
