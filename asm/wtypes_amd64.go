@@ -11,13 +11,20 @@ import "golang.org/x/sys/cpu"
 // AVX-512 (and qemu 7.2 does not emulate it), and an untested kernel is not
 // shipped. WeightKernel says so.
 func archWeightKernels(k *Kernels) {
+	weightKernelsAVX2(k, cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C)
+}
+
+// weightKernelsAVX2 sets the AVX2 routines on the avx2 and avx512 variants
+// when have (AVX2, FMA and F16C) is true; otherwise they keep the portable
+// ones, which WeightKernel then names. Tests call it with have = false.
+func weightKernelsAVX2(k *Kernels, have bool) {
 	switch k.Name {
 	case "avx2", "avx512":
 	default:
 		return
 	}
-	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C {
-		return // the variant cannot run here anyway; keep the portable ones
+	if !have {
+		return
 	}
 	k.MatVecBF16 = matVecBF16Pairs(bf16px4AVX2, bf16px1AVX2)
 	k.MatVecF16 = matVecH16(f16x4AVX2, f16x1AVX2, F16ToF32)
