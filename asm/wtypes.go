@@ -23,6 +23,11 @@ const (
 // variant, else the portable ones.
 func fillWeightKernels(k *Kernels) {
 	archWeightKernels(k)
+	portableWeightKernels(k)
+}
+
+// portableWeightKernels sets the routines k lacks to the portable ones.
+func portableWeightKernels(k *Kernels) {
 	four := k.Name != "scalar" // every variant but the reference sums in four lanes
 	if k.MatVecF16 == nil {
 		k.MatVecF16 = matVecF16Go
@@ -179,8 +184,13 @@ func matVecQ4_0Go(out []float32, w []byte, xq []int8, xs []float32) {
 	}
 }
 
+// batchBytes is the weight bytes a batched product keeps hot in cache
+// while it runs every input vector over them, so that each row is read
+// from memory once (as MatMul's rowBlock does for fp32).
+const batchBytes = 64 << 10
+
 // batchedH makes a batched product of a 16-bit one: n products, each
-// summed as the single one.
+// summed as the single one, a block of rows at a time.
 func batchedH(mv func(out []float32, w []uint16, x []float32)) func(out []float32, ldo int, w []uint16, x []float32, n int) {
 	return func(out []float32, ldo int, w []uint16, x []float32, n int) {
 		if n == 0 {
@@ -191,8 +201,12 @@ func batchedH(mv func(out []float32, w []uint16, x []float32)) func(out []float3
 			return
 		}
 		rows := len(w) / cols
-		for b := 0; b < n; b++ {
-			mv(out[b*ldo:b*ldo+rows], w[:rows*cols], x[b*cols:(b+1)*cols])
+		step := max(4, batchBytes/(2*cols))
+		for r0 := 0; r0 < rows; r0 += step {
+			r1 := min(rows, r0+step)
+			for b := 0; b < n; b++ {
+				mv(out[b*ldo+r0:b*ldo+r1], w[r0*cols:r1*cols], x[b*cols:(b+1)*cols])
+			}
 		}
 	}
 }
@@ -208,9 +222,14 @@ func batchedB(mv func(out []float32, w []byte, xq []int8, xs []float32), bb int)
 		if nb == 0 {
 			return
 		}
-		rows := len(w) / (nb * bb)
-		for b := 0; b < n; b++ {
-			mv(out[b*ldo:b*ldo+rows], w[:rows*nb*bb], xq[b*cols:(b+1)*cols], xs[b*nb:(b+1)*nb])
+		rb := nb * bb
+		rows := len(w) / rb
+		step := max(4, batchBytes/rb)
+		for r0 := 0; r0 < rows; r0 += step {
+			r1 := min(rows, r0+step)
+			for b := 0; b < n; b++ {
+				mv(out[b*ldo+r0:b*ldo+r1], w[r0*rb:r1*rb], xq[b*cols:(b+1)*cols], xs[b*nb:(b+1)*nb])
+			}
 		}
 	}
 }

@@ -353,7 +353,7 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		{"resident now", residentText(resident, rerr)},
 		{"load time", m.Load.Duration.String()},
 		{"tokenizer", tok},
-		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", engine.KernelSummary(m, s.ops.Kernels), s.ops.Threads(), s.layout)},
+		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", engine.KernelSummary(m, s.ops.Kernels), s.ops.Threads(), layoutText(m, s.layout))},
 		{"weights", strings.TrimSuffix(m.WeightTypes()+", "+m.Load.Converted, ", ")},
 	}
 	title := "Model: " + filepath.Base(m.Path)
@@ -384,6 +384,15 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		b = join(append([]inspect.Bundle{b}, extra...), js)
 	}
 	return b
+}
+
+// layoutText names where the weights are read from: a model converted at
+// load reads its converted copy, not the mapping.
+func layoutText(m *engine.Model, l engine.Layout) string {
+	if m.Load.Converted != "" && l == engine.LayoutMapped {
+		return "converted (heap copy)"
+	}
+	return l.String()
 }
 
 // convertAtLoad converts m's matrices as %load --weights asks.

@@ -15,7 +15,7 @@ func TestLoadWeights(t *testing.T) {
 	}
 	r := run(t, s, "%load stories260K --weights bf16")
 	txt := r.text()
-	if !strings.Contains(txt, "bf16, converted at load from fp32") || !strings.Contains(txt, "weight kernels") {
+	if !strings.Contains(txt, "bf16, converted at load from fp32") || !strings.Contains(txt, "matvec bf16") {
 		t.Fatalf("model card: %s", txt)
 	}
 	js := r.displays[len(r.displays)-1].Data["application/json"].(map[string]any)
@@ -26,7 +26,7 @@ func TestLoadWeights(t *testing.T) {
 	run(t, s, "%%generate -n 8 -t 0\nOnce upon a time")
 	run(t, s, "%lens")
 	v := run(t, s, "%variant").text()
-	if !strings.Contains(v, "weight-type kernels of") || !strings.Contains(v, "bf16: ") {
+	if !strings.Contains(v, "matvec bf16: ") {
 		t.Fatalf("%%variant: %s", v)
 	}
 	run(t, s, "%load stories260K --weights q4_0,f16")

@@ -274,6 +274,9 @@ func benchWeights(ctx context.Context, path, weights string, ops *asm.Ops, align
 		WeightBytes: res.WeightBytes, ReadGBps: readBW,
 		Weights: m.WeightTypes(), Converted: m.Load.Converted, CopiedBytes: m.Load.CopiedBytes,
 	}
+	if m.Load.Converted != "" && !aligned {
+		r.Layout = "converted copy on the heap" // not the mapping, whatever the layout says
+	}
 	r.EffectiveGBps = float64(res.WeightBytes) * r.TokPerS / 1e9
 	r.FloorMs = float64(res.WeightBytes) / (readBW * 1e9) * 1e3
 	r.RooflineFraction = r.EffectiveGBps / r.ReadGBps
