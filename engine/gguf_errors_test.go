@@ -289,3 +289,63 @@ func TestGGUFValueTypes(t *testing.T) {
 		t.Errorf("bool 2: %v", err)
 	}
 }
+
+// TestGGUFVocabularyFlags: a vocabulary whose byte tokens are not at
+// 3..258, that adds no BOS and no dummy-prefix space, encodes as its flags
+// say, and control tokens decode to nothing.
+func TestGGUFVocabularyFlags(t *testing.T) {
+	c := ggufTiny
+	c.Vocab = 300
+	kvs := ggufLlamaMetadata(c, GGUFWriteOptions{})
+	pieces := []string{"<unk>", "<s>", "</s>", "\u2581a", "a", "b", "ab"}
+	types := []int32{tokenUnknown, tokenControl, tokenControl, tokenNormal, tokenNormal, tokenNormal, tokenNormal}
+	for len(pieces) < c.Vocab-256 {
+		pieces = append(pieces, fmt.Sprintf("x%d", len(pieces)))
+		types = append(types, tokenNormal)
+	}
+	byte0 := len(pieces)
+	for b := 0; b < 256; b++ {
+		pieces = append(pieces, fmt.Sprintf("<0x%02X>", b))
+		types = append(types, tokenByte)
+	}
+	scores := make([]float32, c.Vocab)
+	scores[6] = 5 // "ab"
+	n := c.Vocab
+	kvs = append(kvs,
+		GGUFKV{Key: "tokenizer.ggml.model", Type: GGUFString, Value: "llama"},
+		GGUFKV{Key: "tokenizer.ggml.tokens", Type: GGUFArray, Value: GGUFArrayValue{Elem: GGUFString, Values: pieces, Len: n}},
+		GGUFKV{Key: "tokenizer.ggml.scores", Type: GGUFArray, Value: GGUFArrayValue{Elem: GGUFFloat32, Values: scores, Len: n}},
+		GGUFKV{Key: "tokenizer.ggml.token_type", Type: GGUFArray, Value: GGUFArrayValue{Elem: GGUFInt32, Values: types, Len: n}},
+		GGUFKV{Key: "tokenizer.ggml.add_bos_token", Type: GGUFBool, Value: false},
+		GGUFKV{Key: "tokenizer.ggml.add_space_prefix", Type: GGUFBool, Value: false},
+	)
+	data := buildGGUF(kvs, ggufTensorsOf(c, GGMLF32))
+	m, err := loadMapped(&mapping{data: data}, int64(len(data)), "v.gguf", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.Tok.Encode("ab\xffa", true, false)
+	want := []int{6, byte0 + 0xff, 4}
+	if !equalInts(got, want) {
+		t.Errorf("Encode = %v, want %v (no BOS, no space prefix, byte 0xff at %d)", got, want, byte0+0xff)
+	}
+	if got := m.Tok.Encode(" a", true, false); !equalInts(got, []int{3}) {
+		t.Errorf(`Encode(" a") = %v, want [3] ("▁a")`, got)
+	}
+	if d := m.Tok.Decode(6, 2); d != "" {
+		t.Errorf("control token decodes to %q", d)
+	}
+	if d := m.Tok.DecodeAll(6, []int{3, byte0 + 'Z'}); d != " aZ" {
+		t.Errorf("DecodeAll = %q", d)
+	}
+	// Writing the vocabulary back keeps its pieces, types and flags.
+	kv2 := ggufVocabMetadata(m.Tok)
+	for _, kv := range kv2 {
+		if kv.Key == "tokenizer.ggml.add_bos_token" && kv.Value != false {
+			t.Error("add_bos_token not kept")
+		}
+		if kv.Key == "tokenizer.ggml.tokens" && !reflect.DeepEqual(kv.Value.(GGUFArrayValue).Values, pieces) {
+			t.Error("pieces not kept")
+		}
+	}
+}

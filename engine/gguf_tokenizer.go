@@ -148,6 +148,7 @@ func ggufTokenizer(f *GGUFFile, vocab int) (*Tokenizer, string, error) {
 	if vocab < 3 {
 		return nil, "", f.metaErr("tokenizer.ggml.tokens", "at least <unk>, <s>, </s>", fmt.Sprintf("%d tokens", vocab))
 	}
+	t.deferBytes = true
 	t.index()
 	return t, "", nil
 }

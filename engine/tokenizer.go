@@ -30,6 +30,7 @@ type Tokenizer struct {
 	byteIDs       []int32 // the token of each byte value (nil: byte+3)
 	noBOS         bool    // the vocabulary does not start text with BOS
 	noSpacePrefix bool    // no dummy-prefix space before the text
+	deferBytes    bool    // byte fallback after the merges, as llama.cpp does
 }
 
 // TokenizerError is a malformed tokenizer file.
@@ -131,15 +132,30 @@ func (t *Tokenizer) Lookup(piece string) int {
 // a dummy-prefix space piece before non-empty text, one piece per UTF-8
 // character (or its bytes as <0xXX> tokens when the character is not a
 // piece), then repeated merges of the adjacent pair whose merged piece has
-// the highest score; an optional EOS.
+// the highest score (the leftmost of equals); an optional EOS.
+//
+// A vocabulary read from GGUF follows llama.cpp's sentencepiece tokenizer
+// where it differs: the flags of the file decide BOS and the dummy prefix,
+// and a character that is not a piece stays a piece of text while merging
+// (it may still merge into a longer piece) and becomes byte tokens only
+// after the merges.
 func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
+	// tokens[i] is a token id, or -1 for a character kept as text;
+	// texts[i] is its text (the piece, or the character).
 	tokens := make([]int, 0, len(text)+3)
+	texts := make([]string, 0, len(text)+3)
+	add := func(id int, s string) {
+		tokens = append(tokens, id)
+		texts = append(texts, s)
+	}
 	if bos && !t.noBOS {
-		tokens = append(tokens, BOS)
+		add(BOS, t.Pieces[BOS])
 	}
 	if text != "" && !t.noSpacePrefix {
 		if id := t.Lookup(" "); id >= 0 {
-			tokens = append(tokens, id)
+			add(id, " ")
+		} else if t.deferBytes {
+			add(-1, " ")
 		}
 	}
 	// Split into UTF-8 characters as llama2.c does: a lead byte starts a
@@ -150,11 +166,15 @@ func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
 			j++
 		}
 		ch := text[i:j]
-		if id := t.Lookup(ch); id >= 0 {
-			tokens = append(tokens, id)
-		} else {
+		switch id := t.Lookup(ch); {
+		case id >= 0:
+			add(id, ch)
+		case t.deferBytes:
+			add(-1, ch)
+		default:
 			for k := 0; k < len(ch); k++ {
-				tokens = append(tokens, t.byteID(ch[k]))
+				b := t.byteID(ch[k])
+				add(b, t.Pieces[b])
 			}
 		}
 		i = j
@@ -166,7 +186,7 @@ func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
 	for {
 		best, bestID, bestIdx := float32(-1e10), -1, -1
 		for i := 0; i+1 < len(tokens); i++ {
-			buf = append(append(buf[:0], t.Pieces[tokens[i]]...), t.Pieces[tokens[i+1]]...)
+			buf = append(append(buf[:0], texts[i]...), texts[i+1]...)
 			id, ok := t.ids[string(buf)]
 			if ok && t.Scores[id] > best {
 				best, bestID, bestIdx = t.Scores[id], id, i
@@ -175,8 +195,22 @@ func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
 		if bestIdx < 0 {
 			break
 		}
-		tokens[bestIdx] = bestID
+		tokens[bestIdx], texts[bestIdx] = bestID, t.Pieces[bestID]
 		tokens = append(tokens[:bestIdx+1], tokens[bestIdx+2:]...)
+		texts = append(texts[:bestIdx+1], texts[bestIdx+2:]...)
+	}
+	if t.deferBytes {
+		out := tokens[:0:0]
+		for i, id := range tokens {
+			if id >= 0 {
+				out = append(out, id)
+				continue
+			}
+			for k := 0; k < len(texts[i]); k++ {
+				out = append(out, t.byteID(texts[i][k]))
+			}
+		}
+		tokens = out
 	}
 	if eos {
 		tokens = append(tokens, EOS)
