@@ -351,3 +351,37 @@ func TestGGUFVocabularyFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestGGUFAlignment: general.alignment sets where the data section and
+// every tensor start; without the key it is 32.
+func TestGGUFAlignment(t *testing.T) {
+	c := ggufTiny
+	for _, align := range []int64{32, 64, 256} {
+		kvs := tinyKVs(c)
+		if align != 32 {
+			kvs = append(kvs, GGUFKV{Key: "general.alignment", Type: GGUFUint32, Value: uint32(align)})
+		}
+		ts := ggufTensorsOf(c, GGMLF32)
+		for i := range ts {
+			ts[i].bytes = 4
+			for _, d := range ts[i].dims {
+				ts[i].bytes *= d
+			}
+		}
+		header, offsets := encodeGGUFHeader(kvs, ts, align)
+		last := len(ts) - 1
+		data := append(header, make([]byte, offsets[last]+ts[last].bytes)...)
+		f, err := ParseGGUF(data)
+		if err != nil {
+			t.Fatalf("alignment %d: %v", align, err)
+		}
+		if f.Alignment != align || f.DataOffset%align != 0 || f.DataOffset != int64(len(header)) {
+			t.Errorf("alignment %d: parsed %d, data at %d (header %d)", align, f.Alignment, f.DataOffset, len(header))
+		}
+		for i, ti := range f.Tensors {
+			if ti.Offset != f.DataOffset+offsets[i] || ti.Offset%align != 0 {
+				t.Errorf("alignment %d: %s at %d, want %d", align, ti.Name, ti.Offset, f.DataOffset+offsets[i])
+			}
+		}
+	}
+}
