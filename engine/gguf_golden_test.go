@@ -170,7 +170,7 @@ func TestGGUFHeaderTables(t *testing.T) {
 			}
 		}
 		readJSON(t, testdata.GGUF("stories260K-"+fmtName+".gguf-header.json"), &h)
-		mp, _, err := mapFile(testdata.GGUF("stories260K-"+fmtName+".gguf"), false)
+		mp, _, err := mapFile(context.Background(), testdata.GGUF("stories260K-"+fmtName+".gguf"), false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,9 +1,9 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -160,8 +160,9 @@ func ggufTokenizer(f *GGUFFile, vocab int) (*Tokenizer, string, error) {
 }
 
 // isGGUFFile reports whether the file at path starts with GGUF's magic.
+// Anything but a regular file is not (and is never opened here).
 func isGGUFFile(path string) bool {
-	f, err := os.Open(path)
+	f, _, err := OpenRegular(path)
 	if err != nil {
 		return false
 	}
@@ -177,7 +178,7 @@ func isGGUFFile(path string) bool {
 // that only the header is read from disk). vocab, when positive, must be
 // its size.
 func loadGGUFTokenizer(path string, vocab int) (tok *Tokenizer, err error) {
-	mp, _, err := mapFile(path, false)
+	mp, _, err := mapFile(context.Background(), path, false)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -553,15 +552,10 @@ func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
 	} else {
 		cfg.Version, cfg.GroupSize = engine.V1, 0
 	}
-	if err := os.MkdirAll(s.opts.CacheDir, 0o755); err != nil {
-		return nil, err
-	}
 	base := strings.TrimSuffix(filepath.Base(m.Path), filepath.Ext(m.Path))
 	p := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-%d-%s.bin", base, m.Load.FileBytes, suffix))
-	if !isFile(p) {
-		if err := engine.WriteCheckpoint(p, cfg, engine.FromModel(m)); err != nil {
-			return nil, err
-		}
+	if err := engine.EnsureCheckpoint(context.Background(), p, cfg, engine.FromModel(m)); err != nil {
+		return nil, err
 	}
 	return engine.Open(p, engine.LoadOptions{})
 }
