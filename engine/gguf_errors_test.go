@@ -188,7 +188,9 @@ func TestGGUFMalformed(t *testing.T) {
 		{"vocabulary of another length", buildGGUF(withKV(kvs, "tokenizer.ggml.scores", &GGUFKV{Key: "tokenizer.ggml.scores", Type: GGUFArray, Value: GGUFArrayValue{Elem: GGUFFloat32, Values: []float32{1, 2}, Len: 2}}), ggufTensorsOf(c, GGMLF32)), []string{"tokenizer.ggml.scores", "an array of 40 entries", "float32 × 2"}},
 		{"GPT-2 BPE vocabulary", buildGGUF(withKV(kvs, "tokenizer.ggml.model", &GGUFKV{Key: "tokenizer.ggml.model", Type: GGUFString, Value: "gpt2"}), ggufTensorsOf(c, GGMLF32)), []string{"tokenizer.ggml.model", "GPT-2-style", "not supported yet", `found "gpt2"`}},
 		{"other BOS id", buildGGUF(withKV(kvs, "tokenizer.ggml.bos_token_id", &GGUFKV{Key: "tokenizer.ggml.bos_token_id", Type: GGUFUint32, Value: uint32(5)}), ggufTensorsOf(c, GGMLF32)), []string{"bos_token_id", "found 5"}},
-		{"a string where an array of strings belongs", buildGGUF(nested, ggufTensorsOf(c, GGMLF32)), nil},
+		// Files the reader must accept (want nil).
+		{"general.name an array (not a key the engine reads)", buildGGUF(nested, ggufTensorsOf(c, GGMLF32)), nil},
+		{"version 2", patch32(good, 4, 2), nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,7 +209,7 @@ func TestGGUFMalformed(t *testing.T) {
 			}()
 			if tc.want == nil {
 				if err != nil {
-					t.Fatalf("general.name of another type should not matter to the engine: %v", err)
+					t.Fatalf("refused: %v", err)
 				}
 				return
 			}
@@ -287,5 +289,99 @@ func TestGGUFValueTypes(t *testing.T) {
 	b[24+8+1+4] = 2
 	if _, err := ParseGGUF(b); err == nil || !strings.Contains(err.Error(), "bool of 0 or 1") {
 		t.Errorf("bool 2: %v", err)
+	}
+}
+
+// TestGGUFVocabularyFlags: a vocabulary whose byte tokens are not at
+// 3..258, that adds no BOS and no dummy-prefix space, encodes as its flags
+// say, and control tokens decode to nothing.
+func TestGGUFVocabularyFlags(t *testing.T) {
+	c := ggufTiny
+	c.Vocab = 300
+	kvs := ggufLlamaMetadata(c, GGUFWriteOptions{})
+	pieces := []string{"<unk>", "<s>", "</s>", "\u2581a", "a", "b", "ab"}
+	types := []int32{tokenUnknown, tokenControl, tokenControl, tokenNormal, tokenNormal, tokenNormal, tokenNormal}
+	for len(pieces) < c.Vocab-256 {
+		pieces = append(pieces, fmt.Sprintf("x%d", len(pieces)))
+		types = append(types, tokenNormal)
+	}
+	byte0 := len(pieces)
+	for b := 0; b < 256; b++ {
+		pieces = append(pieces, fmt.Sprintf("<0x%02X>", b))
+		types = append(types, tokenByte)
+	}
+	scores := make([]float32, c.Vocab)
+	scores[6] = 5 // "ab"
+	n := c.Vocab
+	kvs = append(kvs,
+		GGUFKV{Key: "tokenizer.ggml.model", Type: GGUFString, Value: "llama"},
+		GGUFKV{Key: "tokenizer.ggml.tokens", Type: GGUFArray, Value: GGUFArrayValue{Elem: GGUFString, Values: pieces, Len: n}},
+		GGUFKV{Key: "tokenizer.ggml.scores", Type: GGUFArray, Value: GGUFArrayValue{Elem: GGUFFloat32, Values: scores, Len: n}},
+		GGUFKV{Key: "tokenizer.ggml.token_type", Type: GGUFArray, Value: GGUFArrayValue{Elem: GGUFInt32, Values: types, Len: n}},
+		GGUFKV{Key: "tokenizer.ggml.add_bos_token", Type: GGUFBool, Value: false},
+		GGUFKV{Key: "tokenizer.ggml.add_space_prefix", Type: GGUFBool, Value: false},
+	)
+	data := buildGGUF(kvs, ggufTensorsOf(c, GGMLF32))
+	m, err := loadMapped(&mapping{data: data}, int64(len(data)), "v.gguf", LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.Tok.Encode("ab\xffa", true, false)
+	want := []int{6, byte0 + 0xff, 4}
+	if !equalInts(got, want) {
+		t.Errorf("Encode = %v, want %v (no BOS, no space prefix, byte 0xff at %d)", got, want, byte0+0xff)
+	}
+	if got := m.Tok.Encode(" a", true, false); !equalInts(got, []int{3}) {
+		t.Errorf(`Encode(" a") = %v, want [3] ("▁a")`, got)
+	}
+	if d := m.Tok.Decode(6, 2); d != "" {
+		t.Errorf("control token decodes to %q", d)
+	}
+	if d := m.Tok.DecodeAll(6, []int{3, byte0 + 'Z'}); d != " aZ" {
+		t.Errorf("DecodeAll = %q", d)
+	}
+	// Writing the vocabulary back keeps its pieces, types and flags.
+	kv2 := ggufVocabMetadata(m.Tok)
+	for _, kv := range kv2 {
+		if kv.Key == "tokenizer.ggml.add_bos_token" && kv.Value != false {
+			t.Error("add_bos_token not kept")
+		}
+		if kv.Key == "tokenizer.ggml.tokens" && !reflect.DeepEqual(kv.Value.(GGUFArrayValue).Values, pieces) {
+			t.Error("pieces not kept")
+		}
+	}
+}
+
+// TestGGUFAlignment: general.alignment sets where the data section and
+// every tensor start; without the key it is 32.
+func TestGGUFAlignment(t *testing.T) {
+	c := ggufTiny
+	for _, align := range []int64{32, 64, 256} {
+		kvs := tinyKVs(c)
+		if align != 32 {
+			kvs = append(kvs, GGUFKV{Key: "general.alignment", Type: GGUFUint32, Value: uint32(align)})
+		}
+		ts := ggufTensorsOf(c, GGMLF32)
+		for i := range ts {
+			ts[i].bytes = 4
+			for _, d := range ts[i].dims {
+				ts[i].bytes *= d
+			}
+		}
+		header, offsets := encodeGGUFHeader(kvs, ts, align)
+		last := len(ts) - 1
+		data := append(header, make([]byte, offsets[last]+ts[last].bytes)...)
+		f, err := ParseGGUF(data)
+		if err != nil {
+			t.Fatalf("alignment %d: %v", align, err)
+		}
+		if f.Alignment != align || f.DataOffset%align != 0 || f.DataOffset != int64(len(header)) {
+			t.Errorf("alignment %d: parsed %d, data at %d (header %d)", align, f.Alignment, f.DataOffset, len(header))
+		}
+		for i, ti := range f.Tensors {
+			if ti.Offset != f.DataOffset+offsets[i] || ti.Offset%align != 0 {
+				t.Errorf("alignment %d: %s at %d, want %d", align, ti.Name, ti.Offset, f.DataOffset+offsets[i])
+			}
+		}
 	}
 }

@@ -31,6 +31,12 @@ const spmSpace = "\u2581"
 // ggufTokenizer builds the tokenizer stored in a GGUF file's metadata. A
 // file without one gives a nil tokenizer and a note; a vocabulary memwall
 // cannot encode with is an error that says so.
+//
+// The encoding is llama2.c's (Tokenizer.Encode) with llama.cpp's rules
+// where they differ (deferred byte fallback, the file's BOS and prefix
+// flags); on the 18 strings of tokenizer.golden.json both give llama.cpp's
+// ids. Not reproduced: llama.cpp splits text on USER_DEFINED tokens before
+// merging, where memwall merges them like normal pieces.
 func ggufTokenizer(f *GGUFFile, vocab int) (*Tokenizer, string, error) {
 	model, ok, err := f.String("tokenizer.ggml.model")
 	if err != nil {
@@ -148,6 +154,7 @@ func ggufTokenizer(f *GGUFFile, vocab int) (*Tokenizer, string, error) {
 	if vocab < 3 {
 		return nil, "", f.metaErr("tokenizer.ggml.tokens", "at least <unk>, <s>, </s>", fmt.Sprintf("%d tokens", vocab))
 	}
+	t.deferBytes = true
 	t.index()
 	return t, "", nil
 }

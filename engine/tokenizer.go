@@ -30,6 +30,7 @@ type Tokenizer struct {
 	byteIDs       []int32 // the token of each byte value (nil: byte+3)
 	noBOS         bool    // the vocabulary does not start text with BOS
 	noSpacePrefix bool    // no dummy-prefix space before the text
+	deferBytes    bool    // byte fallback after the merges, as llama.cpp does
 }
 
 // TokenizerError is a malformed tokenizer file.
@@ -137,7 +138,13 @@ func (t *Tokenizer) Lookup(piece string) int {
 // a dummy-prefix space piece before non-empty text, one piece per UTF-8
 // character (or its bytes as <0xXX> tokens when the character is not a
 // piece), then repeated merges of the adjacent pair whose merged piece has
-// the highest score; an optional EOS.
+// the highest score (the leftmost of equals); an optional EOS.
+//
+// A vocabulary read from GGUF follows llama.cpp's sentencepiece tokenizer
+// where it differs: the flags of the file decide BOS and the dummy prefix,
+// and a character that is not a piece stays a piece of text while merging
+// (it may still merge into a longer piece) and becomes byte tokens only
+// after the merges.
 func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
 	out := t.encodeWith(text, bos, t.merge)
 	if eos {
@@ -146,15 +153,24 @@ func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
 	return out
 }
 
-// encodeWith is Encode without EOS, with the given merge loop.
-func (t *Tokenizer) encodeWith(text string, bos bool, merge func([]int) []int) []int {
+// encodeWith is Encode without EOS, with the given merge loop. A
+// character kept as text (deferBytes) gets the id len(Pieces)+k, where
+// extra[k] is its text; the merge loops read texts through pieceText.
+func (t *Tokenizer) encodeWith(text string, bos bool, merge func([]int, []string) []int) []int {
 	tokens := make([]int, 0, len(text)+3)
+	var extra []string
+	keep := func(s string) {
+		tokens = append(tokens, len(t.Pieces)+len(extra))
+		extra = append(extra, s)
+	}
 	if bos && !t.noBOS {
 		tokens = append(tokens, BOS)
 	}
 	if text != "" && !t.noSpacePrefix {
 		if id := t.Lookup(" "); id >= 0 {
 			tokens = append(tokens, id)
+		} else if t.deferBytes {
+			keep(" ")
 		}
 	}
 	// Split into UTF-8 characters as llama2.c does: a lead byte starts a
@@ -165,16 +181,43 @@ func (t *Tokenizer) encodeWith(text string, bos bool, merge func([]int) []int) [
 			j++
 		}
 		ch := text[i:j]
-		if id := t.Lookup(ch); id >= 0 {
+		switch id := t.Lookup(ch); {
+		case id >= 0:
 			tokens = append(tokens, id)
-		} else {
+		case t.deferBytes:
+			keep(ch)
+		default:
 			for k := 0; k < len(ch); k++ {
 				tokens = append(tokens, t.byteID(ch[k]))
 			}
 		}
 		i = j
 	}
-	return merge(tokens)
+	tokens = merge(tokens, extra)
+	if len(extra) == 0 {
+		return tokens
+	}
+	// The characters still kept as text become their bytes' tokens.
+	out := make([]int, 0, len(tokens))
+	for _, id := range tokens {
+		if id < len(t.Pieces) {
+			out = append(out, id)
+			continue
+		}
+		for _, b := range []byte(extra[id-len(t.Pieces)]) {
+			out = append(out, t.byteID(b))
+		}
+	}
+	return out
+}
+
+// pieceText is the text of a token id during merging: its piece, or a
+// character kept as text (see encodeWith).
+func (t *Tokenizer) pieceText(id int, extra []string) string {
+	if id < len(t.Pieces) {
+		return t.Pieces[id]
+	}
+	return extra[id-len(t.Pieces)]
 }
 
 // merge applies llama2.c's merges to tokens: while some adjacent pair's
@@ -186,7 +229,7 @@ func (t *Tokenizer) encodeWith(text string, bos bool, merge func([]int) []int) [
 // operations, and gives the same result: the heap's top is exactly the
 // pair llama2.c's scan would pick. Entries made stale by a merge are
 // recognised by their nodes' versions and skipped.
-func (t *Tokenizer) merge(tokens []int) []int {
+func (t *Tokenizer) merge(tokens []int, extra []string) []int {
 	n := len(tokens)
 	if n < 2 {
 		return tokens
@@ -209,7 +252,7 @@ func (t *Tokenizer) merge(tokens []int) []int {
 		if r < 0 {
 			return
 		}
-		buf = append(append(buf[:0], t.Pieces[nodes[l].id]...), t.Pieces[nodes[r].id]...)
+		buf = append(append(buf[:0], t.pieceText(int(nodes[l].id), extra)...), t.pieceText(int(nodes[r].id), extra)...)
 		id, ok := t.ids[string(buf)]
 		if !ok {
 			return
