@@ -88,7 +88,9 @@ func (k *kernel) execute(m *message) {
 	}
 	count := k.execCount
 	if !req.Silent {
-		k.publish(m, "execute_input", map[string]any{"code": req.Code, "execution_count": count})
+		// Every subscriber gets the echo: a 50 MB cell is echoed as its
+		// first 64 KiB, as the history keeps it.
+		k.publish(m, "execute_input", map[string]any{"code": clipHistory(req.Code), "execution_count": count})
 	}
 
 	var (
@@ -360,7 +362,8 @@ func (k *kernel) isComplete(m *message) {
 }
 
 // MaxHistoryEntry bounds the bytes of one input (or output) the history
-// keeps: a 50 MB cell is answered, but not kept for the kernel's lifetime.
+// keeps, and of the execute_input echo: a 50 MB cell is answered, but not
+// kept for the kernel's lifetime nor sent back to every client.
 const MaxHistoryEntry = 64 << 10
 
 func clipHistory(s string) string {
