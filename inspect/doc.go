@@ -25,8 +25,16 @@ type Bundle struct {
 	Text string // text/plain: a readable ASCII rendering
 	HTML string // text/html: inline-styled, self-contained
 	SVG  string // image/svg+xml: self-contained
-	JSON any    // application/json: the data behind the picture, if useful
+	JSON any    // JSONMIME: the data behind the picture, if useful
 }
+
+// JSONMIME is the MIME type of a bundle's data. It is memwall's own rather
+// than application/json because JupyterLab ranks its JSON tree viewer above
+// HTML and SVG: with application/json in the bundle, every table and
+// picture would show there as a collapsible tree of numbers. No front end
+// renders this type, so each shows the HTML or SVG, and programs (tests,
+// nbconvert readers) still find the data under it.
+const JSONMIME = "application/vnd.memwall.result+json"
 
 // MIME returns the bundle as a Jupyter MIME bundle. "text/plain" is always
 // present; the other keys appear only when their field is set.
@@ -39,7 +47,7 @@ func (b Bundle) MIME() map[string]any {
 		m["image/svg+xml"] = b.SVG
 	}
 	if b.JSON != nil {
-		m["application/json"] = b.JSON
+		m[JSONMIME] = b.JSON
 	}
 	return m
 }

@@ -492,7 +492,7 @@ func TestMIME(t *testing.T) {
 		t.Errorf("%v", m)
 	}
 	m = Bundle{Text: "x", HTML: "<b>", SVG: "<svg/>", JSON: 1}.MIME()
-	if len(m) != 4 || m["text/html"] != "<b>" || m["application/json"] != 1 {
+	if len(m) != 4 || m["text/html"] != "<b>" || m[JSONMIME] != 1 {
 		t.Errorf("%v", m)
 	}
 }
