@@ -19,6 +19,8 @@
 // data" picture, skip the values they cannot place, or downsample.
 package inspect
 
+import "encoding/base64"
+
 // Bundle is one displayable result in several representations. Fields that do
 // not apply are left empty; Text is always set by this package's renderers.
 type Bundle struct {
@@ -36,8 +38,20 @@ type Bundle struct {
 // nbconvert readers) still find the data under it.
 const JSONMIME = "application/vnd.memwall.result+json"
 
+// PictureHTML returns an SVG picture as HTML that every front end shows:
+// inline, with its hover titles, where the output is trusted; as an image
+// where a sanitizer removes inline SVG but keeps images with data URIs, as
+// JupyterLab's does for a notebook its reader opened without running it.
+// A style element, which the same sanitizer removes, hides the image copy
+// when the inline picture is there.
+func PictureHTML(svg string) string {
+	return `<div class="memwall-picture"><style>.memwall-picture>svg~img{display:none}</style>` + svg +
+		`<img alt="picture" src="data:image/svg+xml;base64,` + base64.StdEncoding.EncodeToString([]byte(svg)) + `"></div>`
+}
+
 // MIME returns the bundle as a Jupyter MIME bundle. "text/plain" is always
-// present; the other keys appear only when their field is set.
+// present; the other keys appear only when their field is set, and a
+// picture is in "text/html" as well as in "image/svg+xml".
 func (b Bundle) MIME() map[string]any {
 	m := map[string]any{"text/plain": b.Text}
 	if b.HTML != "" {
@@ -45,6 +59,9 @@ func (b Bundle) MIME() map[string]any {
 	}
 	if b.SVG != "" {
 		m["image/svg+xml"] = b.SVG
+		// Front ends prefer HTML to SVG, so the picture goes into the HTML
+		// too, above the table if there is one.
+		m["text/html"] = PictureHTML(b.SVG) + b.HTML
 	}
 	if b.JSON != nil {
 		m[JSONMIME] = b.JSON

@@ -361,7 +361,7 @@ func join(parts []inspect.Bundle, js any) inspect.Bundle {
 		}
 		switch {
 		case p.SVG != "":
-			h.WriteString(`<div style="margin:4px 0">` + p.SVG + `</div>`)
+			h.WriteString(`<div style="margin:4px 0">` + inspect.PictureHTML(p.SVG) + `</div>`)
 		case p.HTML != "":
 			h.WriteString(`<div style="margin:4px 0">` + p.HTML + `</div>`)
 		case p.Text != "":
