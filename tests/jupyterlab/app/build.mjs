@@ -32,8 +32,11 @@ function pluginsModule() {
   }
   const imp = (names, v) => names.map((n, i) => `import * as ${v}${i} from '${n}';`);
   lines.push(...imp(extensions, 'e'), ...imp(mimeExtensions, 'm'));
-  lines.push(`export const extensions = [${extensions.map((_, i) => `e${i}`).join(', ')}];`);
-  lines.push(`export const mimeExtensions = [${mimeExtensions.map((_, i) => `m${i}`).join(', ')}];`);
+  // JupyterLab reads a plugin module's default export only when the module
+  // says __esModule, as webpack's modules do; esbuild's namespaces do not.
+  const mods = (names, v) => names.map((_, i) => `{ __esModule: true, default: ${v}${i}.default }`).join(', ');
+  lines.push(`export const extensions = [${mods(extensions, 'e')}];`);
+  lines.push(`export const mimeExtensions = [${mods(mimeExtensions, 'm')}];`);
   return lines.join('\n');
 }
 

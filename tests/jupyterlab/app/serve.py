@@ -11,6 +11,7 @@ under BUILD_DIR's parent chosen by the caller (JUPYTER_CONFIG_DIR); nothing is
 read from the user's Jupyter configuration (JUPYTER_NO_CONFIG).
 """
 
+import json
 import os
 import sys
 
@@ -48,5 +49,13 @@ class FixtureApp(LabServerApp):
         self.serverapp.web_app.settings["terminals_available"] = False
 
 
+# What a fresh JupyterLab asks a new user, answered so that no dialog covers
+# the notebook: no news fetched from the internet.
+OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}
+
+
 if __name__ == "__main__":
+    os.makedirs(FixtureApp.app_settings_dir, exist_ok=True)
+    with open(os.path.join(FixtureApp.app_settings_dir, "overrides.json"), "w") as f:
+        json.dump(OVERRIDES, f)
     FixtureApp.launch_instance()
