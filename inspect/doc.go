@@ -43,9 +43,12 @@ const JSONMIME = "application/vnd.memwall.result+json"
 // where a sanitizer removes inline SVG but keeps images with data URIs, as
 // JupyterLab's does for a notebook its reader opened without running it.
 // A style element, which the same sanitizer removes, hides the image copy
-// when the inline picture is there.
+// when the inline picture is there; the inline picture's wrapper has no
+// font size, so the labels and titles a sanitizer leaves behind when it
+// strips the SVG's tags take no room (the SVG sets its own font size).
 func PictureHTML(svg string) string {
-	return `<div class="memwall-picture"><style>.memwall-picture>svg~img{display:none}</style>` + svg +
+	return `<div class="memwall-picture"><style>.memwall-picture>div~img{display:none}</style>` +
+		`<div style="font-size:0;line-height:0">` + svg + `</div>` +
 		`<img alt="picture" src="data:image/svg+xml;base64,` + base64.StdEncoding.EncodeToString([]byte(svg)) + `"></div>`
 }
 
