@@ -111,7 +111,7 @@ var registry map[string]*magicSpec
 
 func init() {
 	registry = map[string]*magicSpec{}
-	for _, m := range append(append(allMagics(), courseMagics()...), pullMagics()...) {
+	for _, m := range append(append(append(allMagics(), courseMagics()...), pullMagics()...), uiMagics()...) {
 		registry[m.name] = m
 	}
 }
@@ -184,6 +184,7 @@ PROMPT (which may be empty) to the current context instead of starting afresh. A
 				{name: "top-k", short: "k", kind: intFlag, arg: "K", help: "sample among the K most probable tokens"},
 				{name: "seed", short: "s", kind: intFlag, arg: "S", help: "random seed (default 42)"},
 				{name: "continue", short: "c", kind: boolFlag, help: "continue the current context instead of starting afresh"},
+				flagUI,
 			}},
 		{name: "reset", summary: "Clear the context (token ids, key/value cache, captured activations, step-through, profile).", run: (*Interpreter).doReset},
 		{name: "topk", args: "", run: (*Interpreter).doTopK,
@@ -192,7 +193,7 @@ PROMPT (which may be empty) to the current context instead of starting afresh. A
 		{name: "attention", run: (*Interpreter).doAttention,
 			summary: "Attention patterns over the current context as heatmaps (one head, one layer's heads, or every layer × head).",
 			flags: []flagSpec{flagLayer, flagHead,
-				{name: "log", kind: boolFlag, help: "colour by log10 of the weight"}, flagPrompt}},
+				{name: "log", kind: boolFlag, help: "colour by log10 of the weight"}, flagPrompt, flagUI}},
 		{name: "cache", args: "[HOOK ...]", maxPos: -1, pos: hookValues, posLast: hookValues, run: (*Interpreter).doCache,
 			summary: "Capture the named hook tensors (globs allowed; all of them by default) at every position of the current context.",
 			flags:   []flagSpec{flagPrompt}},
@@ -221,7 +222,8 @@ lists the active ones.`,
 			summary: "Step through the next token's forward pass, one layer (default) or one op (hook point) per call.",
 			help: `Each step shows what changed: the residual stream's norm, this layer's attention row, the logit
 lens at this depth and the time the step took. %continue runs to the end and appends the predicted
-token to the context; %reset abandons the step-through.`},
+token to the context; %reset abandons the step-through. --ui shows Next layer, Next op and
+Continue buttons that do the same.`, flags: []flagSpec{flagUI}},
 		{name: "continue", run: (*Interpreter).doContinue,
 			summary: "Finish the forward pass being stepped through and append its token to the context."},
 		{name: "variant", args: "[NAME]", maxPos: 1, pos: variantValues, run: (*Interpreter).doVariant,
