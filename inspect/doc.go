@@ -47,7 +47,7 @@ const JSONMIME = "application/vnd.memwall.result+json"
 // font size, so the labels and titles a sanitizer leaves behind when it
 // strips the SVG's tags take no room (the SVG sets its own font size).
 func PictureHTML(svg string) string {
-	return `<div class="memwall-picture"><style>.memwall-picture>div~img{display:none}</style>` +
+	return `<div class="memwall-svg"><style>.memwall-svg>div~img{display:none}</style>` +
 		`<div style="font-size:0;line-height:0">` + svg + `</div>` +
 		`<img alt="picture" src="data:image/svg+xml;base64,` + base64.StdEncoding.EncodeToString([]byte(svg)) + `"></div>`
 }

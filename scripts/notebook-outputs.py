@@ -21,7 +21,7 @@ import sys
 
 # Must match inspect.PictureHTML byte for byte.
 def ph(svg):
-    return ('<div class="memwall-picture"><style>.memwall-picture>div~img{display:none}</style>'
+    return ('<div class="memwall-svg"><style>.memwall-svg>div~img{display:none}</style>'
             '<div style="font-size:0;line-height:0">' + svg + '</div>'
             '<img alt="picture" src="data:image/svg+xml;base64,' + base64.b64encode(svg.encode()).decode() + '"></div>')
 JOIN = re.compile(r'(<div style="margin:4px 0">)(<svg\b.*?</svg>\n?)(</div>)', re.S)
@@ -36,7 +36,7 @@ for f in sys.argv[1:]:
             if 'application/json' in d:
                 d['application/vnd.memwall.result+json'] = d.pop('application/json'); n += 1
             html = ''.join(d.get('text/html', []))
-            if 'memwall-picture' in html: continue
+            if 'memwall-svg' in html: continue
             if 'image/svg+xml' in d:
                 d['text/html'] = (ph(''.join(d['image/svg+xml'])) + html).splitlines(True); n += 1
             elif '<svg' in html:
