@@ -1,12 +1,17 @@
 package jupyterlab
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // pageHelpers is installed in the page once JupyterLab has started: small
@@ -100,7 +105,66 @@ const pageHelpers = `window.mwt = {
     w.node.scrollIntoView({block: 'start'});
     return true;
   },
-  editorMime() { return this.panel().content.codeMimetype; }
+  editorMime() { return this.panel().content.codeMimetype; },
+  // The live views (docs/widgets.md): a VBox of class memwall-view per
+  // view, controls found by their description label.
+  views() {
+    const res = [];
+    this.panel().content.widgets.forEach((cell, i) => {
+      if (cell.model.type !== 'code') return;
+      cell.model.outputs.toJSON().forEach((m, j) => {
+        if (!m.data || !('application/vnd.jupyter.widget-view+json' in m.data)) return;
+        const child = cell.outputArea.widgets[j];
+        const v = child && child.node.querySelector('.memwall-view');
+        res.push({Cell: i, View: !!v,
+          Text: child ? child.node.textContent.replace(/\s+/g, ' ').trim().slice(0, 200) : ''});
+      });
+    });
+    return res;
+  },
+  view(cell) { return this.panel().content.widgets[cell].node.querySelector('.memwall-view'); },
+  control(cell, label) {
+    const v = this.view(cell);
+    if (!v) return null;
+    return Array.from(v.querySelectorAll('.widget-inline-hbox')).find(w => {
+      const l = w.querySelector(':scope > .widget-label');
+      return l && l.textContent.trim() === label;
+    }) || null;
+  },
+  // Where to press and where to release to drag the slider's handle to
+  // fraction f of its track, in CSS pixels of the viewport.
+  sliderDrag(cell, label, f) {
+    const c = this.control(cell, label);
+    const h = c && c.querySelector('.noUi-handle');
+    const track = c && c.querySelector('.noUi-target');
+    if (!h || !track) return null;
+    h.scrollIntoView({block: 'center'});
+    const hr = h.getBoundingClientRect(), tr = track.getBoundingClientRect();
+    return {X0: hr.left + hr.width / 2, Y: hr.top + hr.height / 2, X1: tr.left + f * tr.width};
+  },
+  state(cell) {
+    const v = this.view(cell);
+    if (!v) return null;
+    const pic = v.querySelector('.memwall-picture');
+    const st = v.querySelector('.memwall-status');
+    const readout = (label) => {
+      const c = this.control(cell, label);
+      if (!c) return '';
+      const r = c.querySelector('.widget-readout');
+      const s = c.querySelector('select');
+      return r ? r.textContent.trim() : s ? s.value : '';
+    };
+    return {Picture: pic ? pic.innerHTML : '', Status: st ? st.textContent.trim() : '',
+      Layer: readout('layer'), Head: readout('head')};
+  },
+  focusSelect(cell, label) {
+    const c = this.control(cell, label);
+    const s = c && c.querySelector('select');
+    if (!s) return false;
+    s.scrollIntoView({block: 'center'});
+    s.focus();
+    return document.activeElement === s;
+  }
 };
 true`
 
@@ -250,8 +314,129 @@ func (l *lab) testQuickstart(t *testing.T) {
 	}
 }
 
-// testWidgets runs the widgets notebook and drives its explorer.
+// testWidgets runs the live-views notebook through the page, then moves
+// the explorer's layer slider with the mouse and changes its head with the
+// keyboard, and checks that the kernel redrew the picture each time.
 func (l *lab) testWidgets(t *testing.T) {
 	l.t = t
-	t.Skip("no widgets notebook yet: the widgets branch (the explore magic) has not landed")
+	const name = "10-explore.ipynb"
+	if _, err := os.Stat(filepath.Join(repoRoot(), "notebooks", name)); err != nil {
+		t.Fatalf("the live-views notebook: %v", err)
+	}
+	l.open("run/" + name)
+	l.runAll("explore", 3*time.Minute)
+
+	type viewInfo struct {
+		Cell int
+		View bool
+		Text string
+	}
+	var views []viewInfo
+	// Widget views render after their comms open; give them a moment.
+	poll(l.ctx, 30*time.Second, func() (bool, error) {
+		if err := l.eval(`mwt.views()`, &views); err != nil {
+			return false, err
+		}
+		for _, v := range views {
+			if !v.View {
+				return false, nil
+			}
+		}
+		return len(views) > 0, nil
+	})
+	if len(views) == 0 {
+		l.shot("explore-no-views")
+		t.Fatalf("no widget view on the page\npage problems:\n%s", l.pageProblems())
+	}
+	explore := -1
+	for _, v := range views {
+		if !v.View {
+			t.Errorf("cell %d: the widget manager did not render the live view: %q", v.Cell, v.Text)
+		} else if explore < 0 {
+			explore = v.Cell
+		}
+	}
+	t.Logf("%d live views rendered by the widget manager", len(views))
+	if explore < 0 {
+		l.shot("explore-no-views")
+		t.FailNow()
+	}
+
+	type viewState struct {
+		Picture, Status, Layer, Head string
+	}
+	state := func() viewState {
+		var s viewState
+		if err := l.eval(fmt.Sprintf("mwt.state(%d)", explore), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// changed waits for the kernel's redraw: a new picture and a status
+	// that names what the control now says.
+	changed := func(before viewState, what string, ok func(viewState) bool) viewState {
+		var s viewState
+		err := poll(l.ctx, 10*time.Second, func() (bool, error) {
+			s = state()
+			return s.Picture != before.Picture && ok(s), nil
+		})
+		if err != nil {
+			l.shot("explore-" + what + "-failed")
+			t.Fatalf("after changing the %s, no redraw: %v\nbefore: %q (layer %q, head %q)\nnow: %q (layer %q, head %q)\npage problems:\n%s",
+				what, err, before.Status, before.Layer, before.Head, s.Status, s.Layer, s.Head, l.pageProblems())
+		}
+		return s
+	}
+	s0 := state()
+	if s0.Picture == "" || !strings.Contains(s0.Picture, "<svg") || s0.Layer == "" {
+		t.Fatalf("the explorer has no picture or no layer slider: %+v", s0)
+	}
+	t.Logf("explorer before: layer %s, head %s: %s", s0.Layer, s0.Head, s0.Status)
+	l.eval(fmt.Sprintf("mwt.view(%d).scrollIntoView({block: 'start'})", explore), nil)
+	l.shot("explore-before")
+
+	// Drag the layer slider's handle to the far end of its track.
+	var drag struct{ X0, Y, X1 float64 }
+	if err := l.eval(fmt.Sprintf("mwt.sliderDrag(%d, 'layer', 1.0)", explore), &drag); err != nil || drag.X1 == 0 {
+		t.Fatalf("no layer slider handle to drag (%v)", err)
+	}
+	// The left button held down, as a drag reports it.
+	leftDown := func(p *input.DispatchMouseEventParams) {
+		p.Button = input.MouseButtonLeft
+		p.Buttons = 1
+	}
+	ctx, cancel := context.WithTimeout(l.ctx, 20*time.Second)
+	steps := []chromedp.Action[chromedp.Void]{chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, drag.X0, drag.Y, leftDown, chromedp.ClickCount(1))}
+	for i := 1; i <= 10; i++ {
+		x := drag.X0 + (drag.X1-drag.X0)*float64(i)/10
+		steps = append(steps, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x, drag.Y, leftDown))
+	}
+	steps = append(steps, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, drag.X1, drag.Y, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+	err := chromedp.Do(ctx, steps...)
+	cancel()
+	if err != nil {
+		t.Fatalf("dragging the layer slider: %v", err)
+	}
+	s1 := changed(s0, "layer", func(s viewState) bool {
+		return s.Layer != s0.Layer && strings.Contains(s.Status, "layer "+s.Layer)
+	})
+	t.Logf("explorer after the slider: layer %s, head %s: %s", s1.Layer, s1.Head, s1.Status)
+	l.shot("explore-after-layer")
+
+	// Change the head with the keyboard, as a user would on a focused select.
+	var focused bool
+	if err := l.eval(fmt.Sprintf("mwt.focusSelect(%d, 'head')", explore), &focused); err != nil || !focused {
+		t.Fatalf("no head dropdown to focus (%v)", err)
+	}
+	ctx, cancel = context.WithTimeout(l.ctx, 20*time.Second)
+	err = chromedp.Do(ctx, chromedp.KeyEvent(kb.ArrowDown))
+	cancel()
+	if err != nil {
+		t.Fatalf("changing the head: %v", err)
+	}
+	s2 := changed(s1, "head", func(s viewState) bool {
+		return s.Head != s1.Head && strings.Contains(s.Status, "head "+s.Head)
+	})
+	t.Logf("explorer after the dropdown: layer %s, head %s: %s", s2.Layer, s2.Head, s2.Status)
+	l.shot("explore-after-head")
 }

@@ -53,6 +53,16 @@ const assets = {
     // webpack's '~' prefix for a package in CSS imports.
     build.onResolve({ filter: /^~/ }, args =>
       build.resolve(args.path.slice(1), { kind: args.kind, resolveDir: args.resolveDir }));
+    // The widget manager loads @jupyter-widgets/controls with webpack's
+    // require.ensure, which esbuild has no counterpart of: a dynamic import
+    // does the same. Fail loudly if the package stops matching.
+    build.onLoad({ filter: /@jupyter-widgets[\\/]jupyterlab-manager[\\/]lib[\\/]plugin\.js$/ }, args => {
+      const src = fs.readFileSync(args.path, 'utf8');
+      const call = "require.ensure(['@jupyter-widgets/controls'],";
+      if (!src.includes(call)) throw new Error(`${args.path}: no ${call} to replace; update build.mjs`);
+      const shim = "((deps, cb, fail) => import('@jupyter-widgets/controls').then(m => cb(() => m), fail))";
+      return { contents: src.replace(call, shim + "(['@jupyter-widgets/controls'],"), loader: 'js' };
+    });
     build.onResolve({ filter: /\.svg(\?.*)?$/ }, args => {
       if (args.kind !== 'url-token') return undefined;
       const p = args.path.replace(/\?.*$/, '');
