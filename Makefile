@@ -39,6 +39,12 @@ test: deps lint build
 	$(MAKE) test-arm64
 	$(MAKE) fuzz
 
+# The JupyterLab browser test alone (it also runs in `go test ./...`):
+# builds or reuses the fixture, screenshots in $(MEMWALL_ARTIFACTS) or a
+# temporary directory named in the log.
+test-jupyterlab: deps
+	$(GO) test -count=1 -v -timeout 10m ./tests/jupyterlab/
+
 # Every fuzz target for a short, bounded time (FUZZTIME each); a crash fails.
 FUZZTIME ?= 10s
 fuzz:
