@@ -6,9 +6,18 @@ set -euo pipefail
 port="${1:-8888}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/bin/memwall" install --user
+# The real JupyterLab wherever it is: first the jupyter on PATH (a pip
+# install in a virtual environment), then Debian's. Otherwise Debian's
+# classic Notebook.
+app=notebook
 jupyter=jupyter
 [ -x /usr/bin/jupyter ] && jupyter=/usr/bin/jupyter
-if "$jupyter" lab --version >/dev/null 2>&1; then app=lab; else app=notebook; fi
+for j in "$(command -v jupyter 2>/dev/null || true)" /usr/bin/jupyter; do
+  if [ -n "$j" ] && [ -x "$j" ] && "$j" lab --version >/dev/null 2>&1; then
+    jupyter="$j" app=lab
+    break
+  fi
+done
 extra=()
 # Jupyter refuses to run as root unless told; containers and CI often are root.
 [ "$(id -u)" = 0 ] && extra+=(--allow-root)
