@@ -48,7 +48,11 @@
 //     a comm that is not open is logged and dropped. Comm messages from
 //     the front end are handled on the executor, in order with the cells,
 //     framed by busy/idle, interruptible; a failing or panicking handler
-//     becomes an "error" message parented to the comm message.
+//     becomes an "error" message parented to the comm message. A comm
+//     can mark messages that interrupt what runs as they arrive (a Stop
+//     button), and a handler can see how many messages for its comm are
+//     queued behind it (to coalesce a flood). Package kernel/widget builds
+//     the Jupyter widgets protocol on these comms.
 //     comm_info_request (shell or control) lists the open comms, filtered
 //     by target_name when one is given.
 //   - history_request (tail, range, search with a glob pattern) is answered

@@ -170,9 +170,6 @@ type captured struct {
 // maxJSONValues bounds the numbers one JSON output carries.
 const maxJSONValues = 1 << 20
 
-// maxCaptureBytes bounds what one %cache keeps in memory.
-const maxCaptureBytes = 1 << 30
-
 // hookValuesPerPosition is the number of values a hook point holds at one
 // position of a context of n tokens (scores and patterns padded to n).
 func (s *Interpreter) hookValuesPerPosition(name string, n int) int {
@@ -191,7 +188,13 @@ func (s *Interpreter) hookValuesPerPosition(name string, n int) int {
 }
 
 // capture runs ids with hooks on every point matching patterns.
-func (s *Interpreter) capture(c *call, ids []int, patterns []string) (map[string]*captured, []string, error) {
+//
+// kept is what stays captured beside the new capture; the capture is
+// refused before it runs when its estimate (4 bytes per value of every
+// hook at every position) and kept exceed the capture budget. kept < 0
+// means the new capture replaces the cache: the old one is dropped (and its
+// memory returned) once the estimate fits, so both are never held at once.
+func (s *Interpreter) capture(c *call, ids []int, patterns []string, kept int64) (map[string]*captured, []string, error) {
 	got := map[string]*captured{}
 	var order []string
 	want := map[string]bool{}
@@ -211,8 +214,12 @@ func (s *Interpreter) capture(c *call, ids []int, patterns []string) (map[string
 	for _, n := range order {
 		bytes += 4 * int64(s.hookValuesPerPosition(n, len(ids))) * int64(len(ids))
 	}
-	if bytes > maxCaptureBytes {
-		return nil, nil, fmt.Errorf("capturing %d hook points over %d positions would keep %s: name fewer hooks (e.g. blocks.*.hook_resid_post)", len(order), len(ids), human(float64(bytes), "B"))
+	if bytes+max(kept, 0) > s.limits.captureBudget {
+		return nil, nil, &CaptureBudgetError{Hooks: len(order), Positions: len(ids), Estimate: bytes, Kept: max(kept, 0), Budget: s.limits.captureBudget}
+	}
+	if kept < 0 && s.cache != nil {
+		s.cache, s.cacheOrder, s.cacheIDs = nil, nil, nil
+		freeMemory()
 	}
 	hook := func(ev *engine.HookEvent) {
 		if !want[ev.Name] {
@@ -255,7 +262,7 @@ func (s *Interpreter) doCache(c *call) error {
 			patterns = append(patterns, w.text)
 		}
 	}
-	got, order, err := s.capture(c, ids, patterns)
+	got, order, err := s.capture(c, ids, patterns, -1)
 	if err != nil {
 		return err
 	}
@@ -327,7 +334,11 @@ func (s *Interpreter) doActivations(c *call) error {
 		if ids, err = s.contextIDs(c); err != nil {
 			return err
 		}
-		got, _, err := s.capture(c, ids, []string{name})
+		var kept int64
+		if equalInts(s.cacheIDs, ids) {
+			kept = s.cacheBytes()
+		}
+		got, _, err := s.capture(c, ids, []string{name}, kept)
 		if err != nil {
 			return err
 		}
@@ -397,20 +408,10 @@ func (s *Interpreter) doSave(c *call) error {
 // lensLogits applies the final RMSNorm and the classifier to a residual
 // vector, as the model does after its last layer.
 func (s *Interpreter) lensLogits(resid []float32, out []float32) {
-	cfg := s.model.Config
 	w := s.st.W
 	x := make([]float32, len(resid))
 	s.ops.RMSNorm(x, resid, w.FinalNorm, 1e-5)
-	if w.Cls.Quantized() {
-		gs := w.Cls.GS
-		q := make([]int8, len(x))
-		sc := make([]float32, len(x)/gs)
-		s.ops.Quantize(q, sc, x, gs)
-		s.ops.MatVecQ8(out, w.Cls.Q, w.Cls.S, q, sc, gs)
-		return
-	}
-	_ = cfg
-	s.ops.MatVec(out, w.Cls.F, x)
+	w.Cls.MulVec(s.ops, out, x)
 }
 
 func (s *Interpreter) doLens(c *call) error {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,8 +37,17 @@ func (s *Interpreter) variantTable() inspect.Bundle {
 		t.Rows = append(t.Rows, []string{v.Name, feat, yesNo(v.Available), fmt.Sprint(v.Rank), mark})
 		js = append(js, map[string]any{"name": v.Name, "features": nonNil(v.Features), "available": v.Available, "rank": v.Rank, "active": v.Name == active})
 	}
+	wk := map[string]string{}
+	if s.ops != nil {
+		var parts []string
+		for _, typ := range []string{asm.TypeBF16, asm.TypeF16, asm.TypeQ8Blocks, asm.TypeQ4_0} {
+			wk[typ] = s.ops.WeightKernel(typ)
+			parts = append(parts, typ+": "+wk[typ])
+		}
+		t.Note += "\nweight-type kernels of " + active + " — " + strings.Join(parts, "; ")
+	}
 	b := t.Bundle()
-	b.JSON = map[string]any{"variants": js, "active": active, "best": asm.Best(), "threads": s.threads}
+	b.JSON = map[string]any{"variants": js, "active": active, "best": asm.Best(), "threads": s.threads, "weight_kernels": wk}
 	return b
 }
 
@@ -544,15 +552,10 @@ func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
 	} else {
 		cfg.Version, cfg.GroupSize = engine.V1, 0
 	}
-	if err := os.MkdirAll(s.opts.CacheDir, 0o755); err != nil {
-		return nil, err
-	}
 	base := strings.TrimSuffix(filepath.Base(m.Path), filepath.Ext(m.Path))
 	p := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-%d-%s.bin", base, m.Load.FileBytes, suffix))
-	if !isFile(p) {
-		if err := engine.WriteCheckpoint(p, cfg, engine.FromModel(m)); err != nil {
-			return nil, err
-		}
+	if err := engine.EnsureCheckpoint(context.Background(), p, cfg, engine.FromModel(m)); err != nil {
+		return nil, err
 	}
 	return engine.Open(p, engine.LoadOptions{})
 }

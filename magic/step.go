@@ -296,12 +296,7 @@ func (s *Interpreter) stepBundle(seen []stepEvent, mode string, compute, wall ti
 	case isResid || last.name == engine.HookLnFinal:
 		logits = make([]float32, cfg.Vocab)
 		if last.name == engine.HookLnFinal {
-			w := s.st.W
-			if w.Cls.Quantized() {
-				logits = nil
-			} else {
-				s.ops.MatVec(logits, w.Cls.F, last.data)
-			}
+			s.st.W.Cls.MulVec(s.ops, logits, last.data)
 		} else {
 			s.lensLogits(last.data, logits)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/memwall/memwall/asm"
 	"github.com/memwall/memwall/engine"
+	"github.com/memwall/memwall/internal/site"
 )
 
 func newOps(variant string, threads int) (*asm.Ops, error) {
@@ -84,7 +85,8 @@ func writeJSON(e *env, v any) error {
 }
 
 // shapeModel returns the path of a synthetic model of a named shape in the
-// user's cache, writing it on first use.
+// cache directory the kernel uses too (internal/site), writing it on first
+// use.
 func shapeModel(e *env, shape, format string) (string, error) {
 	c, err := engine.Shape(shape)
 	if err != nil {
@@ -93,24 +95,12 @@ func shapeModel(e *env, shape, format string) (string, error) {
 	if c.Version, err = parseFormat(format); err != nil {
 		return "", err
 	}
-	if c.Version == engine.V2 {
-		c.GroupSize = engine.DefaultGroupSize(c)
+	dir, _ := site.CacheDir()
+	p := filepath.Join(dir, engine.SyntheticName(shape, 1, c.Version))
+	if _, err := os.Stat(p); err != nil {
+		fmt.Fprintf(e.stderr, "writing synthetic %s (%s, random weights) to %s\n", shape, c.FormatName(), p)
 	}
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	dir = filepath.Join(dir, "memwall", "models")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	p := filepath.Join(dir, fmt.Sprintf("%s-seed1-v%d.bin", shape, c.Version))
-	want, _ := c.FileSize()
-	if st, err := os.Stat(p); err == nil && st.Size() == want {
-		return p, nil
-	}
-	fmt.Fprintf(e.stderr, "writing synthetic %s (%s, random weights) to %s\n", shape, c.FormatName(), p)
-	return p, engine.WriteCheckpoint(p, c, engine.Synthetic(1))
+	return engine.SyntheticModel(context.Background(), dir, shape, 1, c.Version)
 }
 
 // benchReport is memwall bench's result; the JSON field names are part of
@@ -136,6 +126,13 @@ type benchReport struct {
 	PromptTokens       int     `json:"prompt_tokens,omitempty"`
 	TTFTBatchedMs      float64 `json:"ttft_batched_ms,omitempty"`
 	TTFTTokenByTokenMs float64 `json:"ttft_token_by_token_ms,omitempty"`
+	// Weights is the storage of the matrices (after --weights), Converted
+	// how --weights changed it, CopiedBytes the bytes the load copied out
+	// of the file, WeightKernels the routine each weight type ran.
+	Weights       string   `json:"weights"`
+	Converted     string   `json:"converted,omitempty"`
+	CopiedBytes   int64    `json:"copied_bytes"`
+	WeightKernels []string `json:"weight_kernels"`
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
@@ -152,6 +149,7 @@ func cmdBench(e *env, args []string) error {
 	prompt := fs.Int("prompt-tokens", 0, "also time the first token of a prompt this long, batched and token by token")
 	aligned := fs.Bool("aligned", false, "read weights from a 64-byte-aligned copy instead of the mapping")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	weights := fs.String("weights", "", "convert the weight matrices at load: fp32, f16, bf16, q8_0 or q4_0 (ggml blocks; TYPE,f16 keeps rows that are not a multiple of 32 in f16)")
 	ladder := fs.Bool("ladder", false, "run the whole kernel ladder (scalar, scalar4, SIMD, threads, int8, aligned) on --shape and print one table")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -182,7 +180,7 @@ func cmdBench(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	r, err := benchOne(ctx, path, ops, *aligned, *at, *n, *warmup, *prompt, nil)
+	r, err := benchWeights(ctx, path, *weights, ops, *aligned, *at, *n, *warmup, *prompt, nil)
 	if err != nil {
 		return err
 	}
@@ -192,6 +190,11 @@ func cmdBench(e *env, args []string) error {
 	w := e.stdout
 	fmt.Fprintf(w, "machine:  %s\nmodel:    %s (%s), %d weight bytes per token\n", r.Machine, r.Model, r.Format, r.WeightBytes)
 	fmt.Fprintf(w, "kernels:  %s, %d thread(s), weights %s\n", r.Variant, r.Threads, r.Layout)
+	fmt.Fprintf(w, "weights:  %s", r.Weights)
+	if r.Converted != "" {
+		fmt.Fprintf(w, ", %s (%d bytes copied)", r.Converted, r.CopiedBytes)
+	}
+	fmt.Fprintf(w, "; kernel %s\n", strings.Join(r.WeightKernels, "; "))
 	fmt.Fprintf(w, "decode:   %d tokens after %d warm-up, from position %d: %.1f tok/s, ms/token P50 %.3f, P99 %.3f, max %.3f\n",
 		r.Tokens, *warmup, r.Context, r.TokPerS, r.MsP50, r.MsP99, r.MsMax)
 	fmt.Fprintf(w, "roof:     read bandwidth %.2f GB/s (median of 5, %d thread(s)) -> floor %.3f ms/token\n", r.ReadGBps, r.Threads, r.FloorMs)
@@ -207,11 +210,26 @@ func cmdBench(e *env, args []string) error {
 // the read bandwidth roof to compare with (measured once for a ladder);
 // otherwise it is measured with ops' thread count.
 func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, at, n, warmup, prompt int, bw map[int]float64) (*benchReport, error) {
+	return benchWeights(ctx, path, "", ops, aligned, at, n, warmup, prompt, bw)
+}
+
+// benchWeights is benchOne with the matrices converted at load as
+// --weights says ("" for as stored).
+func benchWeights(ctx context.Context, path, weights string, ops *asm.Ops, aligned bool, at, n, warmup, prompt int, bw map[int]float64) (*benchReport, error) {
 	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
+	if weights != "" {
+		t, fallback, err := engine.ParseWeights(weights)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --weights: %v", errUsage, err)
+		}
+		if err := m.Convert(t, fallback); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	s, err := engine.NewState(m, ops)
 	if err != nil {
 		return nil, err
@@ -245,6 +263,10 @@ func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, at, 
 		Layout: s.Layout().String(), Tokens: len(res.Times), Context: at, TokPerS: res.TokPerSec(),
 		MsP50: ms(engine.Percentile(res.Times, 50)), MsP99: ms(engine.Percentile(res.Times, 99)), MsMax: ms(times[len(times)-1]),
 		WeightBytes: res.WeightBytes, ReadGBps: readBW,
+		Weights: m.WeightTypes(), Converted: m.Load.Converted, CopiedBytes: m.Load.CopiedBytes,
+	}
+	for _, t := range m.W.Types(m.Shared) {
+		r.WeightKernels = append(r.WeightKernels, t.String()+": "+engine.KernelFor(ops, t))
 	}
 	r.EffectiveGBps = float64(res.WeightBytes) * r.TokPerS / 1e9
 	r.FloorMs = float64(res.WeightBytes) / (readBW * 1e9) * 1e3
