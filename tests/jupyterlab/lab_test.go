@@ -312,12 +312,16 @@ func (l *lab) shot(name string) {
 }
 
 // open opens a notebook (a path under the server's root) in JupyterLab,
-// closing whatever was open, and waits for its memwall kernel.
-func (l *lab) open(path string) {
+// closing whatever was open, and waits for its memwall kernel if asked to
+// (JupyterLab starts one either way).
+func (l *lab) open(path string, kernel bool) {
 	l.t.Helper()
 	if err := l.eval(fmt.Sprintf(`mwt.open(%q)`, path), nil); err != nil {
 		l.shot("open-failed")
 		l.t.Fatalf("opening %s: %v\npage problems:\n%s", path, err, l.pageProblems())
+	}
+	if !kernel {
+		return
 	}
 	impl, err := l.wait(60*time.Second, `mwt.kernelReady()`)
 	if err != nil || impl != "memwall" {

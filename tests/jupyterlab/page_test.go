@@ -41,8 +41,9 @@ const pageHelpers = `window.mwt = {
     const p = this.panel();
     const k = p && p.sessionContext.session && p.sessionContext.session.kernel;
     if (!k || k.connectionStatus !== 'connected' || k.status !== 'idle') return '';
-    this.kernelInfo = await k.info;
-    return this.kernelInfo.implementation;
+    // The info promise is replaced when the connection is; never hang on one.
+    const info = await Promise.race([k.info, new Promise(r => setTimeout(() => r(null), 2000))]);
+    return info ? info.implementation : '';
   },
   codeCells() {
     return this.panel().content.widgets.filter(c => c.model.type === 'code');
@@ -190,7 +191,7 @@ func (l *lab) testReader(t *testing.T) {
 	}
 	for _, path := range names {
 		name := filepath.Base(path)
-		l.open("read/" + name)
+		l.open("read/"+name, false)
 		// Rendering follows the model; give it a moment to settle.
 		var outs []outputInfo
 		poll(l.ctx, 20*time.Second, func() (bool, error) {
@@ -264,7 +265,7 @@ func (l *lab) testQuickstart(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(repoRoot(), "notebooks", name)); err != nil {
 		t.Fatal(err)
 	}
-	l.open("run/" + name)
+	l.open("run/"+name, true)
 	var mime string
 	if err := l.eval(`mwt.editorMime()`, &mime); err != nil {
 		t.Fatal(err)
@@ -323,7 +324,7 @@ func (l *lab) testWidgets(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(repoRoot(), "notebooks", name)); err != nil {
 		t.Fatalf("the live-views notebook: %v", err)
 	}
-	l.open("run/" + name)
+	l.open("run/"+name, true)
 	l.runAll("explore", 3*time.Minute)
 
 	type viewInfo struct {
