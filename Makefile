@@ -49,6 +49,12 @@ test-classroom: build
 	/usr/bin/python3 tests/classroom/bigcell.py --binary $(BIN)
 	bash deploy/check.sh
 
+# The JupyterLab browser test alone (it also runs in `go test ./...`):
+# builds or reuses the fixture, screenshots in $(MEMWALL_ARTIFACTS) or a
+# temporary directory named in the log.
+test-jupyterlab: deps
+	$(GO) test -count=1 -v -timeout 10m ./tests/jupyterlab/
+
 # Every fuzz target for a short, bounded time (FUZZTIME each); a crash fails.
 FUZZTIME ?= 10s
 fuzz:

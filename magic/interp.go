@@ -140,6 +140,10 @@ func New(opts Options) *Interpreter {
 	return &Interpreter{opts: opts, log: log, variant: opts.Variant, threads: opts.Threads, gen: defaultGen(), limits: lim}
 }
 
+// CodeMirrorMode is the editor mode memwall's language_info names, one
+// every front end has (the notebooks' metadata carries it too).
+const CodeMirrorMode = "shell"
+
 // Info implements kernel.Interpreter.
 func (s *Interpreter) Info() kernel.KernelInfo {
 	return kernel.KernelInfo{
@@ -149,6 +153,12 @@ func (s *Interpreter) Info() kernel.KernelInfo {
 		HelpLinks:             []kernel.HelpLink{{Text: "llama2.c", URL: "https://github.com/karpathy/llama2.c"}},
 		LanguageInfo: kernel.LanguageInfo{
 			Name: "memwall", Version: s.opts.Version, MIMEType: "text/x-memwall", FileExtension: ".mw",
+			// No front end ships a memwall mode: without one the classic
+			// Notebook asks for codemirror/mode/memwall/memwall.js (a 404)
+			// and JupyterLab edits plain text. A cell is a command line
+			// (%magic --flag value "quoted text"), which the shell modes of
+			// CodeMirror 5 and 6 and Pygments' bash lexer highlight.
+			CodeMirrorMode: CodeMirrorMode, PygmentsLexer: "bash",
 		},
 	}
 }
@@ -372,7 +382,7 @@ func join(parts []inspect.Bundle, js any) inspect.Bundle {
 		}
 		switch {
 		case p.SVG != "":
-			h.WriteString(`<div style="margin:4px 0">` + p.SVG + `</div>`)
+			h.WriteString(`<div style="margin:4px 0">` + inspect.PictureHTML(p.SVG) + `</div>`)
 		case p.HTML != "":
 			h.WriteString(`<div style="margin:4px 0">` + p.HTML + `</div>`)
 		case p.Text != "":

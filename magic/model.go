@@ -533,7 +533,7 @@ func (s *Interpreter) doTokens(c *call) error {
 	}
 	if more := int64(len(ids)) - shown; more > 0 {
 		t.Title = fmt.Sprintf("%d tokens (the first %d shown)", len(ids), shown)
-		t.Note = fmt.Sprintf("… and %d more tokens not shown (table_rows = %d; every id and piece is in the cell's application/json output)", more, shown)
+		t.Note = fmt.Sprintf("… and %d more tokens not shown (table_rows = %d; every id and piece is in the cell's data, under %s)", more, shown, inspect.JSONMIME)
 	}
 	b := t.Bundle()
 	b.JSON = map[string]any{"text": text, "ids": ids, "pieces": pieces}

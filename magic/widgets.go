@@ -120,7 +120,7 @@ func (s *Interpreter) show(c *call, v *view, fallback inspect.Bundle, controls .
 		delete(fb.Data, "text/html")
 		fb.Data["text/html"] = widget.StaticHTML(picture(fallback), "Live view; without Jupyter widgets this is the picture at the initial settings.")
 	}
-	delete(fb.Data, "application/json")
+	delete(fb.Data, inspect.JSONMIME)
 	widget.Display(c.out, box, fb)
 	return nil
 }

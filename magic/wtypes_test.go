@@ -3,6 +3,8 @@ package magic
 import (
 	"strings"
 	"testing"
+
+	"github.com/memwall/memwall/inspect"
 )
 
 func TestLoadWeights(t *testing.T) {
@@ -18,7 +20,7 @@ func TestLoadWeights(t *testing.T) {
 	if !strings.Contains(txt, "bf16, converted at load from fp32") || !strings.Contains(txt, "matvec bf16") {
 		t.Fatalf("model card: %s", txt)
 	}
-	js := r.displays[len(r.displays)-1].Data["application/json"].(map[string]any)
+	js := r.displays[len(r.displays)-1].Data[inspect.JSONMIME].(map[string]any)
 	if js["weights"] != "bf16" || js["copied_bytes"].(int64) == 0 {
 		t.Fatalf("card JSON: weights %v, copied %v", js["weights"], js["copied_bytes"])
 	}
