@@ -10,7 +10,7 @@ BIN := bin/memwall
 PORT ?= 8888
 export PATH := $(CURDIR)/bin:$(PATH)
 
-.PHONY: all build deps test test-arm64 fuzz lint lint-self-contained notebooks serve bench bench-kernels bench-ladder clean
+.PHONY: all build deps test test-arm64 test-classroom fuzz lint lint-self-contained notebooks serve bench bench-kernels bench-ladder clean
 
 all: build
 
@@ -38,6 +38,22 @@ test: deps lint build
 	$(GO) test -race -timeout 20m ./...
 	$(MAKE) test-arm64
 	$(MAKE) fuzz
+	$(MAKE) test-classroom
+
+# JupyterHub with USERS students on loopback, each with a real single-user
+# server and a memwall kernel (needs root; see docs/reliability.md), and the
+# container recipe's static binary.
+USERS ?= 8
+test-classroom: build
+	/usr/bin/python3 tests/classroom/classroom.py --binary $(BIN) --users $(USERS)
+	/usr/bin/python3 tests/classroom/bigcell.py --binary $(BIN)
+	bash deploy/check.sh
+
+# The JupyterLab browser test alone (it also runs in `go test ./...`):
+# builds or reuses the fixture, screenshots in $(MEMWALL_ARTIFACTS) or a
+# temporary directory named in the log.
+test-jupyterlab: deps
+	$(GO) test -count=1 -v -timeout 10m ./tests/jupyterlab/
 
 # Every fuzz target for a short, bounded time (FUZZTIME each); a crash fails.
 FUZZTIME ?= 10s

@@ -179,7 +179,11 @@ func TestBF16(t *testing.T) {
 	}
 	// Against float64 rounding on random finite values.
 	r := rand.New(rand.NewPCG(21, 22))
-	for i := 0; i < 1e6; i++ {
+	n := 1000000
+	if testing.Short() {
+		n = 100000
+	}
+	for i := 0; i < n; i++ {
 		b := r.Uint32()
 		f := math.Float32frombits(b)
 		if f != f || math.IsInf(float64(f), 0) {

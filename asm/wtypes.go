@@ -23,6 +23,11 @@ const (
 // variant, else the portable ones.
 func fillWeightKernels(k *Kernels) {
 	archWeightKernels(k)
+	portableWeightKernels(k)
+}
+
+// portableWeightKernels sets the routines k lacks to the portable ones.
+func portableWeightKernels(k *Kernels) {
 	four := k.Name != "scalar" // every variant but the reference sums in four lanes
 	if k.MatVecF16 == nil {
 		k.MatVecF16 = matVecF16Go

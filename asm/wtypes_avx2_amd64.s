@@ -190,14 +190,21 @@ FOLD:;                  \
 	VCVTDQ2PS   Y11, Y11
 
 // SCALES4 stores d·xs[b] of the four rows' blocks (at SI, SI+R10, R12,
-// R12+R10) to sc-16(SP)..sc-4(SP): one conversion for the four f16
-// scales, each product rounded as BSCALE rounds it.
+// R12+R10) to sc-16(SP)..sc-4(SP): the f16 scales gathered in a general
+// register (the vector pipes are the busy ones) and converted together,
+// each product rounded as BSCALE rounds it. Clobbers AX, DX.
 #define SCALES4 \
 	MOVWLZX      (SI), AX;                  \
-	VMOVD        AX, X13;                   \
-	VPINSRW      $1, (SI)(R10*1), X13, X13; \
-	VPINSRW      $2, (R12), X13, X13;       \
-	VPINSRW      $3, (R12)(R10*1), X13, X13; \
+	MOVWLZX      (SI)(R10*1), DX;           \
+	SHLQ         $16, DX;                   \
+	ORQ          DX, AX;                    \
+	MOVWLZX      (R12), DX;                 \
+	SHLQ         $32, DX;                   \
+	ORQ          DX, AX;                    \
+	MOVWLZX      (R12)(R10*1), DX;          \
+	SHLQ         $48, DX;                   \
+	ORQ          DX, AX;                    \
+	MOVQ         AX, X13;                   \
 	VCVTPH2PS    X13, X13;                  \
 	VBROADCASTSS (R9), X12;                 \
 	VMULPS       X12, X13, X13;             \
@@ -324,18 +331,10 @@ TEXT ·f16x1AVX2(SB), NOSPLIT, $0-28
 TEXT ·q8bx4AVX2(SB), NOSPLIT, $16-56
 	BX4(Q8DOT, 34, NOPREP, q84_loop, q84_fold)
 
-// func q40x4AVX2(w *byte, stride int, xq *int8, xs *float32, nb int, out *float32, ostride int)
-// nb Q4_0 blocks (18 bytes) per row.
-TEXT ·q40x4AVX2(SB), NOSPLIT, $16-56
-	BX4(Q4DOT, 18, XSUM8, q44_loop, q44_fold)
-
 // func q8bx1AVX2(w *byte, xq *int8, xs *float32, nb int) float32
 TEXT ·q8bx1AVX2(SB), NOSPLIT, $0-36
 	BX1(Q8DOT, 34, NOPREP, q81_loop, q81_fold)
 
-// func q40x1AVX2(w *byte, xq *int8, xs *float32, nb int) float32
-TEXT ·q40x1AVX2(SB), NOSPLIT, $0-36
-	BX1(Q4DOT, 18, XSUM8, q41_loop, q41_fold)
 // func bf16px4AVX2(w *uint16, stride int, x *float32, n int, out *float32, ostride int)
 TEXT ·bf16px4AVX2(SB), NOSPLIT, $0-48
 	MOVQ   w+0(FP), SI

@@ -116,16 +116,16 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 		s0.block(l, n, bf, kBuf, vBuf, mm, func() {
 			for i, s := range b.Seq {
 				k, v := kBuf[i*kvDim:(i+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim]
-				s0.rot.at(pos, hs).rope(bf.q[i*dim:(i+1)*dim], k, hs)
+				s0.rot.at(pos, hs, c.RopeTheta()).rope(bf.q[i*dim:(i+1)*dim], k, hs)
 				s.kvStore(l, pos, 1, k, v)
-				bytes, flops := s.attend(l, pos, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
+				bytes, flops := s.attend(l, pos, s.att, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
 				b.Traffic.KVBytes += bytes
 				b.Traffic.Flops += flops
 			}
 		})
 	}
 	for i := 0; i < n; i++ {
-		b.ops.RMSNorm(b.hidden[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], w.FinalNorm, rmsEps)
+		b.ops.RMSNorm(b.hidden[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], w.FinalNorm, c.Eps())
 	}
 	mm("classifier", b.logits, &w.Cls, s0.input(b.hidden, &bf.qx), n)
 	b.Traffic.WeightBytes += wBytes

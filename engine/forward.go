@@ -194,7 +194,7 @@ func (s *State) Forward(ctx context.Context, token, pos int) (logits []float32, 
 	}
 
 	t := s.tick()
-	s.ops.RMSNorm(s.x, s.x, s.W.FinalNorm, rmsEps)
+	s.ops.RMSNorm(s.x, s.x, s.W.FinalNorm, c.Eps())
 	s.tock("rmsnorm", t, 8*int64(c.Dim), 3*int64(c.Dim))
 	if hooked {
 		s.fire(-1, HookLnFinal, s.x, c.Dim, 0)
@@ -225,7 +225,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 
 	// Attention: normalise, project to q, k, v, rotate q and k.
 	t := s.tick()
-	s.ops.RMSNorm(s.xb, s.x, w.AttNorm, rmsEps)
+	s.ops.RMSNorm(s.xb, s.x, w.AttNorm, c.Eps())
 	s.tock("rmsnorm", t, 8*int64(dim), 3*int64(dim))
 	fire(hLn1, s.xb, dim, 0)
 
@@ -239,7 +239,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	fire(hV, v, c.KVHeads, hs)
 
 	t = s.tick()
-	s.rot.at(pos, hs).rope(s.q, k, hs)
+	s.rot.at(pos, hs, c.RopeTheta()).rope(s.q, k, hs)
 	s.tock("rope", t, 4*int64(dim+kvDim)*2, 6*int64(dim+kvDim)/2)
 	fire(hRotQ, s.q, c.Heads, hs)
 	fire(hRotK, k, c.KVHeads, hs)
@@ -273,7 +273,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 
 	// Feed-forward: silu(w1·x) * (w3·x), then w2.
 	t = s.tick()
-	s.ops.RMSNorm(s.xb, s.x, w.FFNNorm, rmsEps)
+	s.ops.RMSNorm(s.xb, s.x, w.FFNNorm, c.Eps())
 	s.tock("rmsnorm", t, 8*int64(dim), 3*int64(dim))
 	fire(hLn2, s.xb, dim, 0)
 	in = s.input(s.xb, &s.qx)
@@ -316,13 +316,14 @@ type ropeTable struct {
 }
 
 // at fills the table for pos (once per position), with llama2.c's float32
-// arithmetic: freq = 1/10000^(2j/head_size), angle = pos·freq.
-func (r *ropeTable) at(pos, headSize int) *ropeTable {
+// arithmetic: freq = 1/base^(2j/head_size), angle = pos·freq (base 10000
+// for llama2.c's models; a GGUF file may set another).
+func (r *ropeTable) at(pos, headSize int, base float32) *ropeTable {
 	if r.freq == nil {
 		half := headSize / 2
 		r.freq, r.cos, r.sin = make([]float32, half), make([]float32, half), make([]float32, half)
 		for j := range r.freq {
-			r.freq[j] = 1 / float32(math.Pow(10000, float64(float32(2*j)/float32(headSize))))
+			r.freq[j] = 1 / float32(math.Pow(float64(base), float64(float32(2*j)/float32(headSize))))
 		}
 		r.pos = -1
 	}

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -121,6 +123,11 @@ type Model struct {
 	Tensors []TensorInfo
 	W       *Weights
 	Load    LoadInfo
+	// GGUF is the parsed header of a GGUF file (nil for llama2.c files):
+	// its metadata and tensor table.
+	GGUF *GGUFFile
+	// Tok is the tokenizer stored in the file (GGUF), or nil.
+	Tok *Tokenizer
 
 	mu      sync.Mutex
 	m       *mapping
@@ -135,6 +142,9 @@ type LoadInfo struct {
 	CopiedBytes int64 // bytes copied out of the file (misaligned scales, or the whole file without mmap)
 	Mmap        bool
 	Prefaulted  bool
+	// Warnings are things the caller should tell the user: an overridden
+	// context length, a GGUF file without a tokenizer.
+	Warnings []string
 	// Converted says how Model.Convert changed the weights' storage at
 	// load ("" if it did not), e.g. "converted at load from fp32 in 40ms".
 	Converted string
@@ -147,13 +157,26 @@ type LoadOptions struct {
 	Prefault bool
 	// NoMmap reads the file into the heap instead of mapping it.
 	NoMmap bool
+	// ContextLength, when positive, replaces the context length a GGUF
+	// file declares (llama.context_length), with a warning in
+	// LoadInfo.Warnings. llama2.c files use their seq_len.
+	ContextLength int
 }
 
-// Open loads a llama2.c checkpoint (v0, v1 or v2), mapping it read-only.
+// Open loads a llama2.c checkpoint (v0, v1 or v2) or a GGUF file (told
+// apart by its magic), mapping it read-only.
 // Every error names the file and says what is wrong and where.
 func Open(path string, opts LoadOptions) (*Model, error) {
+	return OpenContext(context.Background(), path, opts)
+}
+
+// OpenContext is Open that stops when ctx is done: reading the file into
+// the heap (NoMmap) and prefaulting check ctx every few MiB, and the error
+// is then ctx's cause. A path that is not a regular file is a
+// *NotRegularError before anything is opened.
+func OpenContext(ctx context.Context, path string, opts LoadOptions) (*Model, error) {
 	start := time.Now()
-	m, err := open(path, opts)
+	m, err := open(ctx, path, opts)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
@@ -161,24 +184,37 @@ func Open(path string, opts LoadOptions) (*Model, error) {
 	return m, nil
 }
 
-func open(path string, opts LoadOptions) (*Model, error) {
-	mp, size, err := mapFile(path, opts.NoMmap)
+func open(ctx context.Context, path string, opts LoadOptions) (*Model, error) {
+	mp, size, err := mapFile(ctx, path, opts.NoMmap)
 	if err != nil {
 		return nil, err
 	}
-	model, err := newModel(mp, size, path)
+	model, err := loadMapped(mp, size, path, opts)
 	if err != nil {
 		mp.close()
 		return nil, err
 	}
+	if n := opts.ContextLength; n > 0 && model.GGUF == nil && n != model.SeqLen {
+		model.Load.Warnings = append(model.Load.Warnings, fmt.Sprintf("context length override %d ignored: a llama2.c checkpoint's seq_len (%d) is part of its format", n, model.SeqLen))
+	}
 	if opts.Prefault {
-		if err := model.Prefault(); err != nil {
+		if err := model.PrefaultContext(ctx); err != nil {
 			mp.close()
 			return nil, err
 		}
 		model.Load.Prefaulted = true
 	}
 	return model, nil
+}
+
+// loadMapped builds a model over a file's bytes: GGUF when the file starts
+// with GGUF's magic or is named .gguf (so that a damaged GGUF file is
+// reported as one), a llama2.c checkpoint otherwise.
+func loadMapped(mp *mapping, size int64, path string, opts LoadOptions) (*Model, error) {
+	if isGGUF(mp.data) || strings.EqualFold(filepath.Ext(path), ".gguf") {
+		return newGGUFModel(mp, size, path, opts)
+	}
+	return newModel(mp, size, path)
 }
 
 // newModel validates the bytes of a checkpoint (size is the file's size)
@@ -286,9 +322,12 @@ func (m *Model) Close() error {
 func (m *Model) Resident() (int64, error) { return m.m.resident() }
 
 // Prefault reads every page of the mapping into memory now.
-func (m *Model) Prefault() error {
+func (m *Model) Prefault() error { return m.PrefaultContext(context.Background()) }
+
+// PrefaultContext is Prefault that stops when ctx is done.
+func (m *Model) PrefaultContext(ctx context.Context) error {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	return m.checkFault(m.m.prefault())
+	return m.checkFault(m.m.prefault(ctx))
 }
 
 // Evict drops this process's mapping of the file's pages (madvise
@@ -317,10 +356,13 @@ func (m *Model) WeightBytes() int64 {
 // ErrNoTensor is returned by TensorValues for a name the model lacks.
 var ErrNoTensor = errors.New("no such tensor")
 
-// tensor finds a tensor by its checkpoint name (as in Tensors): a vector
-// or a matrix. The classifier of a tied model has no tensor of its own.
+// tensor finds a tensor by its checkpoint name (as in Tensors, llama2.c's
+// or GGUF's names on any model): a vector or a matrix. The classifier of a tied model has no tensor of its own.
 func (m *Model) tensor(name string) (vec []float32, mx *Matrix) {
 	w := m.W
+	if local := localName(name); local != "" {
+		name = local
+	}
 	switch name {
 	case "tok_embeddings":
 		return nil, &w.Embed

@@ -11,6 +11,7 @@ type batchBuffers struct {
 	n                      int
 	x, xb, xb2, q, hb, hb2 []float32
 	qx, qh                 quantBuf
+	att                    [][]float32 // scores, one buffer per thread
 }
 
 func (b *batchBuffers) ensure(s *State, n int) {
@@ -72,7 +73,7 @@ func (s *State) Prefill(ctx context.Context, tokens []int, pos0 int) (logits []f
 	// Only the last position's logits are needed.
 	last := b.x[(n-1)*dim : n*dim]
 	t := s.tick()
-	s.ops.RMSNorm(s.x, last, s.W.FinalNorm, rmsEps)
+	s.ops.RMSNorm(s.x, last, s.W.FinalNorm, c.Eps())
 	s.tock("rmsnorm", t, 8*int64(dim), 3*int64(dim))
 	in := s.input(s.x, &s.qx)
 	s.matvec("classifier", s.logits, &s.W.Cls, in)
@@ -90,27 +91,65 @@ func (s *State) layerBatch(l, pos0, n int) {
 	s.block(l, n, b, kc, vc, s.matmul, func() {
 		t := s.tick()
 		for i := 0; i < n; i++ {
-			s.rot.at(pos0+i, hs).rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], hs)
+			s.rot.at(pos0+i, hs, c.RopeTheta()).rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], hs)
 		}
 		s.tock("rope", t, 8*int64(n*(dim+kvDim)), 3*int64(n*(dim+kvDim)))
 		s.kvStore(l, pos0, n, kc, vc)
 		t = s.tick()
-		var bytes, flops int64
-		for i := 0; i < n; i++ {
-			by, fl := s.attend(l, pos0+i, b.q[i*dim:(i+1)*dim], b.xb[i*dim:(i+1)*dim])
-			bytes, flops = bytes+by, flops+fl
-		}
+		bytes, flops := s.attendBatch(l, pos0, n)
 		s.tock("attention", t, bytes, flops)
 	})
 }
 
+// attendBatch runs attend for the n positions pos0..pos0+n-1 of the
+// batch, split between the threads by position: part p of P takes
+// positions p, p+P, p+2P, ..., so that each part gets as many short and
+// long (causal) rows as the others. Each part has its own scores buffer;
+// every position's result is what attend gives it alone.
+func (s *State) attendBatch(l, pos0, n int) (bytes, flops int64) {
+	c := s.M.Config
+	dim := c.Dim
+	b := &s.batch
+	parts := min(s.ops.Threads(), n)
+	if parts <= 1 || n*c.KVDim() < attnSplitMin {
+		for i := 0; i < n; i++ {
+			by, fl := s.attend(l, pos0+i, s.att, b.q[i*dim:(i+1)*dim], b.xb[i*dim:(i+1)*dim])
+			bytes, flops = bytes+by, flops+fl
+		}
+		return bytes, flops
+	}
+	for len(b.att) < parts {
+		b.att = append(b.att, nil)
+	}
+	var by, fl [maxAttnParts]int64
+	parts = min(parts, maxAttnParts)
+	s.ops.Parallel(parts, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			if len(b.att[p]) < pos0+n {
+				b.att[p] = make([]float32, max(s.kvCap, pos0+n))
+			}
+			for i := p; i < n; i += parts {
+				y, f := s.attend(l, pos0+i, b.att[p], b.q[i*dim:(i+1)*dim], b.xb[i*dim:(i+1)*dim])
+				by[p], fl[p] = by[p]+y, fl[p]+f
+			}
+		}
+	})
+	for p := 0; p < parts; p++ {
+		bytes, flops = bytes+by[p], flops+fl[p]
+	}
+	return bytes, flops
+}
+
+// maxAttnParts bounds how many threads a batch's attention is split over.
+const maxAttnParts = 16
+
 // attend computes, for every head, the attention of q (one position's
 // queries, at pos) over layer l's cached keys and values 0..pos, writing
-// the heads' outputs to z. It returns the cache bytes read and the FLOPs.
-func (s *State) attend(l, pos int, q, z []float32) (bytes, flops int64) {
+// the heads' outputs to z, with att (at least pos+1 long) for the scores. It returns the cache bytes read and the FLOPs.
+func (s *State) attend(l, pos int, att, q, z []float32) (bytes, flops int64) {
 	c := s.M.Config
 	kvDim, hs, kvMul := c.KVDim(), c.HeadSize(), c.Heads/c.KVHeads
-	att := s.att[:pos+1]
+	att = att[:pos+1]
 	for h := 0; h < c.Heads; h++ {
 		s.scores(att, q[h*hs:(h+1)*hs], l, 0, (h/kvMul)*hs)
 		s.ops.Softmax(att)
@@ -136,7 +175,7 @@ func (s *State) block(l, n int, b *batchBuffers, k, v []float32, mm matmulFunc, 
 	norm := func(wt []float32) {
 		t := s.tick()
 		for i := 0; i < n; i++ {
-			s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], wt, rmsEps)
+			s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], wt, c.Eps())
 		}
 		s.tock("rmsnorm", t, 8*int64(n*dim), 3*int64(n*dim))
 	}

@@ -1,10 +1,10 @@
 package engine
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 )
 
@@ -23,6 +23,14 @@ type Tokenizer struct {
 	MaxLength int // max_token_length from the file header
 
 	ids map[string]int // piece to id (lowest id for duplicates)
+
+	// Set for vocabularies read from GGUF metadata (gguf_tokenizer.go);
+	// the zero values are llama2.c's behaviour.
+	types         []int32 // sentencepiece token types (nil: all normal)
+	byteIDs       []int32 // the token of each byte value (nil: byte+3)
+	noBOS         bool    // the vocabulary does not start text with BOS
+	noSpacePrefix bool    // no dummy-prefix space before the text
+	deferBytes    bool    // byte fallback after the merges, as llama.cpp does
 }
 
 // TokenizerError is a malformed tokenizer file.
@@ -40,13 +48,24 @@ func (e *TokenizerError) Error() string {
 // vocab is the model's vocabulary size: the file must hold at least that
 // many tokens (llama2.c reads exactly vocab_size of them and ignores the
 // rest). Pass 0 to read every token in the file.
+// The file must be a regular file (a FIFO or a directory is refused before
+// it is opened) of at most MaxTokenizerBytes.
+//
+// A GGUF file (a model) gives the vocabulary stored in its metadata.
 func LoadTokenizer(path string, vocab int) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
+	if isGGUFFile(path) {
+		return loadGGUFTokenizer(path, vocab)
+	}
+	data, err := ReadRegular(context.Background(), path, MaxTokenizerBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	return ParseTokenizer(data, path, vocab)
 }
+
+// MaxTokenizerBytes bounds a tokenizer file (llama2.c's 32000-token
+// tokenizer.bin is 424 KiB).
+const MaxTokenizerBytes = 64 << 20
 
 // ParseTokenizer parses tokenizer bytes; name is used in errors.
 func ParseTokenizer(data []byte, name string, vocab int) (*Tokenizer, error) {
@@ -95,6 +114,11 @@ func ParseTokenizer(data []byte, name string, vocab int) (*Tokenizer, error) {
 func (t *Tokenizer) index() {
 	t.ids = make(map[string]int, len(t.Pieces))
 	for i := len(t.Pieces) - 1; i >= 0; i-- {
+		// Control, unknown and unused pieces never come from text (so a
+		// literal "<s>" stays text, as in sentencepiece).
+		if t.types != nil && !textType(t.types[i]) {
+			continue
+		}
 		t.ids[t.Pieces[i]] = i
 	}
 }
@@ -114,15 +138,39 @@ func (t *Tokenizer) Lookup(piece string) int {
 // a dummy-prefix space piece before non-empty text, one piece per UTF-8
 // character (or its bytes as <0xXX> tokens when the character is not a
 // piece), then repeated merges of the adjacent pair whose merged piece has
-// the highest score; an optional EOS.
+// the highest score (the leftmost of equals); an optional EOS.
+//
+// A vocabulary read from GGUF follows llama.cpp's sentencepiece tokenizer
+// where it differs: the flags of the file decide BOS and the dummy prefix,
+// and a character that is not a piece stays a piece of text while merging
+// (it may still merge into a longer piece) and becomes byte tokens only
+// after the merges.
 func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
+	out := t.encodeWith(text, bos, t.merge)
+	if eos {
+		out = append(out, EOS)
+	}
+	return out
+}
+
+// encodeWith is Encode without EOS, with the given merge loop. A
+// character kept as text (deferBytes) gets the id len(Pieces)+k, where
+// extra[k] is its text; the merge loops read texts through pieceText.
+func (t *Tokenizer) encodeWith(text string, bos bool, merge func([]int, []string) []int) []int {
 	tokens := make([]int, 0, len(text)+3)
-	if bos {
+	var extra []string
+	keep := func(s string) {
+		tokens = append(tokens, len(t.Pieces)+len(extra))
+		extra = append(extra, s)
+	}
+	if bos && !t.noBOS {
 		tokens = append(tokens, BOS)
 	}
-	if text != "" {
+	if text != "" && !t.noSpacePrefix {
 		if id := t.Lookup(" "); id >= 0 {
 			tokens = append(tokens, id)
+		} else if t.deferBytes {
+			keep(" ")
 		}
 	}
 	// Split into UTF-8 characters as llama2.c does: a lead byte starts a
@@ -133,43 +181,196 @@ func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
 			j++
 		}
 		ch := text[i:j]
-		if id := t.Lookup(ch); id >= 0 {
+		switch id := t.Lookup(ch); {
+		case id >= 0:
 			tokens = append(tokens, id)
-		} else {
+		case t.deferBytes:
+			keep(ch)
+		default:
 			for k := 0; k < len(ch); k++ {
 				tokens = append(tokens, t.byteID(ch[k]))
 			}
 		}
 		i = j
 	}
-	// Merge the best-scoring adjacent pair until none merges. (Quadratic
-	// in the text's length, like llama2.c; the map lookup of a converted
-	// byte slice does not allocate.)
+	tokens = merge(tokens, extra)
+	if len(extra) == 0 {
+		return tokens
+	}
+	// The characters still kept as text become their bytes' tokens.
+	out := make([]int, 0, len(tokens))
+	for _, id := range tokens {
+		if id < len(t.Pieces) {
+			out = append(out, id)
+			continue
+		}
+		for _, b := range []byte(extra[id-len(t.Pieces)]) {
+			out = append(out, t.byteID(b))
+		}
+	}
+	return out
+}
+
+// pieceText is the text of a token id during merging: its piece, or a
+// character kept as text (see encodeWith).
+func (t *Tokenizer) pieceText(id int, extra []string) string {
+	if id < len(t.Pieces) {
+		return t.Pieces[id]
+	}
+	return extra[id-len(t.Pieces)]
+}
+
+// merge applies llama2.c's merges to tokens: while some adjacent pair's
+// concatenation is a piece, replace the pair whose merged piece scores
+// highest (the leftmost of equal scores) by that piece. llama2.c rescans
+// the whole sequence for every merge, which is quadratic (a 1 MB cell took
+// 17 s); this keeps the candidate pairs in a heap ordered by (score, then
+// position) and the tokens in a linked list, so each merge costs a few heap
+// operations, and gives the same result: the heap's top is exactly the
+// pair llama2.c's scan would pick. Entries made stale by a merge are
+// recognised by their nodes' versions and skipped.
+func (t *Tokenizer) merge(tokens []int, extra []string) []int {
+	n := len(tokens)
+	if n < 2 {
+		return tokens
+	}
+	// Node i is the token that started at position i; positions keep the
+	// left-to-right order, so the smallest is the leftmost.
+	type node struct {
+		id, prev, next int32 // prev, next: -1 at the ends; id -1: merged away
+		ver            uint32
+	}
+	nodes := make([]node, n)
+	for i, id := range tokens {
+		nodes[i] = node{id: int32(id), prev: int32(i - 1), next: int32(i + 1)}
+	}
+	nodes[n-1].next = -1
+	h := &pairHeap{}
 	var buf []byte
+	push := func(l int32) {
+		r := nodes[l].next
+		if r < 0 {
+			return
+		}
+		buf = append(append(buf[:0], t.pieceText(int(nodes[l].id), extra)...), t.pieceText(int(nodes[r].id), extra)...)
+		id, ok := t.ids[string(buf)]
+		if !ok {
+			return
+		}
+		h.push(pair{score: t.Scores[id], left: l, right: r, id: int32(id), lver: nodes[l].ver, rver: nodes[r].ver})
+	}
+	for i := 0; i+1 < n; i++ {
+		push(int32(i))
+	}
+	h.init()
+	for h.len() > 0 {
+		p := h.pop()
+		l, r := &nodes[p.left], &nodes[p.right]
+		if l.id < 0 || r.id < 0 || l.ver != p.lver || r.ver != p.rver {
+			continue // a neighbour changed since this pair was queued
+		}
+		l.id, l.ver = p.id, l.ver+1
+		r.id, r.ver = -1, r.ver+1
+		l.next = r.next
+		if r.next >= 0 {
+			nodes[r.next].prev = p.left
+		}
+		if l.prev >= 0 {
+			push(l.prev)
+		}
+		push(p.left)
+	}
+	out := tokens[:0]
+	for i := int32(0); i >= 0; i = nodes[i].next {
+		out = append(out, int(nodes[i].id))
+	}
+	return out
+}
+
+// pair is a candidate merge of the adjacent nodes left and right into id.
+type pair struct {
+	score       float32
+	left, right int32
+	id          int32
+	lver, rver  uint32
+}
+
+// pairHeap is a max-heap of pairs by score, then by leftmost position.
+type pairHeap struct {
+	a     []pair
+	ready bool
+}
+
+func (h *pairHeap) len() int { return len(h.a) }
+
+func (h *pairHeap) less(i, j int) bool {
+	if h.a[i].score != h.a[j].score {
+		return h.a[i].score > h.a[j].score
+	}
+	return h.a[i].left < h.a[j].left
+}
+
+// push appends x; before init it only appends (init heapifies once).
+func (h *pairHeap) push(x pair) {
+	h.a = append(h.a, x)
+	if h.ready {
+		h.up(len(h.a) - 1)
+	}
+}
+
+func (h *pairHeap) init() {
+	h.ready = true
+	for i := len(h.a)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+func (h *pairHeap) pop() pair {
+	top := h.a[0]
+	last := len(h.a) - 1
+	h.a[0] = h.a[last]
+	h.a = h.a[:last]
+	if last > 0 {
+		h.down(0)
+	}
+	return top
+}
+
+func (h *pairHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			return
+		}
+		h.a[i], h.a[p] = h.a[p], h.a[i]
+		i = p
+	}
+}
+
+func (h *pairHeap) down(i int) {
 	for {
-		best, bestID, bestIdx := float32(-1e10), -1, -1
-		for i := 0; i+1 < len(tokens); i++ {
-			buf = append(append(buf[:0], t.Pieces[tokens[i]]...), t.Pieces[tokens[i+1]]...)
-			id, ok := t.ids[string(buf)]
-			if ok && t.Scores[id] > best {
-				best, bestID, bestIdx = t.Scores[id], id, i
-			}
+		l := 2*i + 1
+		if l >= len(h.a) {
+			return
 		}
-		if bestIdx < 0 {
-			break
+		m := l
+		if r := l + 1; r < len(h.a) && h.less(r, l) {
+			m = r
 		}
-		tokens[bestIdx] = bestID
-		tokens = append(tokens[:bestIdx+1], tokens[bestIdx+2:]...)
+		if !h.less(m, i) {
+			return
+		}
+		h.a[i], h.a[m] = h.a[m], h.a[i]
+		i = m
 	}
-	if eos {
-		tokens = append(tokens, EOS)
-	}
-	return tokens
 }
 
 // byteID is the token of a raw byte. llama2.c uses byte+3, where
 // sentencepiece puts the <0xXX> pieces after <unk>, <s> and </s>.
 func (t *Tokenizer) byteID(b byte) int {
+	if t.byteIDs != nil {
+		return int(t.byteIDs[b])
+	}
 	if int(b)+3 < len(t.Pieces) {
 		return int(b) + 3
 	}
@@ -182,6 +383,9 @@ func (t *Tokenizer) byteID(b byte) int {
 func (t *Tokenizer) Decode(prev, id int) string {
 	if id < 0 || id >= len(t.Pieces) {
 		return ""
+	}
+	if t.types != nil && t.types[id] == tokenControl {
+		return "" // as llama.cpp prints control tokens without special
 	}
 	p := t.Pieces[id]
 	if prev == BOS && strings.HasPrefix(p, " ") {

@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -492,7 +493,17 @@ func TestMIME(t *testing.T) {
 		t.Errorf("%v", m)
 	}
 	m = Bundle{Text: "x", HTML: "<b>", SVG: "<svg/>", JSON: 1}.MIME()
-	if len(m) != 4 || m["text/html"] != "<b>" || m["application/json"] != 1 {
+	if len(m) != 4 || m["text/html"] != PictureHTML("<svg/>")+"<b>" || m[JSONMIME] != 1 {
 		t.Errorf("%v", m)
+	}
+	// The image copy decodes to the picture itself.
+	h := PictureHTML(`<svg width="1"/>`)
+	i := strings.Index(h, "base64,")
+	j := strings.LastIndex(h, `">`)
+	if i < 0 || j < i {
+		t.Fatalf("no data URI in %q", h)
+	}
+	if b, err := base64.StdEncoding.DecodeString(h[i+len("base64,") : j]); err != nil || string(b) != `<svg width="1"/>` {
+		t.Errorf("data URI decodes to %q, %v", b, err)
 	}
 }

@@ -26,6 +26,7 @@ func (k *kernel) executor() {
 				continue
 			}
 		}
+		k.setParent(m)
 		k.status(m, "busy")
 		k.handleShell(m)
 		k.status(m, "idle")
@@ -49,17 +50,9 @@ func (k *kernel) handleShell(m *message) {
 	case "history_request":
 		k.historyRequest(m)
 	case "comm_info_request":
-		k.reply(k.shell, m, map[string]any{"status": "ok", "comms": map[string]any{}})
-	case "comm_open":
-		var c struct {
-			CommID     string `json:"comm_id"`
-			TargetName string `json:"target_name"`
-		}
-		_ = json.Unmarshal(m.Content, &c)
-		k.log.Info("comm_open for unknown target: closing it", "target_name", c.TargetName, "comm_id", c.CommID)
-		k.publish(m, "comm_close", map[string]any{"comm_id": c.CommID, "data": map[string]any{}})
-	case "comm_msg", "comm_close":
-		k.log.Debug("ignored", "msg_type", m.Header.MsgType)
+		k.commInfo(k.shell, m)
+	case "comm_open", "comm_msg", "comm_close":
+		k.handleComm(m)
 	default:
 		k.unknown(k.shell, m)
 	}
@@ -95,7 +88,9 @@ func (k *kernel) execute(m *message) {
 	}
 	count := k.execCount
 	if !req.Silent {
-		k.publish(m, "execute_input", map[string]any{"code": req.Code, "execution_count": count})
+		// Every subscriber gets the echo: a 50 MB cell is echoed as its
+		// first 64 KiB, as the history keeps it.
+		k.publish(m, "execute_input", map[string]any{"code": clipHistory(req.Code), "execution_count": count})
 	}
 
 	var (
@@ -106,7 +101,7 @@ func (k *kernel) execute(m *message) {
 		output, err = k.run(m, req, count)
 	}
 	if store {
-		k.history = append(k.history, histEntry{line: count, input: req.Code, output: output})
+		k.history = append(k.history, histEntry{line: count, input: clipHistory(req.Code), output: clipHistory(output)})
 	}
 	if err != nil {
 		ename, evalue, tb := describeError(err)
@@ -364,4 +359,20 @@ func (k *kernel) isComplete(m *message) {
 	default:
 		k.reply(k.shell, m, map[string]any{"status": "unknown"})
 	}
+}
+
+// MaxHistoryEntry bounds the bytes of one input (or output) the history
+// keeps, and of the execute_input echo: a 50 MB cell is answered, but not
+// kept for the kernel's lifetime nor sent back to every client.
+const MaxHistoryEntry = 64 << 10
+
+func clipHistory(s string) string {
+	if len(s) <= MaxHistoryEntry {
+		return s
+	}
+	cut := MaxHistoryEntry
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("\n… (%d more bytes not kept in the history)", len(s)-cut)
 }

@@ -81,6 +81,9 @@ func (s *Interpreter) capturePatterns(c *call, ids []int) ([][][][]float64, erro
 }
 
 func (s *Interpreter) doAttention(c *call) error {
+	if c.args.bool("ui") {
+		return s.attentionUI(c)
+	}
 	ids, err := s.contextIDs(c)
 	if err != nil {
 		return err
@@ -167,9 +170,6 @@ type captured struct {
 // maxJSONValues bounds the numbers one JSON output carries.
 const maxJSONValues = 1 << 20
 
-// maxCaptureBytes bounds what one %cache keeps in memory.
-const maxCaptureBytes = 1 << 30
-
 // hookValuesPerPosition is the number of values a hook point holds at one
 // position of a context of n tokens (scores and patterns padded to n).
 func (s *Interpreter) hookValuesPerPosition(name string, n int) int {
@@ -188,7 +188,13 @@ func (s *Interpreter) hookValuesPerPosition(name string, n int) int {
 }
 
 // capture runs ids with hooks on every point matching patterns.
-func (s *Interpreter) capture(c *call, ids []int, patterns []string) (map[string]*captured, []string, error) {
+//
+// kept is what stays captured beside the new capture; the capture is
+// refused before it runs when its estimate (4 bytes per value of every
+// hook at every position) and kept exceed the capture budget. kept < 0
+// means the new capture replaces the cache: the old one is dropped (and its
+// memory returned) once the estimate fits, so both are never held at once.
+func (s *Interpreter) capture(c *call, ids []int, patterns []string, kept int64) (map[string]*captured, []string, error) {
 	got := map[string]*captured{}
 	var order []string
 	want := map[string]bool{}
@@ -208,8 +214,12 @@ func (s *Interpreter) capture(c *call, ids []int, patterns []string) (map[string
 	for _, n := range order {
 		bytes += 4 * int64(s.hookValuesPerPosition(n, len(ids))) * int64(len(ids))
 	}
-	if bytes > maxCaptureBytes {
-		return nil, nil, fmt.Errorf("capturing %d hook points over %d positions would keep %s: name fewer hooks (e.g. blocks.*.hook_resid_post)", len(order), len(ids), human(float64(bytes), "B"))
+	if bytes+max(kept, 0) > s.limits.captureBudget {
+		return nil, nil, &CaptureBudgetError{Hooks: len(order), Positions: len(ids), Estimate: bytes, Kept: max(kept, 0), Budget: s.limits.captureBudget}
+	}
+	if kept < 0 && s.cache != nil {
+		s.cache, s.cacheOrder, s.cacheIDs = nil, nil, nil
+		freeMemory()
 	}
 	hook := func(ev *engine.HookEvent) {
 		if !want[ev.Name] {
@@ -252,7 +262,7 @@ func (s *Interpreter) doCache(c *call) error {
 			patterns = append(patterns, w.text)
 		}
 	}
-	got, order, err := s.capture(c, ids, patterns)
+	got, order, err := s.capture(c, ids, patterns, -1)
 	if err != nil {
 		return err
 	}
@@ -324,7 +334,11 @@ func (s *Interpreter) doActivations(c *call) error {
 		if ids, err = s.contextIDs(c); err != nil {
 			return err
 		}
-		got, _, err := s.capture(c, ids, []string{name})
+		var kept int64
+		if equalInts(s.cacheIDs, ids) {
+			kept = s.cacheBytes()
+		}
+		got, _, err := s.capture(c, ids, []string{name}, kept)
 		if err != nil {
 			return err
 		}

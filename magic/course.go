@@ -8,6 +8,7 @@ package magic
 // shrink and say so.
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -112,8 +113,8 @@ func (s *Interpreter) quickInt(c *call, flag string, def, q int, what string, ch
 
 // openShape opens (writing it first if needed) a synthetic model of a named
 // shape and format (v0, v1, v2) from the cache directory.
-func (s *Interpreter) openShape(shape, format string) (*engine.Model, error) {
-	p, err := s.syntheticModel(shape, 1, format)
+func (s *Interpreter) openShape(ctx context.Context, shape, format string) (*engine.Model, error) {
+	p, err := s.syntheticModel(ctx, shape, 1, format)
 	if err != nil {
 		return nil, err
 	}
@@ -204,9 +205,6 @@ func (s *Interpreter) doTying(c *call) error {
 	untied, tied := cfg, cfg
 	untied.Shared = false
 	tied.Shared, tied.Vocab = true, 2*cfg.Vocab
-	if err := os.MkdirAll(s.opts.CacheDir, 0o755); err != nil {
-		return err
-	}
 	type file struct {
 		label string
 		cfg   engine.Config
@@ -221,10 +219,8 @@ func (s *Interpreter) doTying(c *call) error {
 	var js []map[string]any
 	var sizes []int64
 	for _, f := range files {
-		if !isFile(f.path) {
-			if err := engine.WriteCheckpoint(f.path, f.cfg, engine.Synthetic(1)); err != nil {
-				return err
-			}
+		if err := engine.EnsureCheckpoint(c.ctx, f.path, f.cfg, engine.Synthetic(1)); err != nil {
+			return err
 		}
 		st, err := os.Stat(f.path)
 		if err != nil {
@@ -484,7 +480,7 @@ func (s *Interpreter) doWall(c *call) error {
 	var lines []string
 	for _, sh := range shapes {
 		step(fmt.Sprintf("decoding %d tokens of %s…", n, sh))
-		m, err := s.openShape(sh, "v1")
+		m, err := s.openShape(c.ctx, sh, "v1")
 		if err != nil {
 			return err
 		}

@@ -79,7 +79,7 @@ func (s *Interpreter) doLadder(c *call) error {
 		}
 	}()
 	for _, f := range []string{"v0", "v2"} {
-		m, err := s.openShape(shape, f)
+		m, err := s.openShape(c.ctx, shape, f)
 		if err != nil {
 			return err
 		}
@@ -257,7 +257,7 @@ func (s *Interpreter) doLatency(c *call) error {
 	if c.args.has("shape") {
 		shape := s.quickShape(c.args.str("shape", ""), &changes)
 		var err error
-		if m, err = s.openShape(shape, "v1"); err != nil {
+		if m, err = s.openShape(c.ctx, shape, "v1"); err != nil {
 			return err
 		}
 		defer m.Close()

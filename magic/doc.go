@@ -28,6 +28,7 @@
 //
 // Every result carries text/plain; charts add image/svg+xml, tables
 // text/html, and numbers that tests and notebooks check are in
-// application/json. Errors are *Error values named "MagicError" that say
+// inspect.JSONMIME (not application/json, which JupyterLab would show as
+// a tree instead of the picture). Errors are *Error values named "MagicError" that say
 // which line of the cell is wrong and what was expected.
 package magic

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -18,7 +17,9 @@ import (
 	"github.com/memwall/memwall/asm"
 	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
+	"github.com/memwall/memwall/internal/site"
 	"github.com/memwall/memwall/kernel"
+	"github.com/memwall/memwall/kernel/widget"
 )
 
 // Options configures an Interpreter. The zero value works.
@@ -34,8 +35,8 @@ type Options struct {
 	// WorkDir is the directory relative paths are resolved against
 	// (default: the process's working directory).
 	WorkDir string
-	// CacheDir holds synthetic and converted checkpoints (default:
-	// os.UserCacheDir()/memwall).
+	// CacheDir holds synthetic and converted checkpoints (default: the
+	// site's cache_dir, else os.UserCacheDir()/memwall; see internal/site).
 	CacheDir string
 	// Variant and Threads are the initial kernel variant ("auto" by
 	// default) and thread count (default 1).
@@ -95,7 +96,12 @@ type Interpreter struct {
 	lastProfile *timeRun // the last profiled generation
 	lastBW      *asm.BandwidthResult
 
+	limits limits // what one cell may use (limits.go)
+
 	seq atomic.Int64 // display ids
+
+	ui   *widget.Manager // the kernel's widgets (nil outside a kernel)
+	live []*widget.Box   // the live views shown, oldest first
 }
 
 var _ kernel.Interpreter = (*Interpreter)(nil)
@@ -106,11 +112,7 @@ func New(opts Options) *Interpreter {
 		opts.WorkDir, _ = os.Getwd()
 	}
 	if opts.CacheDir == "" {
-		if d, err := os.UserCacheDir(); err == nil {
-			opts.CacheDir = filepath.Join(d, "memwall")
-		} else {
-			opts.CacheDir = filepath.Join(os.TempDir(), "memwall-cache")
-		}
+		opts.CacheDir, _ = site.CacheDir()
 	}
 	if opts.Variant == "" {
 		opts.Variant = "auto"
@@ -131,8 +133,17 @@ func New(opts Options) *Interpreter {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Interpreter{opts: opts, log: log, variant: opts.Variant, threads: opts.Threads, gen: defaultGen()}
+	lim, warn := defaultLimits()
+	for _, w := range warn {
+		log.Warn(w)
+	}
+	lim.applyMemoryLimit()
+	return &Interpreter{opts: opts, log: log, variant: opts.Variant, threads: opts.Threads, gen: defaultGen(), limits: lim}
 }
+
+// CodeMirrorMode is the editor mode memwall's language_info names, one
+// every front end has (the notebooks' metadata carries it too).
+const CodeMirrorMode = "shell"
 
 // Info implements kernel.Interpreter.
 func (s *Interpreter) Info() kernel.KernelInfo {
@@ -143,6 +154,12 @@ func (s *Interpreter) Info() kernel.KernelInfo {
 		HelpLinks:             []kernel.HelpLink{{Text: "llama2.c", URL: "https://github.com/karpathy/llama2.c"}},
 		LanguageInfo: kernel.LanguageInfo{
 			Name: "memwall", Version: s.opts.Version, MIMEType: "text/x-memwall", FileExtension: ".mw",
+			// No front end ships a memwall mode: without one the classic
+			// Notebook asks for codemirror/mode/memwall/memwall.js (a 404)
+			// and JupyterLab edits plain text. A cell is a command line
+			// (%magic --flag value "quoted text"), which the shell modes of
+			// CodeMirror 5 and 6 and Pygments' bash lexer highlight.
+			CodeMirrorMode: CodeMirrorMode, PygmentsLexer: "bash",
 		},
 	}
 }
@@ -183,7 +200,16 @@ func (s *Interpreter) Execute(ctx context.Context, code string, out kernel.Outpu
 			err = &Error{Err: fmt.Errorf("internal error: %v (the session may be inconsistent: %%reset or %%load)", r)}
 		}
 	}()
-	return s.execute(ctx, code, out, 0)
+	if int64(len(code)) > s.limits.maxCell {
+		return s.cellTooLarge(len(code))
+	}
+	ctx, stop := s.watchMemory(ctx)
+	err = s.execute(ctx, code, out, 0)
+	if me := stop(); me != nil {
+		freeMemory()
+		return &Error{Err: me}
+	}
+	return err
 }
 
 // statement is one magic of a cell.
@@ -357,7 +383,7 @@ func join(parts []inspect.Bundle, js any) inspect.Bundle {
 		}
 		switch {
 		case p.SVG != "":
-			h.WriteString(`<div style="margin:4px 0">` + p.SVG + `</div>`)
+			h.WriteString(`<div style="margin:4px 0">` + inspect.PictureHTML(p.SVG) + `</div>`)
 		case p.HTML != "":
 			h.WriteString(`<div style="margin:4px 0">` + p.HTML + `</div>`)
 		case p.Text != "":

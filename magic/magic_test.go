@@ -60,7 +60,7 @@ func (r *recorder) Input(context.Context, string, bool) (string, error) {
 func (r *recorder) lastJSON(t *testing.T) map[string]any {
 	t.Helper()
 	for i := len(r.displays) - 1; i >= 0; i-- {
-		if js, ok := r.displays[i].Data["application/json"]; ok {
+		if js, ok := r.displays[i].Data[inspect.JSONMIME]; ok {
 			raw, err := json.Marshal(js)
 			if err != nil {
 				t.Fatalf("JSON does not marshal: %v", err)

@@ -2,6 +2,7 @@ package magic
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -33,9 +34,19 @@ func (s *Interpreter) searchDirs() []string { return s.search().Dirs() }
 
 func (s *Interpreter) abs(p string) string { return s.search().Abs(p) }
 
-func isFile(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
+// isFile reports whether p is a regular file (a directory, FIFO, socket or
+// device is not: opening one could block or mislead).
+func isFile(p string) bool { return engine.CheckRegular(p) == nil }
+
+// notRegular refines the error of a name the search did not resolve: when
+// the name is a path to something that is not a regular file (a
+// directory), that is what it says, rather than "not found".
+func (s *Interpreter) notRegular(what, name string, err error) error {
+	var nr *engine.NotRegularError
+	if cerr := engine.CheckRegular(s.abs(name)); errors.As(cerr, &nr) {
+		return fmt.Errorf("%s %w", what, cerr)
+	}
+	return err
 }
 
 // doLoad implements %load.
@@ -48,7 +59,7 @@ func (s *Interpreter) doLoad(c *call) error {
 		if len(a.pos) > 0 {
 			return usagef(c.spec.usage(), "give either MODEL or --shape, not both")
 		}
-		p, err := s.syntheticModel(a.str("shape", ""), a.int("seed", 1), a.str("format", "v1"))
+		p, err := s.syntheticModel(c.ctx, a.str("shape", ""), a.int("seed", 1), a.str("format", "v1"))
 		if err != nil {
 			return err
 		}
@@ -56,7 +67,7 @@ func (s *Interpreter) doLoad(c *call) error {
 	case len(a.pos) == 1:
 		r, err := s.search().Find("model", a.pos[0].text, ".bin")
 		if err != nil {
-			return err
+			return s.notRegular("model", a.pos[0].text, err)
 		}
 		path = r.Path
 	default:
@@ -65,7 +76,7 @@ func (s *Interpreter) doLoad(c *call) error {
 			return err
 		}
 		if p == "" {
-			p, err = s.syntheticModel(s.opts.FallbackShape, 1, "v1")
+			p, err = s.syntheticModel(c.ctx, s.opts.FallbackShape, 1, "v1")
 			if err != nil {
 				return fmt.Errorf("no model found and writing a synthetic one failed: %w", err)
 			}
@@ -85,10 +96,13 @@ func (s *Interpreter) doLoad(c *call) error {
 		}
 		s.kv = kv
 	}
-	if err := s.load(path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap")}, a.str("weights", "")); err != nil {
+	if err := s.load(c.ctx, path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap"), ContextLength: a.int("context-length", 0)}, a.str("weights", "")); err != nil {
 		return err
 	}
 	s.synthetic = synthetic
+	for _, w := range s.model.Load.Warnings {
+		c.out.Stream("stderr", "warning: "+w+"\n")
+	}
 	if synthetic && banner == "" {
 		banner = "!!! RANDOM WEIGHTS !!! synthetic " + a.str("shape", "stories15M") + "-shape model: right size and speed, gibberish text."
 	}
@@ -120,42 +134,28 @@ func (s *Interpreter) defaultModel() (string, error) {
 }
 
 // syntheticModel writes (or reuses) a random-weight checkpoint of a named
-// shape in the cache directory.
-func (s *Interpreter) syntheticModel(shape string, seed int, format string) (string, error) {
-	cfg, err := engine.Shape(shape)
-	if err != nil {
-		return "", err
-	}
+// shape in the cache directory (engine.SyntheticModel: one file however
+// many kernels ask for it at once).
+func (s *Interpreter) syntheticModel(ctx context.Context, shape string, seed int, format string) (string, error) {
+	v := engine.V1
 	switch format {
 	case "v0":
-		cfg.Version = engine.V0
+		v = engine.V0
 	case "v1", "":
-		cfg.Version = engine.V1
 	case "v2", "q8":
-		cfg.Version = engine.V2
-		cfg.GroupSize = engine.DefaultGroupSize(cfg)
+		v = engine.V2
 	default:
 		return "", fmt.Errorf("unknown format %q (expected v0, v1 or v2)", format)
 	}
 	if seed < 0 {
 		return "", fmt.Errorf("--seed must not be negative, got %d", seed)
 	}
-	if err := os.MkdirAll(s.opts.CacheDir, 0o755); err != nil {
-		return "", fmt.Errorf("cache directory: %w", err)
-	}
-	path := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-seed%d-%s.bin", shape, seed, format))
-	if isFile(path) {
-		return path, nil
-	}
-	if err := engine.WriteCheckpoint(path, cfg, engine.Synthetic(uint64(seed))); err != nil {
-		return "", err
-	}
-	return path, nil
+	return engine.SyntheticModel(ctx, s.opts.CacheDir, shape, seed, v)
 }
 
 // load replaces the session's model.
-func (s *Interpreter) load(path, tokPath string, lo engine.LoadOptions, weights string) error {
-	m, err := engine.Open(path, lo)
+func (s *Interpreter) load(ctx context.Context, path, tokPath string, lo engine.LoadOptions, weights string) error {
+	m, err := engine.OpenContext(ctx, path, lo)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,10 @@ func (s *Interpreter) load(path, tokPath string, lo engine.LoadOptions, weights 
 			return err
 		}
 	}
-	tok, tp, note, err := s.findTokenizer(path, tokPath, m.Vocab)
+	tok, tp, note, err := m.Tok, path+" (the vocabulary inside the GGUF file)", "", error(nil)
+	if tok == nil || tokPath != "" {
+		tok, tp, note, err = s.findTokenizer(path, tokPath, m.Vocab)
+	}
 	if err != nil {
 		m.Close()
 		return err
@@ -227,12 +230,12 @@ func (s *Interpreter) ensureModel(c *call) error {
 	}
 	synthetic := false
 	if p == "" {
-		if p, err = s.syntheticModel(s.opts.FallbackShape, 1, "v1"); err != nil {
+		if p, err = s.syntheticModel(c.ctx, s.opts.FallbackShape, 1, "v1"); err != nil {
 			return fmt.Errorf("no model loaded, none found, and writing a synthetic one failed: %w", err)
 		}
 		synthetic = true
 	}
-	if err := s.load(p, "", engine.LoadOptions{}, ""); err != nil {
+	if err := s.load(c.ctx, p, "", engine.LoadOptions{}, ""); err != nil {
 		return fmt.Errorf("no model loaded and loading the default failed: %w", err)
 	}
 	s.synthetic = synthetic
@@ -249,7 +252,7 @@ func (s *Interpreter) findTokenizer(modelPath, given string, vocab int) (*engine
 	if given != "" {
 		r, err := s.search().Find("tokenizer", given, ".bin")
 		if err != nil {
-			return nil, "", "", err
+			return nil, "", "", s.notRegular("tokenizer", given, err)
 		}
 		t, err := engine.LoadTokenizer(r.Path, vocab)
 		return t, r.Path, "", err
@@ -360,9 +363,8 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		{"resident now", residentText(resident, rerr)},
 		{"load time", m.Load.Duration.String()},
 		{"tokenizer", tok},
-		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", s.ops.Name, s.ops.Threads(), s.layout)},
+		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", engine.KernelSummary(m, s.ops.Kernels), s.ops.Threads(), layoutText(m, s.layout))},
 		{"weights", strings.TrimSuffix(m.WeightTypes()+", "+m.Load.Converted, ", ")},
-		{"weight kernels", strings.Join(weightKernels(m, s.ops), "; ")},
 	}
 	title := "Model: " + filepath.Base(m.Path)
 	if s.synthetic {
@@ -383,10 +385,24 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		"quantized": cfg.Quantized(), "group_size": cfg.GroupSize,
 		"mapped_bytes": m.Load.MappedBytes, "copied_bytes": m.Load.CopiedBytes, "resident_bytes": resident,
 		"load_ms": ms(m.Load.Duration), "tokenizer": s.tokPath, "synthetic": s.synthetic,
-		"weights": m.WeightTypes(), "weight_kernels": weightKernels(m, s.ops), "converted": m.Load.Converted,
+		"weights": m.WeightTypes(), "kernels": engine.KernelRoutines(m, s.ops.Kernels), "converted": m.Load.Converted,
 		"builtin": source != "file", "source": source,
 	}
+	if extra := s.ggufCard(); extra != nil {
+		js := b.JSON.(map[string]any)
+		js["gguf"] = s.ggufJSON()
+		b = join(append([]inspect.Bundle{b}, extra...), js)
+	}
 	return b
+}
+
+// layoutText names where the weights are read from: a model converted at
+// load reads its converted copy, not the mapping.
+func layoutText(m *engine.Model, l engine.Layout) string {
+	if m.Load.Converted != "" && l == engine.LayoutMapped {
+		return "converted (heap copy)"
+	}
+	return l.String()
 }
 
 // convertAtLoad converts m's matrices as %load --weights asks.
@@ -396,15 +412,6 @@ func convertAtLoad(m *engine.Model, weights string) error {
 		return fmt.Errorf("--weights: %w", err)
 	}
 	return m.Convert(t, fallback)
-}
-
-// weightKernels names, for each weight type of m, the routine ops runs.
-func weightKernels(m *engine.Model, ops *asm.Ops) []string {
-	var out []string
-	for _, t := range m.W.Types(m.Shared) {
-		out = append(out, t.String()+": "+engine.KernelFor(ops, t))
-	}
-	return out
 }
 
 func residentText(n int64, err error) string {
@@ -527,9 +534,16 @@ func (s *Interpreter) doTokens(c *call) error {
 	ids := s.tok.Encode(text, !c.args.bool("no-bos"), false)
 	t := inspect.Table{Title: fmt.Sprintf("%d tokens", len(ids)), Header: []string{"#", "id", "piece", "score"}}
 	pieces := make([]string, len(ids))
+	shown := min(int64(len(ids)), s.limits.tableRows)
 	for i, id := range ids {
 		pieces[i] = s.tok.Pieces[id]
-		t.Rows = append(t.Rows, []string{fmt.Sprint(i), fmt.Sprint(id), fmt.Sprintf("%q", pieces[i]), fmt.Sprintf("%g", s.tok.Scores[id])})
+		if int64(i) < shown {
+			t.Rows = append(t.Rows, []string{fmt.Sprint(i), fmt.Sprint(id), fmt.Sprintf("%q", pieces[i]), fmt.Sprintf("%g", s.tok.Scores[id])})
+		}
+	}
+	if more := int64(len(ids)) - shown; more > 0 {
+		t.Title = fmt.Sprintf("%d tokens (the first %d shown)", len(ids), shown)
+		t.Note = fmt.Sprintf("… and %d more tokens not shown (table_rows = %d; every id and piece is in the cell's data, under %s)", more, shown, inspect.JSONMIME)
 	}
 	b := t.Bundle()
 	b.JSON = map[string]any{"text": text, "ids": ids, "pieces": pieces}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,17 +37,14 @@ func (s *Interpreter) variantTable() inspect.Bundle {
 		t.Rows = append(t.Rows, []string{v.Name, feat, yesNo(v.Available), fmt.Sprint(v.Rank), mark})
 		js = append(js, map[string]any{"name": v.Name, "features": nonNil(v.Features), "available": v.Available, "rank": v.Rank, "active": v.Name == active})
 	}
-	wk := map[string]string{}
-	if s.ops != nil {
-		var parts []string
-		for _, typ := range []string{asm.TypeBF16, asm.TypeF16, asm.TypeQ8Blocks, asm.TypeQ4_0} {
-			wk[typ] = s.ops.WeightKernel(typ)
-			parts = append(parts, typ+": "+wk[typ])
-		}
-		t.Note += "\nweight-type kernels of " + active + " — " + strings.Join(parts, "; ")
+	var routines map[string]string
+	if s.ops != nil && s.model != nil {
+		// What actually runs for this model's shapes, fallbacks named.
+		routines = engine.KernelRoutines(s.model, s.ops.Kernels)
+		t.Note += "; with " + filepath.Base(s.model.Path) + ": " + engine.KernelSummary(s.model, s.ops.Kernels)
 	}
 	b := t.Bundle()
-	b.JSON = map[string]any{"variants": js, "active": active, "best": asm.Best(), "threads": s.threads, "weight_kernels": wk}
+	b.JSON = map[string]any{"variants": js, "active": active, "best": asm.Best(), "threads": s.threads, "routines": routines}
 	return b
 }
 
@@ -300,7 +296,7 @@ func breakdownRows(run *timeRun) ([]engine.OpStat, time.Duration) {
 func (s *Interpreter) timeBundle(run *timeRun) inspect.Bundle {
 	rows, total := breakdownRows(run)
 	tok := max(run.tokens, 1)
-	t := inspect.Table{Title: fmt.Sprintf("Where the time goes: %s, %d token(s), %.3f ms/token, %s × %d thread(s)", run.label, run.tokens, ms(total)/float64(tok), s.ops.Name, s.ops.Threads()),
+	t := inspect.Table{Title: fmt.Sprintf("Where the time goes: %s, %d token(s), %.3f ms/token, %s × %d thread(s)", run.label, run.tokens, ms(total)/float64(tok), engine.KernelSummary(s.model, s.ops.Kernels), s.ops.Threads()),
 		Header: []string{"op", "calls", "ms", "share", "ms/token", "MB moved", "GB/s", "GFLOP/s"}}
 	t.Shade = [][]float64{}
 	var js []map[string]any
@@ -335,7 +331,7 @@ func (s *Interpreter) timeBundle(run *timeRun) inspect.Bundle {
 	bar := inspect.StackedBar(seg, []inspect.StackedBarItem{{Label: "decode", Values: vals}}, inspect.ChartOpts{Title: "Time per token by op", XLabel: "ms per token", Height: 200})
 	return join([]inspect.Bundle{t.Bundle(), bar}, map[string]any{
 		"tokens": run.tokens, "total_ms": ms(total), "sum_ms": sumMS, "ms_per_token": ms(total) / float64(tok),
-		"prefill_ms": ms(run.prefill), "variant": s.ops.Name, "threads": s.ops.Threads(), "rows": js})
+		"prefill_ms": ms(run.prefill), "variant": s.ops.Name, "routines": engine.KernelRoutines(s.model, s.ops.Kernels), "threads": s.ops.Threads(), "rows": js})
 }
 
 // ---- %bench ----
@@ -553,15 +549,10 @@ func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
 	} else {
 		cfg.Version, cfg.GroupSize = engine.V1, 0
 	}
-	if err := os.MkdirAll(s.opts.CacheDir, 0o755); err != nil {
-		return nil, err
-	}
 	base := strings.TrimSuffix(filepath.Base(m.Path), filepath.Ext(m.Path))
 	p := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-%d-%s.bin", base, m.Load.FileBytes, suffix))
-	if !isFile(p) {
-		if err := engine.WriteCheckpoint(p, cfg, engine.FromModel(m)); err != nil {
-			return nil, err
-		}
+	if err := engine.EnsureCheckpoint(context.Background(), p, cfg, engine.FromModel(m)); err != nil {
+		return nil, err
 	}
 	return engine.Open(p, engine.LoadOptions{})
 }

@@ -173,6 +173,9 @@ func (s *Interpreter) advance(ctx context.Context, stop func(stepEvent) bool) ([
 }
 
 func (s *Interpreter) doStep(c *call) error {
+	if c.args.bool("ui") {
+		return s.stepUI(c)
+	}
 	if err := s.ensureModel(c); err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package magic
 import (
 	"strings"
 	"testing"
+
+	"github.com/memwall/memwall/inspect"
 )
 
 func TestLoadWeights(t *testing.T) {
@@ -15,10 +17,10 @@ func TestLoadWeights(t *testing.T) {
 	}
 	r := run(t, s, "%load stories260K --weights bf16")
 	txt := r.text()
-	if !strings.Contains(txt, "bf16, converted at load from fp32") || !strings.Contains(txt, "weight kernels") {
+	if !strings.Contains(txt, "bf16, converted at load from fp32") || !strings.Contains(txt, "matvec bf16") {
 		t.Fatalf("model card: %s", txt)
 	}
-	js := r.displays[len(r.displays)-1].Data["application/json"].(map[string]any)
+	js := r.displays[len(r.displays)-1].Data[inspect.JSONMIME].(map[string]any)
 	if js["weights"] != "bf16" || js["copied_bytes"].(int64) == 0 {
 		t.Fatalf("card JSON: weights %v, copied %v", js["weights"], js["copied_bytes"])
 	}
@@ -26,7 +28,7 @@ func TestLoadWeights(t *testing.T) {
 	run(t, s, "%%generate -n 8 -t 0\nOnce upon a time")
 	run(t, s, "%lens")
 	v := run(t, s, "%variant").text()
-	if !strings.Contains(v, "weight-type kernels of") || !strings.Contains(v, "bf16: ") {
+	if !strings.Contains(v, "matvec bf16: ") {
 		t.Fatalf("%%variant: %s", v)
 	}
 	run(t, s, "%load stories260K --weights q4_0,f16")

@@ -5,16 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/memwall/memwall/asm"
 	"github.com/memwall/memwall/engine"
+	"github.com/memwall/memwall/internal/site"
 )
 
 func newOps(variant string, threads int) (*asm.Ops, error) {
@@ -84,7 +87,8 @@ func writeJSON(e *env, v any) error {
 }
 
 // shapeModel returns the path of a synthetic model of a named shape in the
-// user's cache, writing it on first use.
+// cache directory the kernel uses too (internal/site), writing it on first
+// use.
 func shapeModel(e *env, shape, format string) (string, error) {
 	c, err := engine.Shape(shape)
 	if err != nil {
@@ -93,56 +97,46 @@ func shapeModel(e *env, shape, format string) (string, error) {
 	if c.Version, err = parseFormat(format); err != nil {
 		return "", err
 	}
-	if c.Version == engine.V2 {
-		c.GroupSize = engine.DefaultGroupSize(c)
+	dir, _ := site.CacheDir()
+	p := filepath.Join(dir, engine.SyntheticName(shape, 1, c.Version))
+	if _, err := os.Stat(p); err != nil {
+		fmt.Fprintf(e.stderr, "writing synthetic %s (%s, random weights) to %s\n", shape, c.FormatName(), p)
 	}
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	dir = filepath.Join(dir, "memwall", "models")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	p := filepath.Join(dir, fmt.Sprintf("%s-seed1-v%d.bin", shape, c.Version))
-	want, _ := c.FileSize()
-	if st, err := os.Stat(p); err == nil && st.Size() == want {
-		return p, nil
-	}
-	fmt.Fprintf(e.stderr, "writing synthetic %s (%s, random weights) to %s\n", shape, c.FormatName(), p)
-	return p, engine.WriteCheckpoint(p, c, engine.Synthetic(1))
+	return engine.SyntheticModel(context.Background(), dir, shape, 1, c.Version)
 }
 
 // benchReport is memwall bench's result; the JSON field names are part of
 // the command's interface.
 type benchReport struct {
-	Machine            string  `json:"machine"`
-	Model              string  `json:"model"`
-	Format             string  `json:"format"`
-	Variant            string  `json:"variant"`
-	Threads            int     `json:"threads"`
-	Layout             string  `json:"layout"`
-	Tokens             int     `json:"tokens"`
-	Context            int     `json:"context"`
-	TokPerS            float64 `json:"tok_per_s"`
-	MsP50              float64 `json:"ms_per_token_p50"`
-	MsP99              float64 `json:"ms_per_token_p99"`
-	MsMax              float64 `json:"ms_per_token_max"`
-	WeightBytes        int64   `json:"weight_bytes_per_token"`
-	EffectiveGBps      float64 `json:"effective_gb_per_s"`
-	ReadGBps           float64 `json:"read_bandwidth_gb_per_s"`
-	FloorMs            float64 `json:"floor_ms_per_token"`
-	RooflineFraction   float64 `json:"roofline_fraction"`
-	PromptTokens       int     `json:"prompt_tokens,omitempty"`
-	TTFTBatchedMs      float64 `json:"ttft_batched_ms,omitempty"`
-	TTFTTokenByTokenMs float64 `json:"ttft_token_by_token_ms,omitempty"`
+	Machine string `json:"machine"`
+	Model   string `json:"model"`
+	Format  string `json:"format"`
+	Variant string `json:"variant"`
+	// Kernels names the routine that ran each kind of op (the variant's
+	// own, or what it fell back to and why), weight types included.
+	Kernels            map[string]string `json:"kernels"`
+	Threads            int               `json:"threads"`
+	Layout             string            `json:"layout"`
+	Tokens             int               `json:"tokens"`
+	Context            int               `json:"context"`
+	TokPerS            float64           `json:"tok_per_s"`
+	MsP50              float64           `json:"ms_per_token_p50"`
+	MsP99              float64           `json:"ms_per_token_p99"`
+	MsMax              float64           `json:"ms_per_token_max"`
+	WeightBytes        int64             `json:"weight_bytes_per_token"`
+	EffectiveGBps      float64           `json:"effective_gb_per_s"`
+	ReadGBps           float64           `json:"read_bandwidth_gb_per_s"`
+	FloorMs            float64           `json:"floor_ms_per_token"`
+	RooflineFraction   float64           `json:"roofline_fraction"`
+	PromptTokens       int               `json:"prompt_tokens,omitempty"`
+	TTFTBatchedMs      float64           `json:"ttft_batched_ms,omitempty"`
+	TTFTTokenByTokenMs float64           `json:"ttft_token_by_token_ms,omitempty"`
 	// Weights is the storage of the matrices (after --weights), Converted
 	// how --weights changed it, CopiedBytes the bytes the load copied out
-	// of the file, WeightKernels the routine each weight type ran.
-	Weights       string   `json:"weights"`
-	Converted     string   `json:"converted,omitempty"`
-	CopiedBytes   int64    `json:"copied_bytes"`
-	WeightKernels []string `json:"weight_kernels"`
+	// of the file.
+	Weights     string `json:"weights"`
+	Converted   string `json:"converted,omitempty"`
+	CopiedBytes int64  `json:"copied_bytes"`
 	// KV is the key/value cache's storage (--kv), KVKernel the attention
 	// routine that read it.
 	KV       string `json:"kv_cache"`
@@ -216,7 +210,12 @@ func cmdBench(e *env, args []string) error {
 	if r.Converted != "" {
 		fmt.Fprintf(w, ", %s (%d bytes copied)", r.Converted, r.CopiedBytes)
 	}
-	fmt.Fprintf(w, "; kernel %s\n", strings.Join(r.WeightKernels, "; "))
+	fmt.Fprintln(w)
+	for _, op := range slices.Sorted(maps.Keys(r.Kernels)) {
+		if r.Kernels[op] != r.Variant {
+			fmt.Fprintf(w, "          %s runs %s\n", op, r.Kernels[op])
+		}
+	}
 	fmt.Fprintf(w, "kv cache: %s; attention %s\n", r.KV, r.KVKernel)
 	fmt.Fprintf(w, "decode:   %d tokens after %d warm-up, from position %d: %.1f tok/s, ms/token P50 %.3f, P99 %.3f, max %.3f\n",
 		r.Tokens, *warmup, r.Context, r.TokPerS, r.MsP50, r.MsP99, r.MsMax)
@@ -290,15 +289,15 @@ func benchWeights(ctx context.Context, path, weights, kv string, ops *asm.Ops, a
 	times := append([]time.Duration(nil), res.Times...)
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	r := benchReport{
-		Machine: machine(), Model: path, Format: m.FormatName(), Variant: ops.Name, Threads: ops.Threads(),
+		Machine: machine(), Model: path, Format: m.FormatName(), Variant: ops.Name, Kernels: engine.KernelRoutines(m, ops.Kernels), Threads: ops.Threads(),
 		Layout: s.Layout().String(), Tokens: len(res.Times), Context: at, TokPerS: res.TokPerSec(),
 		MsP50: ms(engine.Percentile(res.Times, 50)), MsP99: ms(engine.Percentile(res.Times, 99)), MsMax: ms(times[len(times)-1]),
 		WeightBytes: res.WeightBytes, ReadGBps: readBW,
 		Weights: m.WeightTypes(), Converted: m.Load.Converted, CopiedBytes: m.Load.CopiedBytes,
 		KV: s.KV().String(), KVKernel: s.KVKernel(),
 	}
-	for _, t := range m.W.Types(m.Shared) {
-		r.WeightKernels = append(r.WeightKernels, t.String()+": "+engine.KernelFor(ops, t))
+	if m.Load.Converted != "" && !aligned {
+		r.Layout = "converted copy on the heap" // not the mapping, whatever the layout says
 	}
 	r.EffectiveGBps = float64(res.WeightBytes) * r.TokPerS / 1e9
 	r.FloorMs = float64(res.WeightBytes) / (readBW * 1e9) * 1e3

@@ -228,6 +228,21 @@ func TestNotebookInChromium(t *testing.T) {
 		shot(t, ctx, page, "browser-load-failed")
 		t.Fatalf("notebook or kernel did not come up: %v", err)
 	}
+	// The editor mode named by language_info must be one the Notebook
+	// has: a mode it lacks is a 404 on codemirror/mode/NAME/NAME.js and
+	// cells without highlighting.
+	var mode string
+	if err := poll(ctx, 20*time.Second, func() (bool, error) {
+		err := page.eval(ctx, `(() => { const c = Jupyter.notebook.get_cells().find(c => c.cell_type === "code");
+			return c ? c.code_mirror.getMode().name : "no code cell"; })()`, &mode)
+		return err == nil && mode != "" && mode != "null" && mode != "text", err
+	}); err != nil {
+		t.Errorf("code cells have no highlighting mode (CodeMirror mode %q): %v", mode, err)
+	}
+	t.Logf("code cells use CodeMirror mode %q", mode)
+	if m := regexp.MustCompile(`404 GET \S*codemirror/mode/\S*`).FindString(serverLog.String()); m != "" {
+		t.Errorf("the Notebook could not load the editor mode: %s", m)
+	}
 	var nCode int
 	if err := page.eval(ctx, `(() => {
 		const cells = Jupyter.notebook.get_cells().filter(c => c.cell_type === "code");
