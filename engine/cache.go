@@ -15,8 +15,12 @@ import (
 // SyntheticName is the file name of the synthetic model of a named shape,
 // seed and format in a cache directory: one name for every part of memwall
 // (the kernel's %load --shape, memwall bench --shape), so that they share
-// the file.
+// the file. A Q8_0 (v2) name carries its group size, so that a change of
+// the default group size never meets a file written under the old one.
 func SyntheticName(shape string, seed int, v int) string {
+	if c, err := Shape(shape); err == nil && v == V2 {
+		return fmt.Sprintf("%s-seed%d-v%d-gs%d.bin", shape, seed, v, DefaultGroupSize(c))
+	}
 	return fmt.Sprintf("%s-seed%d-v%d.bin", shape, seed, v)
 }
 

@@ -545,7 +545,8 @@ func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
 	cfg := m.Config
 	suffix := "f32"
 	if q8 {
-		cfg.Version, cfg.GroupSize, suffix = engine.V2, engine.DefaultGroupSize(cfg), "q8"
+		cfg.Version, cfg.GroupSize = engine.V2, engine.DefaultGroupSize(cfg)
+		suffix = fmt.Sprintf("q8-gs%d", cfg.GroupSize)
 	} else {
 		cfg.Version, cfg.GroupSize = engine.V1, 0
 	}
