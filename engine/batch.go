@@ -100,19 +100,15 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 	c := b.M.Config
 	dim, kvDim, hs := c.Dim, c.KVDim(), c.HeadSize()
 	bf := &b.buf
-	bf.ensure(c, n)
 	s0 := b.Seq[0] // every sequence shares the weights and kernels; s0 runs the products
+	bf.ensure(s0, n)
 	w := s0.W
 	for i, t := range tokens {
 		s0.embed(t, bf.x[i*dim:(i+1)*dim])
 	}
 	var wBytes int64
 	mm := func(_ string, out []float32, m *Matrix, in vecIn, n int) {
-		if m.Quantized() {
-			b.ops.MatMulQ8(out, m.Q, m.S, in.q, in.sc, n, m.GS)
-		} else {
-			b.ops.MatMul(out, m.F, in.f, n)
-		}
+		m.apply(b.ops, out, in, n, true)
 		wBytes += m.Bytes()
 		b.Traffic.Flops += 2 * int64(n) * int64(m.Rows) * int64(m.Cols)
 	}
@@ -128,17 +124,17 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 				k := s.keyCache[l][pos*kvDim : (pos+1)*kvDim]
 				copy(k, kBuf[i*kvDim:(i+1)*kvDim])
 				copy(s.valueCache[l][pos*kvDim:(pos+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim])
-				s0.rot.at(pos, hs).rope(bf.q[i*dim:(i+1)*dim], k, hs)
-				bytes, flops := s.attend(l, pos, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
+				s0.rot.at(pos, hs, c.RopeTheta()).rope(bf.q[i*dim:(i+1)*dim], k, hs)
+				bytes, flops := s.attend(l, pos, s.att, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
 				b.Traffic.KVBytes += bytes
 				b.Traffic.Flops += flops
 			}
 		})
 	}
 	for i := 0; i < n; i++ {
-		b.ops.RMSNorm(b.hidden[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], w.FinalNorm, rmsEps)
+		b.ops.RMSNorm(b.hidden[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], w.FinalNorm, c.Eps())
 	}
-	mm("classifier", b.logits, &w.Cls, s0.input(b.hidden, bf.xq, bf.xs), n)
+	mm("classifier", b.logits, &w.Cls, s0.input(b.hidden, &bf.qx), n)
 	b.Traffic.WeightBytes += wBytes
 	b.Traffic.Steps++
 	return nil

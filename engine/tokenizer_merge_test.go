@@ -12,12 +12,12 @@ import (
 // mergeQuadratic is llama2.c's merge loop as written there: rescan every
 // adjacent pair, merge the best (the first of equal scores), repeat. The
 // heap-based Tokenizer.merge must give the same ids.
-func (t *Tokenizer) mergeQuadratic(tokens []int) []int {
+func (t *Tokenizer) mergeQuadratic(tokens []int, extra []string) []int {
 	var buf []byte
 	for {
 		best, bestID, bestIdx := float32(-1e10), -1, -1
 		for i := 0; i+1 < len(tokens); i++ {
-			buf = append(append(buf[:0], t.Pieces[tokens[i]]...), t.Pieces[tokens[i+1]]...)
+			buf = append(append(buf[:0], t.pieceText(tokens[i], extra)...), t.pieceText(tokens[i+1], extra)...)
 			id, ok := t.ids[string(buf)]
 			if ok && t.Scores[id] > best {
 				best, bestID, bestIdx = t.Scores[id], id, i
@@ -33,8 +33,11 @@ func (t *Tokenizer) mergeQuadratic(tokens []int) []int {
 
 func loadTestTokenizers(t *testing.T) map[string]*Tokenizer {
 	out := map[string]*Tokenizer{}
-	for _, name := range []string{"tok512.bin", "tokenizer.bin"} {
+	for _, name := range []string{"tok512.bin", "tokenizer.bin", "stories260K-f32.gguf"} {
 		p := testdata.Model(name)
+		if strings.HasSuffix(name, ".gguf") {
+			p = testdata.GGUF(name) // llama.cpp's vocabulary, bytes after the merges
+		}
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
@@ -68,7 +71,7 @@ func TestMergeMatchesLlama2c(t *testing.T) {
 			}
 			text := b.String()
 			got := tk.Encode(text, true, false)
-			want := tk.encodeWith(text, tk.mergeQuadratic)
+			want := tk.encodeWith(text, true, tk.mergeQuadratic)
 			if !equalIDs(got, want) {
 				t.Fatalf("%s: %q:\n heap      %v\n quadratic %v", name, text, got, want)
 			}

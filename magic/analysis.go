@@ -81,6 +81,9 @@ func (s *Interpreter) capturePatterns(c *call, ids []int) ([][][][]float64, erro
 }
 
 func (s *Interpreter) doAttention(c *call) error {
+	if c.args.bool("ui") {
+		return s.attentionUI(c)
+	}
 	ids, err := s.contextIDs(c)
 	if err != nil {
 		return err
@@ -405,20 +408,10 @@ func (s *Interpreter) doSave(c *call) error {
 // lensLogits applies the final RMSNorm and the classifier to a residual
 // vector, as the model does after its last layer.
 func (s *Interpreter) lensLogits(resid []float32, out []float32) {
-	cfg := s.model.Config
 	w := s.st.W
 	x := make([]float32, len(resid))
 	s.ops.RMSNorm(x, resid, w.FinalNorm, 1e-5)
-	if w.Cls.Quantized() {
-		gs := w.Cls.GS
-		q := make([]int8, len(x))
-		sc := make([]float32, len(x)/gs)
-		s.ops.Quantize(q, sc, x, gs)
-		s.ops.MatVecQ8(out, w.Cls.Q, w.Cls.S, q, sc, gs)
-		return
-	}
-	_ = cfg
-	s.ops.MatVec(out, w.Cls.F, x)
+	w.Cls.MulVec(s.ops, out, x)
 }
 
 func (s *Interpreter) doLens(c *call) error {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -106,26 +108,35 @@ func shapeModel(e *env, shape, format string) (string, error) {
 // benchReport is memwall bench's result; the JSON field names are part of
 // the command's interface.
 type benchReport struct {
-	Machine            string  `json:"machine"`
-	Model              string  `json:"model"`
-	Format             string  `json:"format"`
-	Variant            string  `json:"variant"`
-	Threads            int     `json:"threads"`
-	Layout             string  `json:"layout"`
-	Tokens             int     `json:"tokens"`
-	Context            int     `json:"context"`
-	TokPerS            float64 `json:"tok_per_s"`
-	MsP50              float64 `json:"ms_per_token_p50"`
-	MsP99              float64 `json:"ms_per_token_p99"`
-	MsMax              float64 `json:"ms_per_token_max"`
-	WeightBytes        int64   `json:"weight_bytes_per_token"`
-	EffectiveGBps      float64 `json:"effective_gb_per_s"`
-	ReadGBps           float64 `json:"read_bandwidth_gb_per_s"`
-	FloorMs            float64 `json:"floor_ms_per_token"`
-	RooflineFraction   float64 `json:"roofline_fraction"`
-	PromptTokens       int     `json:"prompt_tokens,omitempty"`
-	TTFTBatchedMs      float64 `json:"ttft_batched_ms,omitempty"`
-	TTFTTokenByTokenMs float64 `json:"ttft_token_by_token_ms,omitempty"`
+	Machine string `json:"machine"`
+	Model   string `json:"model"`
+	Format  string `json:"format"`
+	Variant string `json:"variant"`
+	// Kernels names the routine that ran each kind of op (the variant's
+	// own, or what it fell back to and why), weight types included.
+	Kernels            map[string]string `json:"kernels"`
+	Threads            int               `json:"threads"`
+	Layout             string            `json:"layout"`
+	Tokens             int               `json:"tokens"`
+	Context            int               `json:"context"`
+	TokPerS            float64           `json:"tok_per_s"`
+	MsP50              float64           `json:"ms_per_token_p50"`
+	MsP99              float64           `json:"ms_per_token_p99"`
+	MsMax              float64           `json:"ms_per_token_max"`
+	WeightBytes        int64             `json:"weight_bytes_per_token"`
+	EffectiveGBps      float64           `json:"effective_gb_per_s"`
+	ReadGBps           float64           `json:"read_bandwidth_gb_per_s"`
+	FloorMs            float64           `json:"floor_ms_per_token"`
+	RooflineFraction   float64           `json:"roofline_fraction"`
+	PromptTokens       int               `json:"prompt_tokens,omitempty"`
+	TTFTBatchedMs      float64           `json:"ttft_batched_ms,omitempty"`
+	TTFTTokenByTokenMs float64           `json:"ttft_token_by_token_ms,omitempty"`
+	// Weights is the storage of the matrices (after --weights), Converted
+	// how --weights changed it, CopiedBytes the bytes the load copied out
+	// of the file.
+	Weights     string `json:"weights"`
+	Converted   string `json:"converted,omitempty"`
+	CopiedBytes int64  `json:"copied_bytes"`
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
@@ -142,6 +153,7 @@ func cmdBench(e *env, args []string) error {
 	prompt := fs.Int("prompt-tokens", 0, "also time the first token of a prompt this long, batched and token by token")
 	aligned := fs.Bool("aligned", false, "read weights from a 64-byte-aligned copy instead of the mapping")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	weights := fs.String("weights", "", "convert the weight matrices at load: fp32, f16, bf16, q8_0 or q4_0 (ggml blocks; TYPE,f16 keeps rows that are not a multiple of 32 in f16)")
 	ladder := fs.Bool("ladder", false, "run the whole kernel ladder (scalar, scalar4, SIMD, threads, int8, aligned) on --shape and print one table")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -172,7 +184,7 @@ func cmdBench(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	r, err := benchOne(ctx, path, ops, *aligned, *at, *n, *warmup, *prompt, nil)
+	r, err := benchWeights(ctx, path, *weights, ops, *aligned, *at, *n, *warmup, *prompt, nil)
 	if err != nil {
 		return err
 	}
@@ -182,6 +194,16 @@ func cmdBench(e *env, args []string) error {
 	w := e.stdout
 	fmt.Fprintf(w, "machine:  %s\nmodel:    %s (%s), %d weight bytes per token\n", r.Machine, r.Model, r.Format, r.WeightBytes)
 	fmt.Fprintf(w, "kernels:  %s, %d thread(s), weights %s\n", r.Variant, r.Threads, r.Layout)
+	fmt.Fprintf(w, "weights:  %s", r.Weights)
+	if r.Converted != "" {
+		fmt.Fprintf(w, ", %s (%d bytes copied)", r.Converted, r.CopiedBytes)
+	}
+	fmt.Fprintln(w)
+	for _, op := range slices.Sorted(maps.Keys(r.Kernels)) {
+		if r.Kernels[op] != r.Variant {
+			fmt.Fprintf(w, "          %s runs %s\n", op, r.Kernels[op])
+		}
+	}
 	fmt.Fprintf(w, "decode:   %d tokens after %d warm-up, from position %d: %.1f tok/s, ms/token P50 %.3f, P99 %.3f, max %.3f\n",
 		r.Tokens, *warmup, r.Context, r.TokPerS, r.MsP50, r.MsP99, r.MsMax)
 	fmt.Fprintf(w, "roof:     read bandwidth %.2f GB/s (median of 5, %d thread(s)) -> floor %.3f ms/token\n", r.ReadGBps, r.Threads, r.FloorMs)
@@ -197,11 +219,26 @@ func cmdBench(e *env, args []string) error {
 // the read bandwidth roof to compare with (measured once for a ladder);
 // otherwise it is measured with ops' thread count.
 func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, at, n, warmup, prompt int, bw map[int]float64) (*benchReport, error) {
+	return benchWeights(ctx, path, "", ops, aligned, at, n, warmup, prompt, bw)
+}
+
+// benchWeights is benchOne with the matrices converted at load as
+// --weights says ("" for as stored).
+func benchWeights(ctx context.Context, path, weights string, ops *asm.Ops, aligned bool, at, n, warmup, prompt int, bw map[int]float64) (*benchReport, error) {
 	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
+	if weights != "" {
+		t, fallback, err := engine.ParseWeights(weights)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --weights: %v", errUsage, err)
+		}
+		if err := m.Convert(t, fallback); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	s, err := engine.NewState(m, ops)
 	if err != nil {
 		return nil, err
@@ -231,10 +268,14 @@ func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, at, 
 	times := append([]time.Duration(nil), res.Times...)
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	r := benchReport{
-		Machine: machine(), Model: path, Format: m.FormatName(), Variant: ops.Name, Threads: ops.Threads(),
+		Machine: machine(), Model: path, Format: m.FormatName(), Variant: ops.Name, Kernels: engine.KernelRoutines(m, ops.Kernels), Threads: ops.Threads(),
 		Layout: s.Layout().String(), Tokens: len(res.Times), Context: at, TokPerS: res.TokPerSec(),
 		MsP50: ms(engine.Percentile(res.Times, 50)), MsP99: ms(engine.Percentile(res.Times, 99)), MsMax: ms(times[len(times)-1]),
 		WeightBytes: res.WeightBytes, ReadGBps: readBW,
+		Weights: m.WeightTypes(), Converted: m.Load.Converted, CopiedBytes: m.Load.CopiedBytes,
+	}
+	if m.Load.Converted != "" && !aligned {
+		r.Layout = "converted copy on the heap" // not the mapping, whatever the layout says
 	}
 	r.EffectiveGBps = float64(res.WeightBytes) * r.TokPerS / 1e9
 	r.FloorMs = float64(res.WeightBytes) / (readBW * 1e9) * 1e3

@@ -17,33 +17,37 @@ type rung struct {
 	threads int
 	format  string // v0 (fp32) or v2 (int8)
 	aligned bool
+	weights string // --weights: converted at load ("" as stored)
 }
 
 // ladderRungs lists the ladder for this CPU: the naive loop, the unrolled
 // loop, each SIMD variant the CPU has, then the best variant with two
-// threads, with int8 weights, and with a 64-byte-aligned copy.
+// threads, with bf16, int8 and 4-bit weights (bytes per weight 2, 1.06,
+// 0.56), and with a 64-byte-aligned copy.
 func ladderRungs() []rung {
 	rs := []rung{
-		{"naive loop, one accumulator", "scalar", 1, "v0", false},
-		{"unrolled, several accumulators", "scalar4", 1, "v0", false},
+		{"naive loop, one accumulator", "scalar", 1, "v0", false, ""},
+		{"unrolled, several accumulators", "scalar4", 1, "v0", false, ""},
 	}
 	vs := asm.Variants()
 	for i := len(vs) - 1; i >= 0; i-- {
 		v := vs[i]
 		if v.Available && v.Name != "scalar" && v.Name != "scalar4" {
-			rs = append(rs, rung{"SIMD (" + strings.Join(v.Features, "+") + ")", v.Name, 1, "v0", false})
+			rs = append(rs, rung{"SIMD (" + strings.Join(v.Features, "+") + ")", v.Name, 1, "v0", false, ""})
 		}
 	}
 	best := asm.Best()
 	if asm.MaxThreads() >= 2 {
-		rs = append(rs, rung{"2 threads", best, 2, "v0", false})
+		rs = append(rs, rung{"2 threads", best, 2, "v0", false, ""})
 	}
 	rs = append(rs,
-		rung{"int8 weights (Q8_0)", best, 1, "v2", false},
-		rung{"64-byte-aligned copy of the weights", best, 1, "v0", true},
+		rung{"bf16 weights (2 bytes each)", best, 1, "v0", false, "bf16"},
+		rung{"int8 weights (Q8_0)", best, 1, "v2", false, ""},
+		rung{"4-bit weights (Q4_0, 0.5625 bytes each; f16 where rows do not fit)", best, 1, "v0", false, "q4_0,f16"},
+		rung{"64-byte-aligned copy of the weights", best, 1, "v0", true, ""},
 	)
 	if asm.MaxThreads() >= 2 {
-		rs = append(rs, rung{"int8, 2 threads", best, 2, "v2", false})
+		rs = append(rs, rung{"int8, 2 threads", best, 2, "v2", false, ""})
 	}
 	return rs
 }
@@ -86,12 +90,12 @@ func runLadder(e *env, shape string, n, warmup, prompt int, asJSON bool) error {
 		if r.variant == "scalar" || r.variant == "scalar4" {
 			tokens = max(4, n/8) // the slow rungs need fewer tokens to be measured well
 		}
-		fmt.Fprintf(e.stderr, "ladder: %s (%s, %d thread(s), %s)...\n", r.label, r.variant, r.threads, r.format)
+		fmt.Fprintf(e.stderr, "ladder: %s (%s, %d thread(s), %s%s)...\n", r.label, r.variant, r.threads, r.format, strings.TrimSuffix(", "+r.weights, ", "))
 		p := 0
-		if r.variant == asm.Best() && r.threads == 1 && r.format == "v0" && !r.aligned {
+		if r.variant == asm.Best() && r.threads == 1 && r.format == "v0" && !r.aligned && r.weights == "" {
 			p = prompt
 		}
-		rep, err := benchOne(ctx, paths[r.format], ops, r.aligned, 0, tokens, warmup, p, bw)
+		rep, err := benchWeights(ctx, paths[r.format], r.weights, ops, r.aligned, 0, tokens, warmup, p, bw)
 		if err != nil {
 			return err
 		}
@@ -119,6 +123,9 @@ func runLadder(e *env, shape string, n, warmup, prompt int, asJSON bool) error {
 			wt = "int8"
 		}
 		wt += ", " + r.Layout
+		if r.Converted != "" {
+			wt = r.Weights + ", " + r.Layout
+		}
 		fmt.Fprintf(w, "| %s | %s | %d | %s | %.1f | %.2f | %.2f | %d | %.2f | %.1f%% |\n", labels[i], r.Variant, r.Threads, wt,
 			r.TokPerS, r.MsP50, r.MsP99, r.WeightBytes, r.EffectiveGBps, 100*r.RooflineFraction)
 	}
