@@ -24,9 +24,7 @@ func (b *Batch) step(ctx context.Context, tokens []int, pos int, batched bool) e
 		}
 		copy(b.logits[i*c.Vocab:], logits)
 		copy(b.hidden[i*c.Dim:], s.x) // Forward leaves the final normalized state in x
-		b.Traffic.WeightBytes += b.M.WeightBytes()
-		b.Traffic.KVBytes += 2 * 4 * int64(pos+1) * int64(c.KVDim()) * int64(c.Heads/c.KVHeads) * int64(c.Layers)
-		b.Traffic.Flops += b.M.MatFlops() + 4*int64(pos+1)*int64(c.Dim)*int64(c.Layers)
+		b.Traffic.Add(DecodeStepCost(c, EncodingOf(b.M), pos))
 	}
 	b.Traffic.Steps++
 	return nil
@@ -202,6 +200,7 @@ func (b *Batch) snapshot(i, n int) [2][]float32 {
 	c := b.M.Config
 	kv := c.KVDim()
 	var out [2][]float32
+	b.Traffic.CopyBytes += CacheCopyCost(c, n).Bytes / 2 // read here, written by restore
 	for l := 0; l < c.Layers; l++ {
 		out[0] = append(out[0], b.Seq[i].keyCache[l][:n*kv]...)
 		out[1] = append(out[1], b.Seq[i].valueCache[l][:n*kv]...)
@@ -213,6 +212,7 @@ func (b *Batch) restore(i int, snap [2][]float32, n int) {
 	c := b.M.Config
 	kv := c.KVDim()
 	b.Seq[i].ensure(n)
+	b.Traffic.CopyBytes += CacheCopyCost(c, n).Bytes / 2
 	for l := 0; l < c.Layers; l++ {
 		copy(b.Seq[i].keyCache[l][:n*kv], snap[0][l*n*kv:(l+1)*n*kv])
 		copy(b.Seq[i].valueCache[l][:n*kv], snap[1][l*n*kv:(l+1)*n*kv])

@@ -75,7 +75,7 @@ func (s *State) Prefill(ctx context.Context, tokens []int, pos0 int) (logits []f
 	last := b.x[(n-1)*dim : n*dim]
 	t := s.tick()
 	s.ops.RMSNorm(s.x, last, s.W.FinalNorm, rmsEps)
-	s.tock("rmsnorm", t, 8*int64(dim), 3*int64(dim))
+	s.tock("rmsnorm", t, normCost(dim))
 	in := s.input(s.x, s.xq, s.xs)
 	s.matvec("classifier", s.logits, &s.W.Cls, in)
 	return s.logits, nil
@@ -95,21 +95,20 @@ func (s *State) layerBatch(l, pos0, n int) {
 		for i := 0; i < n; i++ {
 			s.rot.at(pos0+i, hs).rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], hs)
 		}
-		s.tock("rope", t, 8*int64(n*(dim+kvDim)), 3*int64(n*(dim+kvDim)))
+		s.tock("rope", t, ropeCost(n*(dim+kvDim)))
 		t = s.tick()
-		var bytes, flops int64
+		var cost Cost
 		for i := 0; i < n; i++ {
-			by, fl := s.attend(l, pos0+i, b.q[i*dim:(i+1)*dim], b.xb[i*dim:(i+1)*dim])
-			bytes, flops = bytes+by, flops+fl
+			cost = cost.Add(s.attend(l, pos0+i, b.q[i*dim:(i+1)*dim], b.xb[i*dim:(i+1)*dim]))
 		}
-		s.tock("attention", t, bytes, flops)
+		s.tock("attention", t, cost)
 	})
 }
 
 // attend computes, for every head, the attention of q (one position's
 // queries, at pos) over layer l's cached keys and values 0..pos, writing
-// the heads' outputs to z. It returns the cache bytes read and the FLOPs.
-func (s *State) attend(l, pos int, q, z []float32) (bytes, flops int64) {
+// the heads' outputs to z. It returns its cost (the cost model's).
+func (s *State) attend(l, pos int, q, z []float32) Cost {
 	c := s.M.Config
 	kvDim, hs, kvMul := c.KVDim(), c.HeadSize(), c.Heads/c.KVHeads
 	att := s.att[:pos+1]
@@ -119,7 +118,7 @@ func (s *State) attend(l, pos int, q, z []float32) (bytes, flops int64) {
 		clear(z[h*hs : (h+1)*hs])
 		s.ops.AttnMix(z[h*hs:(h+1)*hs], att, s.valueCache[l][(h/kvMul)*hs:], kvDim)
 	}
-	return 8 * int64(pos+1) * int64(kvDim) * int64(kvMul), 4 * int64(pos+1) * int64(c.Dim)
+	return attentionCost(c, pos)
 }
 
 // matmulFunc multiplies n input vectors by a weight matrix (State.matmul,
@@ -140,14 +139,14 @@ func (s *State) block(l, n int, b *batchBuffers, k, v []float32, mm matmulFunc, 
 		for i := 0; i < n; i++ {
 			s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], wt, rmsEps)
 		}
-		s.tock("rmsnorm", t, 8*int64(n*dim), 3*int64(n*dim))
+		s.tock("rmsnorm", t, normCost(n*dim))
 	}
 	residual := func(add []float32) {
 		t := s.tick()
 		for i := range b.x[:n*dim] {
 			b.x[i] += add[i]
 		}
-		s.tock("residual", t, 12*int64(n*dim), int64(n*dim))
+		s.tock("residual", t, residualCost(n*dim))
 	}
 
 	norm(w.AttNorm)
@@ -166,7 +165,7 @@ func (s *State) block(l, n int, b *batchBuffers, k, v []float32, mm matmulFunc, 
 	mm("w3", b.hb2[:n*hid], &w.W3, in, n)
 	t := s.tick()
 	s.ops.SwiGLU(b.hb[:n*hid], b.hb2[:n*hid])
-	s.tock("swiglu", t, 12*int64(n*hid), 5*int64(n*hid))
+	s.tock("swiglu", t, swigluCost(n*hid))
 	in = s.input(b.hb[:n*hid], b.hq, b.hs)
 	mm("w2", b.xb[:n*dim], &w.W2, in, n)
 	residual(b.xb)
@@ -179,5 +178,5 @@ func (s *State) matmul(op string, out []float32, m *Matrix, in vecIn, n int) {
 	} else {
 		s.ops.MatMul(out, m.F, in.f, n)
 	}
-	s.tock(op, t, m.Bytes(), 2*int64(n)*int64(m.Rows)*int64(m.Cols))
+	s.tock(op, t, matrixCost(m.Bytes(), m.Rows, m.Cols, n))
 }

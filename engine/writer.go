@@ -43,23 +43,16 @@ func Shape(name string) (Config, error) {
 	return c, nil
 }
 
-// DefaultGroupSize is the largest group size of at most 64 that divides
-// every matrix row of c (dim and hidden_dim).
+// DefaultGroupSize is llama2.c's choice (export.py, version 2): 64, halved
+// until it divides dim; memwall also needs it to divide hidden_dim (the
+// rows of w2), so it keeps halving until it divides both. stories15M (dim
+// 288) gets 32, stories260K (hidden 172) 4.
 func DefaultGroupSize(c Config) int {
-	g := gcd(c.Dim, c.HiddenDim)
-	for gs := min(64, g); gs > 1; gs-- {
-		if g%gs == 0 {
-			return gs
-		}
+	gs := 64
+	for gs > 1 && (c.Dim%gs != 0 || c.HiddenDim%gs != 0) {
+		gs /= 2
 	}
-	return 1
-}
-
-func gcd(a, b int) int {
-	for b != 0 {
-		a, b = b, a%b
-	}
-	return a
+	return gs
 }
 
 // TensorSource yields a tensor's values as fp32 (the writer quantizes for

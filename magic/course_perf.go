@@ -426,7 +426,7 @@ func (s *Interpreter) doLatency(c *call) error {
 			prompt, ms(warmB), ms(coldB), ms(warmT), ms(warmT)/ms(warmB), judge(warmB), judge(warmT), turnTaking.Milliseconds()),
 	}
 	js := map[string]any{"model": label, "tokens": n, "warmup": warm, "prompt": prompt, "cold_first_ms": ms(cold), "warm_first_ms": ms(warmFirst),
-		"p50_ms": L.P50, "p99_ms": L.P99, "p999_ms": L.P999, "max_ms": L.Max, "cv": L.CV, "drift_pct": drift, "slope_ms_per_pos": slope,
+		"p50_ms": L.P50, "p99_ms": num(L.P99), "p999_ms": num(L.P999), "max_ms": L.Max, "cv": L.CV, "drift_pct": drift, "slope_ms_per_pos": slope,
 		"attention_early_ms": attEarly, "attention_late_ms": attLate, "ttft_batched_cold_ms": ms(coldB), "ttft_batched_ms": ms(warmB),
 		"ttft_token_by_token_ms": ms(warmT), "threshold_ms": turnTaking.Milliseconds(), "ms": lat, "attention_ms": attMS, "quick": s.opts.Quick}
 	s.display(c, join(parts(quickBundle(changes), t.Bundle(), chart, cdf, conclusion(lines)), js))

@@ -5,16 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/memwall/memwall/asm"
 	"github.com/memwall/memwall/engine"
+	"github.com/memwall/memwall/inspect"
 )
 
 func newOps(variant string, threads int) (*asm.Ops, error) {
@@ -116,29 +117,50 @@ func shapeModel(e *env, shape, format string) (string, error) {
 // benchReport is memwall bench's result; the JSON field names are part of
 // the command's interface.
 type benchReport struct {
-	Machine            string  `json:"machine"`
-	Model              string  `json:"model"`
-	Format             string  `json:"format"`
-	Variant            string  `json:"variant"`
-	Threads            int     `json:"threads"`
-	Layout             string  `json:"layout"`
-	Tokens             int     `json:"tokens"`
-	Context            int     `json:"context"`
-	TokPerS            float64 `json:"tok_per_s"`
-	MsP50              float64 `json:"ms_per_token_p50"`
-	MsP99              float64 `json:"ms_per_token_p99"`
-	MsMax              float64 `json:"ms_per_token_max"`
-	WeightBytes        int64   `json:"weight_bytes_per_token"`
-	EffectiveGBps      float64 `json:"effective_gb_per_s"`
-	ReadGBps           float64 `json:"read_bandwidth_gb_per_s"`
-	FloorMs            float64 `json:"floor_ms_per_token"`
-	RooflineFraction   float64 `json:"roofline_fraction"`
-	PromptTokens       int     `json:"prompt_tokens,omitempty"`
-	TTFTBatchedMs      float64 `json:"ttft_batched_ms,omitempty"`
-	TTFTTokenByTokenMs float64 `json:"ttft_token_by_token_ms,omitempty"`
+	Machine            string   `json:"machine"`
+	Model              string   `json:"model"`
+	Format             string   `json:"format"`
+	Variant            string   `json:"variant"`
+	Threads            int      `json:"threads"`
+	Layout             string   `json:"layout"`
+	Tokens             int      `json:"tokens"`
+	Context            int      `json:"context"`
+	TokPerS            float64  `json:"tok_per_s"`
+	MsP50              float64  `json:"ms_per_token_p50"`
+	MsP99              optFloat `json:"ms_per_token_p99"` // null when the sample is too small for it
+	PercentileDef      string   `json:"percentile_definition"`
+	Unsupported        []string `json:"percentiles_unsupported,omitempty"`
+	MsMax              float64  `json:"ms_per_token_max"`
+	WeightBytes        int64    `json:"weight_bytes_per_token"`
+	EffectiveGBps      float64  `json:"effective_gb_per_s"`
+	ReadGBps           float64  `json:"read_bandwidth_gb_per_s"`
+	FloorMs            float64  `json:"floor_ms_per_token"`
+	RooflineFraction   float64  `json:"roofline_fraction"`
+	PromptTokens       int      `json:"prompt_tokens,omitempty"`
+	TTFTBatchedMs      float64  `json:"ttft_batched_ms,omitempty"`
+	TTFTTokenByTokenMs float64  `json:"ttft_token_by_token_ms,omitempty"`
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// optFloat is a float64 that is null in JSON when it is NaN (a statistic
+// the sample does not support).
+type optFloat float64
+
+func (f optFloat) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(f))
+}
+
+func msOf(ds []time.Duration) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		out[i] = ms(d)
+	}
+	return out
+}
 
 func cmdBench(e *env, args []string) error {
 	fs := newFlags(e, "bench")
@@ -190,8 +212,13 @@ func cmdBench(e *env, args []string) error {
 	w := e.stdout
 	fmt.Fprintf(w, "machine:  %s\nmodel:    %s (%s), %d weight bytes per token\n", r.Machine, r.Model, r.Format, r.WeightBytes)
 	fmt.Fprintf(w, "kernels:  %s, %d thread(s), weights %s\n", r.Variant, r.Threads, r.Layout)
-	fmt.Fprintf(w, "decode:   %d tokens after %d warm-up, from position %d: %.1f tok/s, ms/token P50 %.3f, P99 %.3f, max %.3f\n",
-		r.Tokens, *warmup, r.Context, r.TokPerS, r.MsP50, r.MsP99, r.MsMax)
+	fmt.Fprintf(w, "decode:   %d tokens after %d warm-up, from position %d: %.1f tok/s, ms/token P50 %.3f, P99 %s, max %.3f\n",
+		r.Tokens, *warmup, r.Context, r.TokPerS, r.MsP50, inspect.Cell(float64(r.MsP99), "%.3f"), r.MsMax)
+	fmt.Fprintf(w, "          percentiles: %s", r.PercentileDef)
+	if len(r.Unsupported) > 0 {
+		fmt.Fprintf(w, "; %s", strings.Join(r.Unsupported, "; "))
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "roof:     read bandwidth %.2f GB/s (median of 5, %d thread(s)) -> floor %.3f ms/token\n", r.ReadGBps, r.Threads, r.FloorMs)
 	fmt.Fprintf(w, "achieved: %.2f GB/s effective = %.1f%% of the read-bandwidth roof\n", r.EffectiveGBps, 100*r.RooflineFraction)
 	if r.PromptTokens > 0 {
@@ -236,12 +263,11 @@ func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, at, 
 		}
 		readBW = b.Read.Median
 	}
-	times := append([]time.Duration(nil), res.Times...)
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	lat := inspect.LatencyOf(msOf(res.Times))
 	r := benchReport{
 		Machine: machine(), Model: path, Format: m.FormatName(), Variant: ops.Name, Threads: ops.Threads(),
 		Layout: s.Layout().String(), Tokens: len(res.Times), Context: at, TokPerS: res.TokPerSec(),
-		MsP50: ms(engine.Percentile(res.Times, 50)), MsP99: ms(engine.Percentile(res.Times, 99)), MsMax: ms(times[len(times)-1]),
+		MsP50: lat.P50, MsP99: optFloat(lat.P99), MsMax: lat.Max, PercentileDef: inspect.PercentileDefinition, Unsupported: lat.Unsupported,
 		WeightBytes: res.WeightBytes, ReadGBps: readBW,
 	}
 	r.EffectiveGBps = float64(res.WeightBytes) * r.TokPerS / 1e9

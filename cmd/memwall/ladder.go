@@ -120,7 +120,7 @@ func runLadder(e *env, shape string, n, warmup, prompt int, asJSON bool) error {
 		}
 		wt += ", " + r.Layout
 		fmt.Fprintf(w, "| %s | %s | %d | %s | %.1f | %.2f | %.2f | %d | %.2f | %.1f%% |\n", labels[i], r.Variant, r.Threads, wt,
-			r.TokPerS, r.MsP50, r.MsP99, r.WeightBytes, r.EffectiveGBps, 100*r.RooflineFraction)
+			r.TokPerS, r.MsP50, float64(r.MsP99), r.WeightBytes, r.EffectiveGBps, 100*r.RooflineFraction)
 	}
 	for _, r := range reports {
 		if r.PromptTokens > 0 {
