@@ -34,10 +34,11 @@ Predicted tok/s = read bandwidth ÷ weight bytes per token. Quick mode leaves ou
 				{name: "size", kind: intFlag, arg: "MiB", help: "bandwidth probe size (default 256; quick 64)"},
 			}},
 		{name: "ladder", run: (*Interpreter).doLadder,
-			summary: "The kernel ladder: naive loop, unrolled, SIMD, two threads, int8, aligned copy — each rung's tok/s and % of the measured read roof.",
+			summary: "The kernel ladder: naive loop, unrolled, SIMD, two threads, int8, aligned copy — each rung's tok/s and % of the read roof, rungs compared over interleaved rounds.",
 			flags: []flagSpec{
 				{name: "shape", kind: stringFlag, arg: "NAME", help: "shape of the synthetic weights (default stories110M; quick stories15M)", values: shapeValues},
-				{name: "n", short: "n", kind: intFlag, arg: "N", help: "tokens per rung (default 32, a quarter for the scalar rungs; quick 12)"},
+				{name: "n", short: "n", kind: intFlag, arg: "N", help: "tokens per rung and round (default 32, an eighth for the scalar rungs; quick 12)"},
+				{name: "repeats", kind: intFlag, arg: "R", help: "interleaved rounds over all rungs, from which each comparison's interval comes (default 5; quick 3)"},
 				{name: "size", kind: intFlag, arg: "MiB", help: "bandwidth probe size (default: the model's size, at least 256; quick 64)"},
 			}},
 		{name: "latency", run: (*Interpreter).doLatency,

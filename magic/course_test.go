@@ -56,6 +56,26 @@ func TestFirstTokenAndIntensity(t *testing.T) {
 	}
 }
 
+// conclusions checks that js carries conclusions, each with an id, claim,
+// verdict, text and named evidence, and returns their evidence by id.
+func conclusions(t *testing.T, js map[string]any) map[string]map[string]any {
+	t.Helper()
+	raw, ok := js["conclusions"].([]any)
+	if !ok || len(raw) == 0 {
+		t.Fatalf("no conclusions in %v", js)
+	}
+	out := map[string]map[string]any{}
+	for _, x := range raw {
+		c := x.(map[string]any)
+		ev, _ := c["evidence"].(map[string]any)
+		if c["id"] == "" || c["claim"] == "" || c["verdict"] == "" || c["text"] == "" || len(ev) == 0 {
+			t.Errorf("incomplete conclusion %v", c)
+		}
+		out[c["id"].(string)] = ev
+	}
+	return out
+}
+
 func TestWallLadderLatency(t *testing.T) {
 	s := newTest(t)
 	r := run(t, s, "%wall --shapes stories260K -n 8 --size 16")
@@ -69,13 +89,23 @@ func TestWallLadderLatency(t *testing.T) {
 	if len(js["rungs"].([]any)) < 4 {
 		t.Errorf("rungs %v", js["rungs"])
 	}
+	cs := conclusions(t, js)
+	if _, ok := cs["int8"]; !ok {
+		t.Errorf("ladder conclusions lack int8: %v", cs)
+	}
 	r = run(t, s, "%latency -n 32 --prompt 16")
 	js = r.lastJSON(t)
 	if js["p50_ms"].(float64) <= 0 || js["ttft_batched_ms"].(float64) <= 0 {
 		t.Errorf("latency %v", js)
 	}
-	if !strings.Contains(r.text(), "turn-taking threshold") {
-		t.Errorf("text %s", r.text())
+	cs = conclusions(t, js)
+	// The conclusions' evidence is the JSON's numbers.
+	if cs["drift"]["slope_ms_per_position"] != js["slope_ms_per_pos"] || cs["ttft_threshold"]["ttft_batched_ms"] != js["ttft_batched_ms"] {
+		t.Errorf("drift evidence %v against %v", cs["drift"], js["slope_ms_per_pos"])
+	}
+	// 28 steady tokens do not support a P99: the tail verdict says so.
+	if js["p99_ms"] != nil || !strings.Contains(r.text(), "cannot support a P99") {
+		t.Errorf("P99 from 28 tokens: %v", js["p99_ms"])
 	}
 }
 

@@ -339,27 +339,8 @@ func textBundle(text string, js any) inspect.Bundle {
 	return inspect.Bundle{Text: text, JSON: js}
 }
 
-// join combines several bundles into one display: texts one after the
-// other, HTML and SVG side by side in a single HTML block, JSON merged
-// under the given key names.
-func join(parts []inspect.Bundle, js any) inspect.Bundle {
-	var text []string
-	var h strings.Builder
-	for _, p := range parts {
-		if p.Text != "" {
-			text = append(text, p.Text)
-		}
-		switch {
-		case p.SVG != "":
-			h.WriteString(`<div style="margin:4px 0">` + p.SVG + `</div>`)
-		case p.HTML != "":
-			h.WriteString(`<div style="margin:4px 0">` + p.HTML + `</div>`)
-		case p.Text != "":
-			h.WriteString(pre(p.Text))
-		}
-	}
-	return inspect.Bundle{Text: strings.Join(text, "\n\n"), HTML: h.String(), JSON: js}
-}
+// join combines several bundles into one display (inspect.Join).
+func join(parts []inspect.Bundle, js any) inspect.Bundle { return inspect.Join(parts, js) }
 
 // num makes a float JSON-safe (NaN and Inf become null).
 func num(f float64) any {

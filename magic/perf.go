@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/memwall/memwall/asm"
+	"github.com/memwall/memwall/course"
 	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
 )
@@ -366,75 +367,27 @@ func (s *Interpreter) doBench(c *call) error {
 			return err
 		}
 	}
-	type result struct {
-		variant string
-		threads int
-		ms      []float64
-		tps     float64
-	}
-	var results []result
-	total := len(variants) * len(threads)
-	id := s.newDisplayID()
-	progress := func(i int, what string) inspect.Bundle {
-		bar := strings.Repeat("█", i*20/total) + strings.Repeat("░", 20-i*20/total)
-		txt := fmt.Sprintf("%%bench %s %d/%d %s", bar, i, total, what)
-		return inspect.Bundle{Text: txt, HTML: pre(txt)}
-	}
-	c.out.Display(toKernel(progress(0, "starting")), id)
-	wb := s.model.WeightBytes()
+	var cfgs []course.Config
 	for _, v := range variants {
 		for _, th := range threads {
-			label := fmt.Sprintf("%s × %d", v, th)
-			c.out.Update(toKernel(progress(len(results), "running "+label)), id)
-			ops, err := asm.New(v, th)
-			if err != nil {
-				return err
-			}
-			st, err := engine.NewState(s.model, ops)
-			if err == nil {
-				err = st.SetLayout(s.layout)
-			}
-			var r *engine.BenchResult
-			if err == nil {
-				r, err = st.Bench(c.ctx, engine.BenchOptions{Tokens: n, Warmup: max(warm, 0)})
-			}
-			ops.Close()
-			if err != nil {
-				if c.ctx.Err() != nil {
-					c.out.Update(toKernel(progress(len(results), "interrupted during "+label)), id)
-					return fmt.Errorf("interrupted during %s after %d of %d configurations; no results were kept: %w", label, len(results), total, context.Cause(c.ctx))
-				}
-				return err
-			}
-			mv := make([]float64, len(r.Times))
-			for i, d := range r.Times {
-				mv[i] = ms(d)
-			}
-			results = append(results, result{variant: v, threads: th, ms: mv, tps: r.TokPerSec()})
+			cfgs = append(cfgs, course.Config{Variant: v, Threads: th})
 		}
 	}
-	c.out.Update(toKernel(progress(total, "done")), id)
-	t := inspect.Table{Title: fmt.Sprintf("Decoding speed: %d tokens per configuration (after %d warm-up), %s weights", n, warm, s.layout),
-		Header: []string{"variant", "threads", "tok/s", "P50 ms", "P99 ms", "P99.9 ms", "CV", "GB/s (weights)"}}
-	var js []map[string]any
-	var samples []inspect.Sample
-	var series []inspect.Series
-	for _, r := range results {
-		lat := inspect.LatencyOf(r.ms)
-		gbps := float64(wb) * r.tps / 1e9
-		name := fmt.Sprintf("%s×%d", r.variant, r.threads)
-		t.Rows = append(t.Rows, []string{r.variant, fmt.Sprint(r.threads), fmt.Sprintf("%.1f", r.tps), fmt.Sprintf("%.3f", lat.P50),
-			fmt.Sprintf("%.3f", lat.P99), fmt.Sprintf("%.3f", lat.P999), fmt.Sprintf("%.3f", lat.CV), fmt.Sprintf("%.2f", gbps)})
-		js = append(js, map[string]any{"variant": r.variant, "threads": r.threads, "tokens": len(r.ms), "tok_per_s": num(r.tps),
-			"p50_ms": num(lat.P50), "p99_ms": num(lat.P99), "p999_ms": num(lat.P999), "mean_ms": num(lat.Mean), "cv": num(lat.CV),
-			"gbps": num(gbps), "ms": r.ms})
-		samples = append(samples, inspect.Sample{Name: name, Values: r.ms})
-		series = append(series, inspect.Series{Name: name, Y: r.ms})
+	repeats := a.int("repeats", 3)
+	if repeats < 1 {
+		return usagef(c.spec.usage(), "--repeats must be positive")
 	}
-	t.Note = fmt.Sprintf("GB/s = %s of weights per token × tok/s: the bandwidth decoding achieves", human(float64(wb), "B"))
-	cdf := inspect.CDFPlot(samples, inspect.ChartOpts{Title: "Per-token latency (CDF)", XLabel: "ms per token", YLabel: "fraction of tokens"})
-	line := inspect.LineChart(series, inspect.ChartOpts{Title: "Latency against position (attention reads a longer cache)", XLabel: "position", YLabel: "ms"})
-	s.display(c, join([]inspect.Bundle{t.Bundle(), cdf, line}, map[string]any{"tokens": n, "warmup": warm, "weight_bytes": wb, "rows": js}))
+	prog := s.progress(c, "%bench")
+	res, err := course.CompareConfigs(c.ctx, s.model, s.modelName(), cfgs, course.ConfigsOptions{Tokens: n, Warmup: warm, Repeats: repeats, Layout: s.layout, Progress: prog})
+	if err != nil {
+		if c.ctx.Err() != nil {
+			prog("interrupted")
+			return fmt.Errorf("interrupted %v; no results were kept", err)
+		}
+		return err
+	}
+	prog("done")
+	s.display(c, res.Bundle())
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/memwall/memwall/asm"
+	"github.com/memwall/memwall/course"
 	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
 )
@@ -117,28 +118,32 @@ func shapeModel(e *env, shape, format string) (string, error) {
 // benchReport is memwall bench's result; the JSON field names are part of
 // the command's interface.
 type benchReport struct {
-	Machine            string   `json:"machine"`
-	Model              string   `json:"model"`
-	Format             string   `json:"format"`
-	Variant            string   `json:"variant"`
-	Threads            int      `json:"threads"`
-	Layout             string   `json:"layout"`
-	Tokens             int      `json:"tokens"`
-	Context            int      `json:"context"`
-	TokPerS            float64  `json:"tok_per_s"`
-	MsP50              float64  `json:"ms_per_token_p50"`
-	MsP99              optFloat `json:"ms_per_token_p99"` // null when the sample is too small for it
-	PercentileDef      string   `json:"percentile_definition"`
-	Unsupported        []string `json:"percentiles_unsupported,omitempty"`
-	MsMax              float64  `json:"ms_per_token_max"`
-	WeightBytes        int64    `json:"weight_bytes_per_token"`
-	EffectiveGBps      float64  `json:"effective_gb_per_s"`
-	ReadGBps           float64  `json:"read_bandwidth_gb_per_s"`
-	FloorMs            float64  `json:"floor_ms_per_token"`
-	RooflineFraction   float64  `json:"roofline_fraction"`
-	PromptTokens       int      `json:"prompt_tokens,omitempty"`
-	TTFTBatchedMs      float64  `json:"ttft_batched_ms,omitempty"`
-	TTFTTokenByTokenMs float64  `json:"ttft_token_by_token_ms,omitempty"`
+	Machine            string           `json:"machine"`
+	Model              string           `json:"model"`
+	Format             string           `json:"format"`
+	Variant            string           `json:"variant"`
+	Threads            int              `json:"threads"`
+	Layout             string           `json:"layout"`
+	Tokens             int              `json:"tokens"`
+	Context            int              `json:"context"`
+	TokPerS            float64          `json:"tok_per_s"`
+	MsP50              float64          `json:"ms_per_token_p50"`
+	MsP99              optFloat         `json:"ms_per_token_p99"` // null when the sample is too small for it
+	PercentileDef      string           `json:"percentile_definition"`
+	Unsupported        []string         `json:"percentiles_unsupported,omitempty"`
+	MsMax              float64          `json:"ms_per_token_max"`
+	WeightBytes        int64            `json:"weight_bytes_per_token"`
+	EffectiveGBps      float64          `json:"effective_gb_per_s"`
+	ReadGBps           float64          `json:"read_bandwidth_gb_per_s"` // median of the probes
+	ReadGBpsMin        float64          `json:"read_bandwidth_gb_per_s_min"`
+	ReadGBpsMax        float64          `json:"read_bandwidth_gb_per_s_max"`
+	Probes             []float64        `json:"read_bandwidth_probes_gb_per_s"`
+	FloorMs            float64          `json:"floor_ms_per_token"`
+	RooflineFraction   float64          `json:"roofline_fraction"`
+	PromptTokens       int              `json:"prompt_tokens,omitempty"`
+	TTFTBatchedMs      float64          `json:"ttft_batched_ms,omitempty"`
+	TTFTTokenByTokenMs float64          `json:"ttft_token_by_token_ms,omitempty"`
+	Conclusions        []map[string]any `json:"conclusions"`
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
@@ -154,14 +159,6 @@ func (f optFloat) MarshalJSON() ([]byte, error) {
 	return json.Marshal(float64(f))
 }
 
-func msOf(ds []time.Duration) []float64 {
-	out := make([]float64, len(ds))
-	for i, d := range ds {
-		out[i] = ms(d)
-	}
-	return out
-}
-
 func cmdBench(e *env, args []string) error {
 	fs := newFlags(e, "bench")
 	shape := fs.String("shape", "", "benchmark a synthetic model of this shape: "+strings.Join(engine.ShapeNames(), ", "))
@@ -174,6 +171,8 @@ func cmdBench(e *env, args []string) error {
 	prompt := fs.Int("prompt-tokens", 0, "also time the first token of a prompt this long, batched and token by token")
 	aligned := fs.Bool("aligned", false, "read weights from a 64-byte-aligned copy instead of the mapping")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	repeats := fs.Int("repeats", 5, "with --ladder: interleaved rounds over all rungs")
+	chunks := fs.Int("probes", 4, "decode in this many chunks with a bandwidth probe before each and after the last")
 	ladder := fs.Bool("ladder", false, "run the whole kernel ladder (scalar, scalar4, SIMD, threads, int8, aligned) on --shape and print one table")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -183,7 +182,7 @@ func cmdBench(e *env, args []string) error {
 		if *shape == "" || len(pos) > 0 {
 			return fmt.Errorf("%w: --ladder needs --shape NAME", errUsage)
 		}
-		return runLadder(e, *shape, *n, *warmup, *prompt, *asJSON)
+		return runLadder(e, *shape, *n, *warmup, *prompt, *repeats, *asJSON)
 	}
 	var path string
 	switch {
@@ -202,7 +201,7 @@ func cmdBench(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	r, err := benchOne(ctx, path, ops, *aligned, *at, *n, *warmup, *prompt, nil)
+	r, err := benchOne(ctx, path, ops, *aligned, *at, *n, *warmup, *prompt, *chunks)
 	if err != nil {
 		return err
 	}
@@ -219,7 +218,8 @@ func cmdBench(e *env, args []string) error {
 		fmt.Fprintf(w, "; %s", strings.Join(r.Unsupported, "; "))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "roof:     read bandwidth %.2f GB/s (median of 5, %d thread(s)) -> floor %.3f ms/token\n", r.ReadGBps, r.Threads, r.FloorMs)
+	fmt.Fprintf(w, "roof:     read bandwidth %.2f GB/s (median of %d probes interleaved with the decode, %.2f-%.2f, %d thread(s)) -> floor %.3f ms/token\n",
+		r.ReadGBps, len(r.Probes), r.ReadGBpsMin, r.ReadGBpsMax, r.Threads, r.FloorMs)
 	fmt.Fprintf(w, "achieved: %.2f GB/s effective = %.1f%% of the read-bandwidth roof\n", r.EffectiveGBps, 100*r.RooflineFraction)
 	if r.PromptTokens > 0 {
 		fmt.Fprintf(w, "first token of a %d-token prompt: batched prefill %.1f ms, token by token %.1f ms (%.2fx)\n",
@@ -228,10 +228,9 @@ func cmdBench(e *env, args []string) error {
 	return nil
 }
 
-// benchOne loads path and benchmarks decoding on it. bw, when given, is
-// the read bandwidth roof to compare with (measured once for a ladder);
-// otherwise it is measured with ops' thread count.
-func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, at, n, warmup, prompt int, bw map[int]float64) (*benchReport, error) {
+// benchOne loads path and benchmarks decoding on it, with the read roof
+// probed between chunks of the decode (course.Bench).
+func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, at, n, warmup, prompt, chunks int) (*benchReport, error) {
 	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
 	if err != nil {
 		return nil, err
@@ -248,30 +247,21 @@ func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, at, 
 	if err := s.SetLayout(layout); err != nil {
 		return nil, err
 	}
-	res, err := s.Bench(ctx, engine.BenchOptions{Tokens: n, Warmup: warmup, Context: at})
+	res, err := course.Bench(ctx, s, ops, course.BenchOptions{Tokens: n, Warmup: warmup, Context: at, Chunks: chunks})
 	if err != nil {
 		return nil, err
 	}
-	// The floor: the weights streamed once at the read bandwidth this
-	// machine reaches with the same number of threads, over at least as
-	// many bytes as the model reads.
-	readBW, ok := bw[ops.Threads()]
-	if !ok {
-		b, err := asm.Bandwidth(ctx, asm.BandwidthOptions{Bytes: max(res.WeightBytes, 256<<20), Threads: ops.Threads(), Repeats: 5})
-		if err != nil {
-			return nil, err
-		}
-		readBW = b.Read.Median
-	}
-	lat := inspect.LatencyOf(msOf(res.Times))
+	lat := course.DecodeStats(res.Times)
+	roof := res.Roof()
 	r := benchReport{
 		Machine: machine(), Model: path, Format: m.FormatName(), Variant: ops.Name, Threads: ops.Threads(),
 		Layout: s.Layout().String(), Tokens: len(res.Times), Context: at, TokPerS: res.TokPerSec(),
 		MsP50: lat.P50, MsP99: optFloat(lat.P99), MsMax: lat.Max, PercentileDef: inspect.PercentileDefinition, Unsupported: lat.Unsupported,
-		WeightBytes: res.WeightBytes, ReadGBps: readBW,
+		WeightBytes: res.WeightBytes, ReadGBps: roof.Median, ReadGBpsMin: roof.Min, ReadGBpsMax: roof.Max, Probes: res.Probes,
+		Conclusions: res.Conclusions().JSON(),
 	}
-	r.EffectiveGBps = float64(res.WeightBytes) * r.TokPerS / 1e9
-	r.FloorMs = float64(res.WeightBytes) / (readBW * 1e9) * 1e3
+	r.EffectiveGBps = res.EffectiveGBps()
+	r.FloorMs = float64(res.WeightBytes) / (roof.Median * 1e9) * 1e3
 	r.RooflineFraction = r.EffectiveGBps / r.ReadGBps
 	if prompt > 0 {
 		r.PromptTokens = prompt
