@@ -143,6 +143,18 @@ func Compared(c inspect.Comparison) string {
 	return TooFew
 }
 
+// fasterHolds turns a comparison's verdict into a claim's that B is
+// faster: Holds, DoesNotHold, or NoDiff/TooFew as they are.
+func fasterHolds(v string) string {
+	switch v {
+	case Faster:
+		return Holds
+	case Slower:
+		return DoesNotHold
+	}
+	return v
+}
+
 // comparisonEvidence names a comparison's numbers.
 func comparisonEvidence(c inspect.Comparison, kv ...any) map[string]float64 {
 	m := ev(kv...)

@@ -276,14 +276,7 @@ func (l *LadderResult) Conclusions() Conclusions {
 		c := Conclusion{ID: s.id, Claim: s.claim, Source: Measured,
 			Evidence: comparisonEvidence(cmp, "a_tok_s", ra.Median(), "b_tok_s", rb.Median(), "a_roof_fraction", l.Fraction(ra), "b_roof_fraction", l.Fraction(rb))}
 		v := Compared(cmp)
-		switch v {
-		case Faster:
-			c.Verdict = Holds
-		case Slower:
-			c.Verdict = DoesNotHold
-		default:
-			c.Verdict = v
-		}
+		c.Verdict = fasterHolds(v)
 		c.Text = fmt.Sprintf("%s against %s: %.1f against %.1f tok/s — %s (%s)", rb.Label, ra.Label, rb.Median(), ra.Median(), v, intervalText(cmp))
 		if s.id == "int8" {
 			cut := float64(ra.WeightBytes) / float64(rb.WeightBytes)

@@ -1,7 +1,9 @@
 package inspect
 
 import (
+	"fmt"
 	"html"
+	"math"
 	"strings"
 )
 
@@ -25,4 +27,17 @@ func Join(parts []Bundle, js any) Bundle {
 		}
 	}
 	return Bundle{Text: strings.Join(text, "\n\n"), HTML: h.String(), JSON: js}
+}
+
+// Human formats n with a decimal SI prefix and a unit: 1.23 MB, 4.00 GFLOP.
+func Human(n float64, unit string) string {
+	for _, p := range []struct {
+		v float64
+		s string
+	}{{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
+		if math.Abs(n) >= p.v {
+			return fmt.Sprintf("%.2f %s%s", n/p.v, p.s, unit)
+		}
+	}
+	return fmt.Sprintf("%.0f %s", n, unit)
 }

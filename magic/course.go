@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/memwall/memwall/asm"
+	"github.com/memwall/memwall/course"
 	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
 )
@@ -122,25 +123,11 @@ func (s *Interpreter) openShape(shape, format string) (*engine.Model, error) {
 
 // ---- %shapes ----
 
-// matrixWeights is the number of matrix weights one token multiplies by
-// (every layer's seven matrices and the classifier).
-func matrixWeights(c engine.Config) int64 {
-	d, h, kv := int64(c.Dim), int64(c.HiddenDim), int64(c.KVDim())
-	return int64(c.Layers)*(2*d*d+2*d*kv+3*d*h) + int64(c.Vocab)*d
-}
-
 // tokenBytes is the weight bytes one token streams with fp32 or Q8_0
-// matrices of group size gs (norms and the embedding row are fp32).
+// matrices of group size gs, by the cost model.
 func tokenBytes(c engine.Config, q8 bool, gs int) int64 {
-	mw := matrixWeights(c)
-	var b int64
-	if q8 {
-		b = mw + 4*mw/int64(gs)
-	} else {
-		b = 4 * mw
-	}
-	norms := int64(2*c.Layers+1) * int64(c.Dim)
-	return b + 4*norms + 4*int64(c.Dim)
+	_, wb := engine.TokenCost(c, engine.Encoding{Quantized: q8, GroupSize: gs}, 0)
+	return wb
 }
 
 func (s *Interpreter) doShapes(c *call) error {
@@ -376,55 +363,17 @@ func (s *Interpreter) doIntensity(c *call) error {
 		if err := s.ensureModel(c); err != nil {
 			return err
 		}
-		cfg, name = s.model.Config, filepath.Base(s.model.Path)
+		cfg, name = s.model.Config, s.modelName()
 	}
-	gs := engine.DefaultGroupSize(cfg)
 	pos := c.args.int("position", 0)
 	if pos < 0 || pos >= cfg.SeqLen {
 		return usagef(c.spec.usage(), "--position must be in [0, %d)", cfg.SeqLen)
 	}
-	d, h, kv := cfg.Dim, cfg.HiddenDim, cfg.KVDim()
-	type op struct {
-		name       string
-		rows, cols int
-		count      int
+	r, err := course.Intensity(name, cfg, pos)
+	if err != nil {
+		return err
 	}
-	ops := []op{{"wq", d, d, cfg.Layers}, {"wk", kv, d, cfg.Layers}, {"wv", kv, d, cfg.Layers}, {"wo", d, d, cfg.Layers},
-		{"w1", h, d, cfg.Layers}, {"w3", h, d, cfg.Layers}, {"w2", d, h, cfg.Layers}, {"classifier", cfg.Vocab, d, 1}}
-	t := inspect.Table{Title: fmt.Sprintf("Bytes and FLOPs of one decoded token: %s (fp32, and int8 Q8_0 with group size %d)", name, gs),
-		Header: []string{"op", "matrix", "× per token", "FLOPs", "fp32 bytes", "fp32 FLOP/B", "int8 bytes", "int8 FLOP/B"}}
-	var js []map[string]any
-	var tf, tb32, tb8 float64
-	for _, o := range ops {
-		w := float64(o.rows) * float64(o.cols) * float64(o.count)
-		f, b32, b8 := 2*w, 4*w, w+4*w/float64(gs)
-		tf, tb32, tb8 = tf+f, tb32+b32, tb8+b8
-		t.Rows = append(t.Rows, []string{o.name, fmt.Sprintf("%d×%d", o.rows, o.cols), fmt.Sprint(o.count), human(f, ""), human(b32, "B"), g3(f / b32), human(b8, "B"), g3(f / b8)})
-		js = append(js, map[string]any{"op": o.name, "rows": o.rows, "cols": o.cols, "count": o.count, "flops": f, "fp32_bytes": b32, "int8_bytes": b8})
-	}
-	// Attention at pos reads every cached key and value once per query head
-	// group and does a dot product and an axpy per cached position.
-	kvMul := cfg.Heads / cfg.KVHeads
-	attB := float64(2*4*(pos+1)*kv*kvMul) * float64(cfg.Layers)
-	attF := float64(4*(pos+1)*d) * float64(cfg.Layers)
-	t.Rows = append(t.Rows, []string{fmt.Sprintf("attention at position %d", pos), "key/value cache", fmt.Sprint(cfg.Layers), human(attF, ""), human(attB, "B"), g3(attF / attB), human(attB, "B"), g3(attF / attB)})
-	small := float64(4 * ((2*cfg.Layers+1)*d + d)) // norms + one embedding row
-	tb32 += small + attB
-	tb8 += small + attB
-	tf += attF
-	t.Rows = append(t.Rows, []string{"norms, embedding row", "", "", "", human(small, "B"), "", human(small, "B"), ""})
-	t.Rows = append(t.Rows, []string{"total per token", "", "", human(tf, ""), human(tb32, "B"), g3(tf / tb32), human(tb8, "B"), g3(tf / tb8)})
-	t.Note = "a matrix-vector product does one multiply and one add per weight and reads each weight once: FLOP/byte = 2 / bytes per weight"
-	q8 := 1 + 4/float64(gs)
-	lines := []string{
-		fmt.Sprintf("fp32 matrix-vector product: 2 FLOP per weight / 4 bytes per weight = %s FLOP/byte", g3(2.0/4)),
-		fmt.Sprintf("int8 (Q8_0, a 4-byte scale per %d weights): 2 / %s bytes = %s FLOP/byte", gs, g3(q8), g3(2/q8)),
-		fmt.Sprintf("a whole %s token: %s FLOPs over %s fp32 (%s FLOP/byte), %s int8 (%s FLOP/byte); 2 FLOP/byte would need 1 byte per weight, which is int8 without its scales, not fp32",
-			name, human(tf, ""), human(tb32, "B"), g3(tf/tb32), human(tb8, "B"), g3(tf/tb8)),
-	}
-	s.display(c, join([]inspect.Bundle{t.Bundle(), conclusion(lines)}, map[string]any{"shape": name, "group_size": gs, "position": pos, "ops": js,
-		"flops": tf, "fp32_bytes": tb32, "int8_bytes": tb8, "fp32_intensity": tf / tb32, "int8_intensity": tf / tb8,
-		"fp32_matvec_intensity": 0.5, "int8_matvec_intensity": 2 / q8}))
+	s.display(c, r.Bundle())
 	return nil
 }
 

@@ -53,7 +53,8 @@ Predicted tok/s = read bandwidth ÷ weight bytes per token. Quick mode leaves ou
 			summary: "Decode with a strategy (greedy, sample, topk, topp, beam, contrastive) and report the text, log p, weight and KV-cache bytes, FLOPs and time per token.",
 			help: `beam and contrastive run B hypotheses (--width): batched (default; every weight read once per
 step for all of them) or --sequential (one pass per hypothesis). --compare 1,2,4,8 runs every width
-both ways and compares their traffic. The session's context is not changed.`,
+both ways, in interleaved pairs, and compares their traffic (counted by the cost model) and time
+(measured). The session's context is not changed.`,
 			flags: []flagSpec{
 				{name: "strategy", kind: stringFlag, arg: "S", help: "greedy (default), sample, topk, topp, beam or contrastive"},
 				{name: "n", short: "n", kind: intFlag, arg: "N", help: "tokens to generate (default 32; quick 12 with --compare)"},
@@ -65,6 +66,7 @@ both ways and compares their traffic. The session's context is not changed.`,
 				{name: "seed", short: "s", kind: intFlag, arg: "S", help: "random seed (default 42)"},
 				{name: "sequential", kind: boolFlag, help: "run the hypotheses one after another instead of batched"},
 				{name: "compare", kind: stringFlag, arg: "1,2,4,8", help: "run these widths batched and sequentially and compare"},
+				{name: "repeats", kind: intFlag, arg: "R", help: "with --compare: batched/sequential pairs per width, interleaved (default 3)"},
 			}},
 		{name: "numerics", run: (*Interpreter).doNumerics,
 			summary: "Rounding: summation order of one long sum per kernel, then every fp32 kernel and int8 against a float64 forward pass: logit error, top-k agreement, perplexity.",
