@@ -53,3 +53,70 @@ func TestDecodeCompareVerdicts(t *testing.T) {
 		t.Errorf("repeat %v", c.Evidence)
 	}
 }
+
+func TestSinkVerdictFlips(t *testing.T) {
+	// 2 layers × 2 heads over 8 positions: even attention, then a sink.
+	n := 8
+	even := func(q int) []float64 {
+		row := make([]float64, n)
+		for k := 0; k <= q; k++ {
+			row[k] = 1 / float64(q+1)
+		}
+		return row
+	}
+	sink := func(q int) []float64 {
+		row := make([]float64, n)
+		row[0] = 0.8
+		for k := 1; k <= q; k++ {
+			row[k] = 0.2 / float64(q)
+		}
+		return row
+	}
+	build := func(f func(int) []float64) [][][][]float64 {
+		pat := make([][][][]float64, 2)
+		for l := range pat {
+			pat[l] = make([][][]float64, 2)
+			for h := range pat[l] {
+				for q := 0; q < n; q++ {
+					pat[l][h] = append(pat[l][h], f(q))
+				}
+			}
+		}
+		return pat
+	}
+	r, _ := Sink(build(even), n)
+	if v := verdict(t, r.Conclusions(), "sink_mean"); v != DoesNotHold {
+		t.Errorf("even attention: %q (mean %v uniform %v)", v, r.Mean(), r.Uniform)
+	}
+	r, _ = Sink(build(sink), n)
+	if v := verdict(t, r.Conclusions(), "sink_mean"); v != Holds {
+		t.Errorf("80%% on BOS: %q", v)
+	}
+	if v := verdict(t, r.Conclusions(), "sink_heads"); v != Holds {
+		t.Errorf("all heads sinks: %q", v)
+	}
+}
+
+func TestSummationOrder(t *testing.T) {
+	d, err := SummationOrder(1<<14, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := d.Conclusions()
+	if len(cs) != len(d.Variants)-1 {
+		t.Fatalf("%d conclusions for %v", len(cs), d.Variants)
+	}
+	// Constructed: scalar4 errors a tenth of scalar's, then equal ones.
+	d = &DotErrors{Length: 10, Variants: []string{"scalar", "scalar4"}, Rel: [][]float64{{1, 2, 3, 4, 5, 6}, {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}}}
+	if v := verdict(t, d.Conclusions(), "sum_scalar4"); v != Holds {
+		t.Errorf("smaller error: %q", v)
+	}
+	d.Rel[1] = []float64{1.1, 1.9, 3.1, 3.9, 5.1, 5.9}
+	if v := verdict(t, d.Conclusions(), "sum_scalar4"); v != NoDiff {
+		t.Errorf("same error: %q", v)
+	}
+	d.Rel[1] = []float64{10, 20, 30, 40, 50, 60}
+	if v := verdict(t, d.Conclusions(), "sum_scalar4"); v != DoesNotHold {
+		t.Errorf("larger error: %q", v)
+	}
+}

@@ -54,6 +54,9 @@ func TestFirstTokenAndIntensity(t *testing.T) {
 	if !strings.Contains(r.text(), "= 0.5 FLOP/byte") {
 		t.Errorf("text %s", r.text())
 	}
+	if cs := conclusions(t, js); cs["fp32_intensity"]["intensity"] != js["fp32_matvec_intensity"] {
+		t.Errorf("fp32 intensity evidence %v", cs["fp32_intensity"])
+	}
 }
 
 // conclusions checks that js carries conclusions, each with an id, claim,
@@ -131,6 +134,9 @@ func TestDecodeStrategies(t *testing.T) {
 	if g := js["weight_growth_sequential"].(float64); g < 3.9 {
 		t.Errorf("sequential weight traffic grew only ×%v", g)
 	}
+	if cs := conclusions(t, js); cs["paper_sequential"]["growth"] != js["weight_growth_sequential"] {
+		t.Errorf("growth evidence %v", cs["paper_sequential"])
+	}
 	fail(t, s, "%decode --strategy nope x", "unknown strategy")
 	fail(t, s, "%decode --compare 1,2 x", "--compare needs")
 }
@@ -150,8 +156,12 @@ func TestNumericsAndSink(t *testing.T) {
 		}
 	}
 	run(t, s, "%generate -n 0 Once upon a time, there was a little girl")
+	conclusions(t, js)
 	r = run(t, s, "%sink")
 	js = r.lastJSON(t)
+	if cs := conclusions(t, js); cs["sink_mean"]["mean"] != js["mean"] {
+		t.Errorf("sink evidence %v", cs["sink_mean"])
+	}
 	if m := js["mean"].(float64); m <= 0 || m > 1 {
 		t.Errorf("sink mean %v", m)
 	}

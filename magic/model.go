@@ -179,8 +179,12 @@ func (s *Interpreter) syntheticModel(shape string, seed int, format string) (str
 		return "", fmt.Errorf("cache directory: %w", err)
 	}
 	path := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-seed%d-%s.bin", shape, seed, format))
-	if isFile(path) {
-		return path, nil
+	// A file of another size was written with another default (a v2 file
+	// with an older group size): write it again.
+	if want, err := cfg.FileSize(); err == nil {
+		if st, err := os.Stat(path); err == nil && st.Size() == want {
+			return path, nil
+		}
 	}
 	if err := engine.WriteCheckpoint(path, cfg, engine.Synthetic(uint64(seed))); err != nil {
 		return "", err

@@ -501,7 +501,7 @@ func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
 		return nil, err
 	}
 	base := strings.TrimSuffix(filepath.Base(m.Path), filepath.Ext(m.Path))
-	p := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-%d-%s.bin", base, m.Load.FileBytes, suffix))
+	p := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-%d-%s%d.bin", base, m.Load.FileBytes, suffix, cfg.GroupSize)) // the group size in the name: a change of default makes a new file
 	if !isFile(p) {
 		if err := engine.WriteCheckpoint(p, cfg, engine.FromModel(m)); err != nil {
 			return nil, err
