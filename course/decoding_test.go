@@ -120,3 +120,22 @@ func TestSummationOrder(t *testing.T) {
 		t.Errorf("larger error: %q", v)
 	}
 }
+
+func TestWallVerdicts(t *testing.T) {
+	r := &WallResult{Probes: []float64{20, 21, 20}, Peak: 200, LLC: 32 << 20,
+		Shapes: []WallShape{{Shape: "big", WeightBytes: 400e6, Flops: 200e6, TokS: 48}, {Shape: "small", WeightBytes: 1e6, Flops: 5e5, TokS: 3000}}}
+	cs := r.Conclusions()
+	if v := verdict(t, cs, "wall_big"); v != Holds { // predicted 20e9/400e6 = 50
+		t.Errorf("big at 96%% of prediction: %q", v)
+	}
+	if v := verdict(t, cs, "wall_small"); v != DoesNotHold {
+		t.Errorf("small in cache: %q", v)
+	}
+	r.Shapes[0].TokS = 25
+	if v := verdict(t, r.Conclusions(), "wall_big"); v != DoesNotHold {
+		t.Errorf("big at half the prediction: %q", v)
+	}
+	if v := verdict(t, cs, "ridge"); v != Holds {
+		t.Errorf("ridge 10: %q", v)
+	}
+}

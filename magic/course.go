@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/memwall/memwall/asm"
 	"github.com/memwall/memwall/course"
 	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
@@ -406,94 +405,13 @@ func (s *Interpreter) doWall(c *call) error {
 	if n <= 0 || mib <= 0 {
 		return usagef(c.spec.usage(), "-n and --size must be positive")
 	}
-	id := s.newDisplayID()
-	step := func(msg string) { c.out.Update(toKernel(inspect.Bundle{Text: "%wall: " + msg}), id) }
-	c.out.Display(toKernel(inspect.Bundle{Text: "%wall: measuring memory bandwidth…"}), id)
-	bw, err := s.bandwidth(c.ctx, mib, s.threads, 3)
+	prog := s.progress(c, "%wall")
+	r, err := course.Wall(c.ctx, course.WallOptions{Shapes: shapes, Open: func(sh string) (*engine.Model, error) { return s.openShape(sh, "v1") },
+		Tokens: n, ProbeBytes: int64(mib) << 20, Variant: s.variant, Threads: s.threads, LLC: llcBytes(), Progress: prog, Quick: changes})
 	if err != nil {
 		return err
 	}
-	ops, err := asm.New(s.variant, s.threads)
-	if err != nil {
-		return err
-	}
-	defer ops.Close()
-	step("measuring the compute roof…")
-	peak, err := computeRoof(c.ctx, ops, false)
-	if err != nil {
-		return err
-	}
-	llc := llcBytes()
-	roof := bw.Read.Median
-	t := inspect.Table{Title: fmt.Sprintf("Predicted against measured decoding speed (%s, %d thread(s), synthetic fp32 weights)", ops.Name, ops.Threads()),
-		Header: []string{"shape", "weight bytes/token", "× cache", "FLOP/byte", "predicted tok/s", "measured tok/s", "measured/predicted", "effective GB/s"}}
-	var rows []map[string]any
-	var pts []inspect.RooflinePoint
-	var xs, pred, meas []float64
-	var lines []string
-	for _, sh := range shapes {
-		step(fmt.Sprintf("decoding %d tokens of %s…", n, sh))
-		m, err := s.openShape(sh, "v1")
-		if err != nil {
-			return err
-		}
-		st, err := engine.NewState(m, ops)
-		var r *engine.BenchResult
-		if err == nil {
-			r, err = st.Bench(c.ctx, engine.BenchOptions{Tokens: n, Warmup: 4})
-		}
-		wb, fl := m.WeightBytes(), m.MatFlops()
-		m.Close()
-		if err != nil {
-			return err
-		}
-		got := r.TokPerSec()
-		rows = append(rows, map[string]any{"shape": sh, "weight_bytes": wb, "flops": fl, "intensity": float64(fl) / float64(wb),
-			"llc_ratio": float64(wb) / math.Max(float64(llc), 1), "measured_tok_s": got, "gbps": float64(wb) * got / 1e9})
-		pts = append(pts, inspect.RooflinePoint{Name: sh, Group: "decode (all matrices)", Intensity: float64(fl) / float64(wb), GFLOPS: float64(fl) * got / 1e9})
-		xs, meas = append(xs, float64(wb)/1e6), append(meas, got)
-	}
-	// A second probe after the decoding: the roof is the better of the two,
-	// so that a busy moment during one probe does not lower it.
-	step("measuring memory bandwidth again…")
-	bw2, err := s.bandwidth(c.ctx, mib, s.threads, 3)
-	if err != nil {
-		return err
-	}
-	roof = max(roof, bw2.Read.Median)
-	for _, r := range rows {
-		sh, wb, got, inCache := r["shape"].(string), r["weight_bytes"].(int64), r["measured_tok_s"].(float64), r["llc_ratio"].(float64)
-		p := roof * 1e9 / float64(wb)
-		ratio := got / p
-		r["predicted_tok_s"], r["ratio"] = p, ratio
-		pred = append(pred, p)
-		t.Rows = append(t.Rows, []string{sh, human(float64(wb), "B"), g3(inCache), g3(r["intensity"].(float64)), fmt.Sprintf("%.1f", p), fmt.Sprintf("%.1f", got), fmt.Sprintf("%.2f", ratio), fmt.Sprintf("%.2f", r["gbps"].(float64))})
-		switch {
-		case llc > 0 && wb <= llc && ratio > 1.1:
-			lines = append(lines, fmt.Sprintf("%s: its %s of weights fit in the %s cache, so it runs at %.0f tok/s, %.1f× what DRAM bandwidth would allow (%.0f tok/s): no memory wall while the model fits in cache",
-				sh, human(float64(wb), "B"), human(float64(llc), "B"), got, ratio, p))
-		case llc > 0 && wb <= llc:
-			lines = append(lines, fmt.Sprintf("%s: its %s of weights fit in the %s cache, yet it runs at %.0f tok/s, %.2f× the DRAM prediction (%.0f tok/s), streaming only %.1f GB/s: a token this small is bound by its fixed per-token costs (dozens of tiny ops), not by bytes — the bandwidth model does not apply to it",
-				sh, human(float64(wb), "B"), human(float64(llc), "B"), got, ratio, p, float64(wb)*got/1e9))
-		case ratio > 1.1:
-			lines = append(lines, fmt.Sprintf("%s: %s of weights, %s× the cache: %.1f tok/s measured, %.0f%% above the %.1f tok/s the DRAM roof predicts — either part of the weights is still served from cache or the machine's bandwidth changed between probe and run (a shared machine: run again to tell)",
-				sh, human(float64(wb), "B"), g3(inCache), got, 100*(ratio-1), p))
-		default:
-			lines = append(lines, fmt.Sprintf("%s: %s of weights, %s× the cache: %.1f tok/s measured = %.0f%% of the %.1f tok/s that %.2f GB/s of read bandwidth allows",
-				sh, human(float64(wb), "B"), g3(inCache), got, 100*ratio, p, roof))
-		}
-	}
-	step("done")
-	ridge := peak / roof
-	lines = append(lines, fmt.Sprintf("roofs measured here: %.2f GB/s read, %.1f GFLOP/s (fp32 %s, in-cache MatMul) — ridge at %s FLOP/byte, %s× the 0.5 FLOP/byte of fp32 decoding: at the roof a token's memory time is %s× its arithmetic time",
-		roof, peak, ops.Name, g3(ridge), g3(ridge/0.5), g3(ridge/0.5)))
-	t.Note = fmt.Sprintf("predicted = %.2f GB/s (the better median read of a probe over %d MiB before and one after the runs) ÷ weight bytes per token; × cache: weight bytes over the %s last-level cache", roof, mib, human(float64(llc), "B"))
-	chart := inspect.LineChart([]inspect.Series{{Name: "predicted from bandwidth", X: xs, Y: pred}, {Name: "measured", X: xs, Y: meas}},
-		inspect.ChartOpts{Title: "Decoding speed against model size", XLabel: "weight MB read per token", YLabel: "tokens/s", LogX: true, LogY: true})
-	rl := inspect.RooflinePlot(inspect.Roofline{Title: "The shapes on this machine's roofline",
-		Memory:  []inspect.Roof{{Name: fmt.Sprintf("DRAM read %.1f GB/s", roof), Value: roof}},
-		Compute: []inspect.Roof{{Name: fmt.Sprintf("fp32 %s %.1f GFLOP/s", ops.Name, peak), Value: peak}}, Points: pts})
-	s.display(c, join(parts(quickBundle(changes), t.Bundle(), chart, rl, conclusion(lines)), map[string]any{"bandwidth_gbps": roof, "compute_gflops": peak,
-		"ridge": ridge, "llc_bytes": llc, "tokens": n, "quick": s.opts.Quick, "rows": rows}))
+	prog("done")
+	s.display(c, r.Bundle())
 	return nil
 }

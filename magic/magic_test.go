@@ -655,6 +655,16 @@ func TestBandwidthRoofline(t *testing.T) {
 	if len(groups) != 4 || js["compute_gflops"].(float64) <= 0 {
 		t.Errorf("groups %v, %v", groups, js)
 	}
+	// int8 points are held against the int8 compute roof.
+	for _, p := range js["points"].([]any) {
+		m := p.(map[string]any)
+		if strings.HasPrefix(m["group"].(string), "int8") != strings.HasPrefix(m["compute_roof"].(string), "int8") {
+			t.Errorf("point %v against %v", m["group"], m["compute_roof"])
+		}
+	}
+	if cs := conclusions(t, js); cs["int8_decode_bound"] == nil {
+		t.Errorf("no int8 decode conclusion: %v", cs)
+	}
 	if h, _ := r.displays[len(r.displays)-1].Data["text/html"].(string); !strings.Contains(h, "<svg") {
 		t.Error("no plot")
 	}
