@@ -83,9 +83,15 @@ type RooflineResult struct {
 }
 
 // Roof names (points refer to them).
-func (r *RooflineResult) memRoof() string  { return fmt.Sprintf("DRAM read %.1f GB/s", r.Bandwidth.Median) }
-func (r *RooflineResult) fp32Roof() string { return fmt.Sprintf("fp32 MatMul %.1f GFLOP/s", r.FP32Peak) }
-func (r *RooflineResult) int8Roof() string { return fmt.Sprintf("int8 MatMulQ8 %.1f GFLOP/s", r.Int8Peak) }
+func (r *RooflineResult) memRoof() string {
+	return fmt.Sprintf("DRAM read %.1f GB/s", r.Bandwidth.Median)
+}
+func (r *RooflineResult) fp32Roof() string {
+	return fmt.Sprintf("fp32 MatMul %.1f GFLOP/s", r.FP32Peak)
+}
+func (r *RooflineResult) int8Roof() string {
+	return fmt.Sprintf("int8 MatMulQ8 %.1f GFLOP/s", r.Int8Peak)
+}
 
 // Plot is the roofline with every point held against its own roofs.
 func (r *RooflineResult) Plot() inspect.Roofline {

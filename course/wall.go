@@ -48,7 +48,9 @@ type WallResult struct {
 func (r *WallResult) Roof() inspect.Spread { return inspect.SpreadOf(r.Probes) }
 
 // Predicted is the tok/s the roof allows a shape: bandwidth / bytes.
-func (r *WallResult) Predicted(s WallShape) float64 { return r.Roof().Median * 1e9 / float64(s.WeightBytes) }
+func (r *WallResult) Predicted(s WallShape) float64 {
+	return r.Roof().Median * 1e9 / float64(s.WeightBytes)
+}
 
 // Wall decodes each shape and probes the read bandwidth before each and
 // after the last, so the prediction rests on the bandwidth of the same
