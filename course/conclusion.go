@@ -49,9 +49,9 @@ type Conclusion struct {
 
 // Sources of evidence.
 const (
-	Measured = "measured"
-	Counted  = "counted by the cost model"
-	Paper    = "the paper's own data"
+	Measured  = "measured"
+	Counted   = "counted by the cost model"
+	PaperData = "the paper's own data"
 )
 
 // Conclusions is an experiment's findings in order.

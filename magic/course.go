@@ -152,6 +152,17 @@ func (s *Interpreter) doShapes(c *call) error {
 	return nil
 }
 
+// ---- %paper ----
+
+func (s *Interpreter) doPaper(c *call) error {
+	p, err := course.Paper()
+	if err != nil {
+		return err
+	}
+	s.display(c, p.Bundle())
+	return nil
+}
+
 // ---- %tying ----
 
 func (s *Interpreter) doTying(c *call) error {

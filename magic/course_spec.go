@@ -75,6 +75,11 @@ both ways, in interleaved pairs, and compares their traffic (counted by the cost
 				{name: "k", short: "k", kind: intFlag, arg: "K", help: "top-k agreement (default 5)"},
 				{name: "length", kind: intFlag, arg: "N", help: "values in the summation-order demonstration (default 65536)"},
 			}},
+		{name: "paper", run: (*Interpreter).doPaper,
+			summary: "The paper's own data (its CSVs, copied into memwall with their citation): throughput with and without the first token, P50/P99, drift, implied bandwidths, the energy and int4 figures, each recomputed and judged.",
+			help: `Loads benchmark_results.csv (the paper's NEON engine, 256 tokens of stories110M on an M2 Pro) and
+pytorch_results.csv (its PyTorch baseline) from course/paperdata and recomputes the numbers the paper
+prints, quoting its sentences verbatim. Nothing here is measured on this machine.`},
 		{name: "sink", run: (*Interpreter).doSink,
 			summary: "How much attention every layer and head puts on the first token (the attention sink), against an even spread.",
 			flags:   []flagSpec{flagPrompt}},

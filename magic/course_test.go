@@ -166,3 +166,20 @@ func TestNumericsAndSink(t *testing.T) {
 		t.Errorf("sink mean %v", m)
 	}
 }
+
+func TestPaper(t *testing.T) {
+	s := newTest(t)
+	r := run(t, s, "%paper")
+	js := r.lastJSON(t)
+	cs := conclusions(t, js)
+	// The evidence is the JSON's numbers.
+	if cs["throughput"]["tok_s_all_256"] != js["tok_s_all"] || cs["throughput"]["tok_s_without_first"] != js["tok_s_without_first"] {
+		t.Errorf("throughput evidence %v, JSON %v %v", cs["throughput"], js["tok_s_all"], js["tok_s_without_first"])
+	}
+	if v := js["tok_s_all"].(float64); v < 61.2 || v > 61.4 {
+		t.Errorf("the table's 61.3 recomputed as %v", v)
+	}
+	if !strings.Contains(r.text(), "The tight spread between P50 and P99 indicates deterministic execution.") {
+		t.Error("the paper's caption is not quoted verbatim")
+	}
+}
