@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/memwall/memwall/asm"
+	"github.com/memwall/memwall/internal/testdata"
 )
 
 func TestShapeSizes(t *testing.T) {
@@ -26,7 +27,7 @@ func TestShapeSizes(t *testing.T) {
 	if st, err := os.Stat(written); err != nil || st.Mode().Perm() != 0o644 {
 		t.Errorf("written checkpoint mode %v, %v; want 0644 so other users can map it", st.Mode(), err)
 	}
-	st, err := os.Stat(filepathShared("stories260K.bin"))
+	st, err := os.Stat(testdata.Model("stories260K.bin"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,10 +43,6 @@ func TestShapeSizes(t *testing.T) {
 	if p := c.Params(); p < 109e6 || p > 111e6 {
 		t.Errorf("stories110M params %d", p)
 	}
-}
-
-func filepathShared(name string) string {
-	return filepath.Join("..", "..", "shared", "models", name)
 }
 
 func writeShape(t testing.TB, c Config, seed uint64) string {

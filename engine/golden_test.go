@@ -16,7 +16,7 @@ func readJSON(t testing.TB, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("golden file: %v (is ../shared beside the project?)", err)
+		t.Fatalf("golden file: %v (the project keeps its goldens in testdata/golden)", err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/memwall/memwall/asm"
+	"github.com/memwall/memwall/builtin"
 	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
 	"github.com/memwall/memwall/kernel"
@@ -233,6 +234,13 @@ func (s *Interpreter) paths(prefix string) []string {
 			for _, e := range ents {
 				if !e.IsDir() && strings.HasSuffix(e.Name(), ".bin") && strings.HasPrefix(e.Name(), base) {
 					add(e.Name())
+				}
+			}
+		}
+		if !s.opts.NoBuiltin {
+			for _, f := range builtin.Files() {
+				if strings.HasPrefix(f.Name, base) {
+					add(f.Name)
 				}
 			}
 		}

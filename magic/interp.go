@@ -24,8 +24,13 @@ import (
 // Options configures an Interpreter. The zero value works.
 type Options struct {
 	// ModelDirs are extra directories searched for models and tokenizers,
-	// after the given path, $MEMWALL_MODEL, ./models and ../shared/models.
+	// after the given path, $MEMWALL_MODEL, $MEMWALL_MODELS, ./models and
+	// the user's data directory, before the built-in files (package
+	// locate has the order).
 	ModelDirs []string
+	// NoBuiltin leaves the model built into the binary out of the search,
+	// so that %load without a model falls back to a synthetic one.
+	NoBuiltin bool
 	// WorkDir is the directory relative paths are resolved against
 	// (default: the process's working directory).
 	WorkDir string

@@ -743,7 +743,9 @@ func TestSplitWords(t *testing.T) {
 
 func TestNoModelFallsBackToSynthetic(t *testing.T) {
 	t.Setenv("MEMWALL_MODEL", "")
-	s := New(Options{WorkDir: t.TempDir(), CacheDir: t.TempDir(), FallbackShape: "stories260K"})
+	t.Setenv("MEMWALL_MODELS", "")
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	s := New(Options{WorkDir: t.TempDir(), CacheDir: t.TempDir(), FallbackShape: "stories260K", NoBuiltin: true})
 	defer s.Close()
 	// A prompt before any %load loads the default, here the fallback.
 	r := run(t, s, "%generate -n 4 hello")

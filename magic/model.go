@@ -10,8 +10,10 @@ import (
 	"strings"
 
 	"github.com/memwall/memwall/asm"
+	"github.com/memwall/memwall/builtin"
 	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
+	"github.com/memwall/memwall/internal/locate"
 )
 
 // defaultModels are tried in order by %load without a model.
@@ -19,70 +21,20 @@ var defaultModels = []string{"stories15M.bin", "stories260K.bin", "stories42M.bi
 
 func shapeNames() []string { return engine.ShapeNames() }
 
-// searchDirs lists the directories models and tokenizers are looked up in.
-func (s *Interpreter) searchDirs() []string {
-	var dirs []string
-	if env := os.Getenv("MEMWALL_MODEL"); env != "" {
-		if st, err := os.Stat(env); err == nil && st.IsDir() {
-			dirs = append(dirs, env)
-		} else {
-			dirs = append(dirs, filepath.Dir(env))
-		}
-	}
-	// ./models and ../shared/models, then the same beside the parent
-	// directory, so that a notebook in a subdirectory of the project
-	// (notebooks/) finds the project's models too.
-	for _, d := range []string{s.opts.WorkDir, filepath.Dir(s.opts.WorkDir)} {
-		dirs = append(dirs, filepath.Join(d, "models"), filepath.Join(d, "..", "shared", "models"))
-	}
-	for _, d := range s.opts.ModelDirs {
-		if !filepath.IsAbs(d) {
-			d = filepath.Join(s.opts.WorkDir, d)
-		}
-		dirs = append(dirs, d)
-	}
-	return dirs
+// search is where models and tokenizers are looked up (package locate
+// documents the order); the built-in files come last.
+func (s *Interpreter) search() locate.Search {
+	return locate.Search{WorkDir: s.opts.WorkDir, Extra: s.opts.ModelDirs, CacheDir: s.opts.CacheDir, NoBuiltin: s.opts.NoBuiltin}
 }
 
-func (s *Interpreter) abs(p string) string {
-	if strings.HasPrefix(p, "~/") {
-		if h, err := os.UserHomeDir(); err == nil {
-			p = filepath.Join(h, p[2:])
-		}
-	}
-	if filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(s.opts.WorkDir, p)
-}
+// searchDirs lists the directories models and tokenizers are looked up in.
+func (s *Interpreter) searchDirs() []string { return s.search().Dirs() }
+
+func (s *Interpreter) abs(p string) string { return s.search().Abs(p) }
 
 func isFile(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && !st.IsDir()
-}
-
-// findFile resolves name as a path, then as a bare name (with and without
-// ext) in the search directories.
-func (s *Interpreter) findFile(name, ext string) (string, []string) {
-	var tried []string
-	if p := s.abs(name); isFile(p) {
-		return p, nil
-	} else {
-		tried = append(tried, p)
-	}
-	if strings.ContainsRune(name, filepath.Separator) {
-		return "", tried
-	}
-	for _, d := range s.searchDirs() {
-		for _, n := range []string{name, name + ext} {
-			p := filepath.Join(d, n)
-			if isFile(p) {
-				return p, nil
-			}
-		}
-		tried = append(tried, d)
-	}
-	return "", tried
 }
 
 // doLoad implements %load.
@@ -101,11 +53,11 @@ func (s *Interpreter) doLoad(c *call) error {
 		}
 		path, synthetic = p, true
 	case len(a.pos) == 1:
-		p, tried := s.findFile(a.pos[0].text, ".bin")
-		if p == "" {
-			return fmt.Errorf("model %q not found (looked in %s)", a.pos[0].text, strings.Join(tried, ", "))
+		r, err := s.search().Find("model", a.pos[0].text, ".bin")
+		if err != nil {
+			return err
 		}
-		path = p
+		path = r.Path
 	default:
 		p, err := s.defaultModel()
 		if err != nil {
@@ -118,7 +70,7 @@ func (s *Interpreter) doLoad(c *call) error {
 			}
 			synthetic = true
 			banner = "!!! RANDOM WEIGHTS !!! No model file was found (looked in " + strings.Join(s.searchDirs(), ", ") +
-				"), so this is a synthetic " + s.opts.FallbackShape + "-shape model with random weights: it is as big and as fast as the real one, but its text is gibberish. Download stories15M.bin and tokenizer.bin (karpathy/tinyllamas) into ./models for real text."
+				"), so this is a synthetic " + s.opts.FallbackShape + "-shape model with random weights: it is as big and as fast as the real one, but its text is gibberish. `memwall pull stories15M` downloads a real one."
 		}
 		path = p
 	}
@@ -140,18 +92,23 @@ func (s *Interpreter) doLoad(c *call) error {
 	return nil
 }
 
+// defaultModel is the model %load loads without an argument: the file
+// $MEMWALL_MODEL names, else the first of defaultModels found in the
+// search directories, else the built-in model; "" when there is none.
 func (s *Interpreter) defaultModel() (string, error) {
-	if env := os.Getenv("MEMWALL_MODEL"); env != "" && isFile(env) {
-		return env, nil
+	if env := os.Getenv("MEMWALL_MODEL"); env != "" && isFile(s.abs(env)) {
+		return s.abs(env), nil
 	}
+	dirs := s.searchDirs()
 	for _, name := range defaultModels {
-		for _, d := range s.searchDirs() {
+		for _, d := range dirs {
 			if p := filepath.Join(d, name); isFile(p) {
 				return p, nil
 			}
 		}
 	}
-	return "", nil
+	r, _, err := s.search().Builtin(builtin.Model)
+	return r.Path, err
 }
 
 // syntheticModel writes (or reuses) a random-weight checkpoint of a named
@@ -277,12 +234,12 @@ func (s *Interpreter) ensureModel(c *call) error {
 // findTokenizer loads the tokenizer for a model at path.
 func (s *Interpreter) findTokenizer(modelPath, given string, vocab int) (*engine.Tokenizer, string, string, error) {
 	if given != "" {
-		p, tried := s.findFile(given, ".bin")
-		if p == "" {
-			return nil, "", "", fmt.Errorf("tokenizer %q not found (looked in %s)", given, strings.Join(tried, ", "))
+		r, err := s.search().Find("tokenizer", given, ".bin")
+		if err != nil {
+			return nil, "", "", err
 		}
-		t, err := engine.LoadTokenizer(p, vocab)
-		return t, p, "", err
+		t, err := engine.LoadTokenizer(r.Path, vocab)
+		return t, r.Path, "", err
 	}
 	var names []string
 	switch vocab {
@@ -304,6 +261,15 @@ func (s *Interpreter) findTokenizer(modelPath, given string, vocab int) (*engine
 			if t, err := engine.LoadTokenizer(p, vocab); err == nil {
 				return t, p, "", nil
 			}
+		}
+	}
+	for _, n := range names {
+		r, ok, err := s.search().Builtin(n)
+		if !ok || err != nil {
+			continue
+		}
+		if t, err := engine.LoadTokenizer(r.Path, vocab); err == nil {
+			return t, r.Path, "", nil
 		}
 	}
 	t, err := byteTokenizer(vocab)
@@ -378,17 +344,20 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		{"tied embedding", tied},
 		{"mapped", humanBytes(m.Load.MappedBytes)},
 		{"copied", humanBytes(m.Load.CopiedBytes)},
-		{"resident now", humanBytes(resident)},
+		{"resident now", residentText(resident, rerr)},
 		{"load time", m.Load.Duration.String()},
 		{"tokenizer", tok},
 		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", s.ops.Name, s.ops.Threads(), s.layout)},
 	}
-	if rerr != nil {
-		rows[12][1] = "unknown (" + rerr.Error() + ")"
-	}
 	title := "Model: " + filepath.Base(m.Path)
 	if s.synthetic {
 		title += " (synthetic, random weights)"
+	}
+	source := "file"
+	if f, ok := builtin.Describe(m.Path); ok {
+		title += " (built-in)"
+		source = builtinSource(f, m.Path)
+		rows = append([][]string{{"source", source}}, rows...)
 	}
 	t := inspect.Table{Title: title, Header: []string{"", ""}, Rows: rows, RowHeader: true, MaxCell: 120, Note: s.tokNote}
 	b := t.Bundle()
@@ -399,8 +368,23 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		"quantized": cfg.Quantized(), "group_size": cfg.GroupSize,
 		"mapped_bytes": m.Load.MappedBytes, "copied_bytes": m.Load.CopiedBytes, "resident_bytes": resident,
 		"load_ms": ms(m.Load.Duration), "tokenizer": s.tokPath, "synthetic": s.synthetic,
+		"builtin": source != "file", "source": source,
 	}
 	return b
+}
+
+func residentText(n int64, err error) string {
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	return humanBytes(n)
+}
+
+// builtinSource says where a built-in model's bytes come from and how they
+// reach the engine (the zero-copy story of package builtin).
+func builtinSource(f builtin.File, path string) string {
+	return fmt.Sprintf("built-in: %s; embedded in the memwall binary (%d bytes, SHA-256 %s…), written once to %s and mapped from that file like any other, so no weight is copied onto the heap",
+		f.What, f.Size, f.SHA256[:16], filepath.Dir(path))
 }
 
 func humanBytes(n int64) string {

@@ -141,10 +141,14 @@ func allMagics() []*magicSpec {
 		{name: "load", args: "[MODEL]", maxPos: 1, pos: pathValues, run: (*Interpreter).doLoad,
 			summary: "Load a llama2.c checkpoint (or a synthetic model) and its tokenizer; print the model card.",
 			help: `MODEL is a path or a bare name (stories260K, stories260K.bin) looked up in $MEMWALL_MODEL,
-./models, ../shared/models and the kernel's configured directories. With no MODEL the first of
-stories15M, stories260K, stories42M, stories110M found is loaded; with none found at all, a synthetic
-stories15M-shape model with random weights. The tokenizer is found beside the model (tok512.bin for a
-512-token vocabulary, tokenizer.bin for 32000) unless --tokenizer is given.
+the directories in $MEMWALL_MODELS, ./models, $XDG_DATA_HOME/memwall/models (default
+~/.local/share/memwall/models, where memwall pull and %pull put downloads), the kernel's configured
+directories, and last among the files built into the binary (the real stories260K with tok512, and the
+Llama 2 tokenizer.bin). With no MODEL the first of stories15M, stories260K, stories42M, stories110M
+found is loaded, else the built-in stories260K. The built-in is written once to the cache directory and
+mapped from there; the model card says so. The tokenizer is found beside the model (tok512.bin for a
+512-token vocabulary, tokenizer.bin for 32000), else among the built-in ones, unless --tokenizer is
+given.
 --shape writes a synthetic random-weight checkpoint of a named shape into the cache directory
 (reused when it exists) and loads it.`,
 			flags: []flagSpec{

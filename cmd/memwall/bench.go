@@ -191,7 +191,9 @@ func cmdBench(e *env, args []string) error {
 			return err
 		}
 	case *shape == "" && len(pos) == 1:
-		path = pos[0]
+		if path, err = findModel(pos[0]); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("%w: give a MODEL file or --shape NAME", errUsage)
 	}

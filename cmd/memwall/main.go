@@ -40,6 +40,7 @@ func init() {
 		{"info", "MODEL", "describe a checkpoint: header, parameters, every tensor's shape, offset and alignment (alias: inspect-file)", cmdInfo},
 		{"inspect-file", "MODEL", "", cmdInfo},
 		{"bandwidth", "[--threads N] [--size BYTES|--model FILE] [--runs R] [--json]", "measure memory read/copy/triad bandwidth", cmdBandwidth},
+		{"pull", "NAME... [--dir DIR] | --list", "download stories15M, stories42M, stories110M or tokenizer into the models directory (resumes, checks, prints SHA-256)", cmdPull},
 		{"bench", "MODEL|--shape NAME [--variant V] [--threads N] [-n TOKENS] [--context N] [--prompt-tokens P] [--json]", "measure decoding speed against the bandwidth roof", cmdBench},
 		{"version", "", "print the version", cmdVersion},
 		{"help", "[COMMAND]", "list the commands, or describe one", cmdHelp},

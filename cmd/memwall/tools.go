@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/memwall/memwall/engine"
+	"github.com/memwall/memwall/internal/locate"
 )
 
 // findTokenizer picks the tokenizer beside a model: tokenizer.bin for the
 // 32000-token Llama 2 vocabulary, tok<vocab>.bin otherwise (llama2.c's
-// naming for custom vocabularies), then tokenizer.bin as a last resort.
+// naming for custom vocabularies), then tokenizer.bin as a last resort;
+// then the same names among the built-in files.
 func findTokenizer(model string, vocab int) (string, error) {
 	dir := filepath.Dir(model)
 	var cands []string
@@ -30,7 +32,12 @@ func findTokenizer(model string, vocab int) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("no tokenizer beside %s (looked for %s); give one with -z", model, strings.Join(cands, ", "))
+	for _, c := range cands {
+		if r, ok, err := (locate.Search{}).Builtin(c); ok {
+			return r.Path, err
+		}
+	}
+	return "", fmt.Errorf("no tokenizer beside %s (looked for %s, also among the built-in ones); give one with -z", model, strings.Join(cands, ", "))
 }
 
 // cmdRun is llama2.c's run: same flags, same defaults, same output.
@@ -52,6 +59,9 @@ func cmdRun(e *env, args []string) error {
 	}
 	path, err := oneArg(pos, "MODEL")
 	if err != nil {
+		return err
+	}
+	if path, err = findModel(path); err != nil {
 		return err
 	}
 	if *mode != "generate" {
@@ -208,6 +218,9 @@ func cmdQuantize(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if in, err = findModel(in); err != nil {
+		return err
+	}
 	if *out == "" {
 		return fmt.Errorf("%w: -o OUT is required", errUsage)
 	}
@@ -241,6 +254,9 @@ func cmdInfo(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if path, err = findModel(path); err != nil {
+		return err
+	}
 	m, err := engine.Open(path, engine.LoadOptions{})
 	if err != nil {
 		return err
@@ -249,6 +265,9 @@ func cmdInfo(e *env, args []string) error {
 	c := m.Config
 	w := e.stdout
 	fmt.Fprintf(w, "file:        %s (%d bytes)\n", path, m.Load.FileBytes)
+	if note := builtinNote(path); note != "" {
+		fmt.Fprintf(w, "source:      %s\n", note)
+	}
 	fmt.Fprintf(w, "format:      %s\n", c.FormatName())
 	fmt.Fprintf(w, "dim %d, hidden_dim %d, n_layers %d, n_heads %d, n_kv_heads %d, vocab_size %d, seq_len %d\n",
 		c.Dim, c.HiddenDim, c.Layers, c.Heads, c.KVHeads, c.Vocab, c.SeqLen)
