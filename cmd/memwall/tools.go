@@ -158,7 +158,7 @@ func cmdGen(e *env, args []string) error {
 	seed := fs.Uint64("seed", 1, "random seed (the same seed gives the same weights in every format)")
 	untied := fs.Bool("untied", false, "write a separate classifier instead of sharing the embedding")
 	format := fs.String("format", "v0", "v0 (legacy), v1 (fp32) or v2 (Q8_0)")
-	gs := fs.Int("group-size", 0, "Q8_0 group size for v2 (default: the largest <= 64 dividing every row)")
+	gs := fs.Int("group-size", 0, "Q8_0 group size for v2 (default: llama2.c's, 64 halved until it divides dim and hidden_dim)")
 	out := fs.String("o", "", "output file (required)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -209,7 +209,7 @@ func parseFormat(s string) (int, error) {
 func cmdQuantize(e *env, args []string) error {
 	fs := newFlags(e, "quantize")
 	out := fs.String("o", "", "output file (required)")
-	gs := fs.Int("group-size", 0, "Q8_0 group size (default: the largest <= 64 dividing every row)")
+	gs := fs.Int("group-size", 0, "Q8_0 group size (default: llama2.c's, 64 halved until it divides dim and hidden_dim)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
