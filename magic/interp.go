@@ -81,7 +81,7 @@ type Interpreter struct {
 	done int
 	gen  genOptions // sampling settings of the last generation
 
-	cache      map[string]*captured
+	cache      map[string]*engine.Activation
 	cacheOrder []string
 	cacheIDs   []int
 

@@ -242,17 +242,9 @@ func (s *Interpreter) profileDecode(ctx context.Context, ids []int, n int) (*tim
 	}
 	prof := engine.NewProfile()
 	st.Profile = prof
-	token, pos := ids[len(ids)-1], len(ids)-1
 	start := time.Now()
-	for i := 0; i < n; i++ {
-		logits, err := st.Forward(ctx, token, pos)
-		if err != nil {
-			return nil, err
-		}
-		t := time.Now()
-		token = engine.Argmax(logits)
-		prof.Add("sampling", time.Since(t), 4*int64(len(logits)), int64(len(logits)))
-		pos++
+	if _, err := st.DecodeGreedy(ctx, ids[len(ids)-1], len(ids)-1, n, nil); err != nil {
+		return nil, err
 	}
 	return &timeRun{ops: prof.Ops(), wall: time.Since(start), tokens: n, prefill: pre.Total(),
 		label: fmt.Sprintf("%d greedy tokens after %d of context", n, len(ids))}, nil

@@ -300,7 +300,9 @@ func (s *Interpreter) stepBundle(seen []stepEvent, mode string, compute, wall ti
 				s.ops.MatVec(logits, w.Cls.F, last.data)
 			}
 		} else {
-			s.lensLogits(last.data, logits)
+			if s.st.LogitLens(last.data, logits) != nil { // a residual of another size: no lens
+				logits = nil
+			}
 		}
 	}
 	if logits != nil {
