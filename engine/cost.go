@@ -128,7 +128,9 @@ func TokenCosts(c Config, e Encoding, pos int) []OpCost {
 		{Name: "embed", Count: 1, Weights: true, Cost: Cost{Bytes: e.MatrixBytes(c.Vocab, d) / int64(c.Vocab)}},
 	}
 	if e.Quantized {
-		ops = append(ops, OpCost{Name: "quantize", Count: 4 * L, Cost: quantizeCost(d).Scale(int64(3 * L)).Add(quantizeCost(h).Scale(int64(L)))})
+		// The activations are quantized before the q/k/v, output and w1/w3
+		// products (dim), before w2 (hidden) and before the classifier.
+		ops = append(ops, OpCost{Name: "quantize", Count: 4*L + 1, Cost: quantizeCost(d).Scale(int64(3*L + 1)).Add(quantizeCost(h).Scale(int64(L)))})
 	}
 	return ops
 }

@@ -97,3 +97,29 @@ func TestBeamCountsCacheCopies(t *testing.T) {
 		t.Errorf("copy bytes %d not whole positions", d.Traffic.CopyBytes)
 	}
 }
+
+// The profiler's per-op bytes and FLOPs for one decoded token are the
+// cost model's, op by op (Q8_0, so quantize is included).
+func TestProfileMatchesTokenCosts(t *testing.T) {
+	m := openModel(t, "tiny-q8.bin")
+	s, err := NewState(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Profile = NewProfile()
+	if _, err := s.Forward(t.Context(), BOS, 0); err != nil {
+		t.Fatal(err)
+	}
+	prof := map[string]OpStat{}
+	for _, o := range s.Profile.Ops() {
+		prof[o.Name] = o
+	}
+	for _, o := range TokenCosts(m.Config, EncodingOf(m), 0) {
+		if o.Name == "norm weights" { // read inside rmsnorm, not an op of their own
+			continue
+		}
+		if p := prof[o.Name]; p.Bytes != o.Bytes || p.Flops != o.Flops || p.Calls != o.Count {
+			t.Errorf("%s: profiled %d calls %d B %d FLOP, cost model %d calls %d B %d FLOP", o.Name, p.Calls, p.Bytes, p.Flops, o.Count, o.Bytes, o.Flops)
+		}
+	}
+}
