@@ -95,8 +95,8 @@ func (cs Conclusions) Bundle() inspect.Bundle {
 		if c.Source != "" && c.Source != Measured {
 			src = " [" + c.Source + "]"
 		}
-		fmt.Fprintf(&tb, "\n  • [%s] %s%s", c.Verdict, c.Text, src)
-		fmt.Fprintf(&hb, "<li><b>%s</b>: %s%s</li>", html.EscapeString(c.Verdict), html.EscapeString(c.Text), html.EscapeString(src))
+		fmt.Fprintf(&tb, "\n  • %s — %s: %s%s", c.Claim, strings.ToUpper(c.Verdict), c.Text, src)
+		fmt.Fprintf(&hb, "<li>%s — <b>%s</b>: %s%s</li>", html.EscapeString(c.Claim), html.EscapeString(c.Verdict), html.EscapeString(c.Text), html.EscapeString(src))
 	}
 	hb.WriteString("</ul></div>")
 	return inspect.Bundle{Text: tb.String(), HTML: hb.String()}

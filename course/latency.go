@@ -213,11 +213,11 @@ func (r *LatencyResult) Conclusions() Conclusions {
 	switch d.Trend() {
 	case 1:
 		drift.Verdict = Holds
-		drift.Text = fmt.Sprintf("latency grows %+.4f ms per position (±%.4f, two standard errors clear of zero): %.3f ms over the first %d tokens, %.3f over the last (%+.1f%%)",
+		drift.Text = fmt.Sprintf("latency drifts up %+.4f ms per position (±%.4f, two standard errors clear of zero): %.3f ms over the first %d tokens, %.3f over the last (%+.1f%%)",
 			d.Slope, d.SlopeSE, r.EarlyMs, r.Window, r.LateMs, r.DriftPct())
 	case -1:
 		drift.Verdict = DoesNotHold
-		drift.Text = fmt.Sprintf("latency falls %.4f ms per position (±%.4f): the later tokens were faster (%+.1f%% from the first %d to the last), so nothing here grows with the cache",
+		drift.Text = fmt.Sprintf("latency drifts down %.4f ms per position (±%.4f): the later tokens were faster (%+.1f%% from the first %d to the last), so nothing here grows with the cache",
 			d.Slope, d.SlopeSE, r.DriftPct(), r.Window)
 	default:
 		drift.Verdict = NoDiff
@@ -259,10 +259,10 @@ func (r *LatencyResult) Conclusions() Conclusions {
 		Evidence: ev("ttft_batched_ms", bm, "ttft_batched_cold_ms", r.TTFTBatchedColdMs, "threshold_ms", thr)}
 	if bm <= thr {
 		tt.Verdict = Holds
-		tt.Text = fmt.Sprintf("batched prefill answers a %d-token prompt in %.1f ms (median; %.1f ms cold), under %.0f ms", r.Prompt, bm, r.TTFTBatchedColdMs, thr)
+		tt.Text = fmt.Sprintf("batched prefill answers a %d-token prompt in %.1f ms (median; %.1f ms cold), under the %.0f ms turn-taking threshold", r.Prompt, bm, r.TTFTBatchedColdMs, thr)
 	} else {
 		tt.Verdict = DoesNotHold
-		tt.Text = fmt.Sprintf("batched prefill needs %.1f ms (median) for a %d-token prompt, over %.0f ms", bm, r.Prompt, thr)
+		tt.Text = fmt.Sprintf("batched prefill needs %.1f ms (median) for a %d-token prompt, over the %.0f ms turn-taking threshold", bm, r.Prompt, thr)
 	}
 	cs = append(cs, tt)
 

@@ -301,7 +301,7 @@ func (r *NumericsResult) Conclusions() Conclusions {
 	c = Conclusion{ID: "int8_top1", Claim: "int8 (Q8_0) picks float64's most likely token at every position", Source: Measured,
 		Evidence: ev("top1", q.Top1, "topk", q.TopK, "max_abs", q.MaxAbs, "rms", q.RMS, "group_size", r.GroupSize, "error_over_fp32", q.MaxAbs/math.Max(worstMax, 1e-300))}
 	c.Verdict = map[bool]string{true: Holds, false: DoesNotHold}[q.Top1 == 1]
-	c.Text = fmt.Sprintf("int8 (group size %d) logits differ by up to %.2g (RMS %.2g), %.0f× the worst fp32 kernel; top-1 agrees at %.1f%%, top-%d overlap %.1f%%",
+	c.Text = fmt.Sprintf("int8 (Q8_0, group size %d) logits differ by up to %.2g (RMS %.2g), %.0f× the worst fp32 kernel; top-1 agrees at %.1f%%, top-%d overlap %.1f%%",
 		r.GroupSize, q.MaxAbs, q.RMS, c.Evidence["error_over_fp32"], 100*q.Top1, r.K, 100*q.TopK)
 	cs = append(cs, c)
 	d := 100 * (q.PPL/r.Ref.PPL - 1)
@@ -315,7 +315,7 @@ func (r *NumericsResult) Conclusions() Conclusions {
 
 // Bundle renders the two tables, the chart and the conclusions.
 func (r *NumericsResult) Bundle() inspect.Bundle {
-	dt := inspect.Table{Title: fmt.Sprintf("A float32 dot product of %d values in [0,1), %d random vectors: relative error against the exact result", r.Dot.Length, len(r.Dot.Rel[0])),
+	dt := inspect.Table{Title: fmt.Sprintf("Summation order: a float32 dot product of %d values in [0,1), %d random vectors: relative error against the exact result", r.Dot.Length, len(r.Dot.Rel[0])),
 		Header: []string{"variant", "how it sums", "median relative error", "smallest", "largest"}}
 	var dotJS []map[string]any
 	for i, n := range r.Dot.Variants {

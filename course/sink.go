@@ -94,7 +94,7 @@ func (r *SinkResult) Conclusions() Conclusions {
 	c2 := Conclusion{ID: "sink_heads", Claim: fmt.Sprintf("many heads are first-token sinks (at least %g× an even spread)", SinkStrong), Source: Measured,
 		Evidence: ev("sink_heads", n, "heads", of, "strongest_layer", l, "strongest_head", h, "strongest_weight", w)}
 	c2.Verdict = map[bool]string{true: Holds, false: DoesNotHold}[2*n >= of]
-	c2.Text = fmt.Sprintf("%d of %d heads reach %g× the even spread; the strongest is layer %d head %d at %.0f%%", n, of, SinkStrong, l, h, 100*w)
+	c2.Text = fmt.Sprintf("%d of %d heads reach %g× the even spread; the strongest sink is layer %d head %d at %.0f%%", n, of, SinkStrong, l, h, 100*w)
 	return Conclusions{c, c2}
 }
 

@@ -201,7 +201,7 @@ func (r *FirstTokenResult) Conclusions() Conclusions {
 	c1 := Conclusion{ID: "cold_slower", Claim: "the cold first token is slower than the warm one", Source: Measured,
 		Evidence: ev("cold_ms", c.Ms, "warm_ms", w.Ms, "ratio", ratio, "cold_minor_faults", c.Minor, "cold_major_faults", c.Major, "warm_faults", w.Minor+w.Major)}
 	c1.Verdict = map[bool]string{true: Holds, false: DoesNotHold}[c.Ms > w.Ms]
-	c1.Text = fmt.Sprintf("cold %.2f ms with %d minor + %d major page faults (the file is %.0f pages of %d bytes); warm %.2f ms with %d faults: %.1f×",
+	c1.Text = fmt.Sprintf("the cold first token took %.2f ms with %d minor + %d major page faults (the file is %.0f pages of %d bytes); warm %.2f ms with %d faults: %.1f×",
 		c.Ms, c.Minor, c.Major, float64(r.FileBytes)/float64(r.PageSize), r.PageSize, w.Ms, w.Minor+w.Major, ratio)
 	c2 := Conclusion{ID: "storage", Claim: "the cold token read the weights from storage (major faults)", Source: Measured,
 		Evidence: ev("major_faults", c.Major, "resident_before", c.ResidentBefore, "resident_after", c.ResidentAfter)}
