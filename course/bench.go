@@ -88,16 +88,10 @@ func Bench(ctx context.Context, st *engine.State, ops *asm.Ops, opt BenchOptions
 	return r, nil
 }
 
-// TokPerSec is the decoding rate over every timed token.
+// TokPerSec is the decoding rate over every timed token (engine's
+// definition).
 func (r *BenchResult) TokPerSec() float64 {
-	var t time.Duration
-	for _, d := range r.Times {
-		t += d
-	}
-	if t <= 0 {
-		return 0
-	}
-	return float64(len(r.Times)) / t.Seconds()
+	return (&engine.BenchResult{Times: r.Times}).TokPerSec()
 }
 
 // Roof is the spread of the bandwidth probes.

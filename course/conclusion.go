@@ -190,8 +190,8 @@ func Quick(changes []string) inspect.Bundle {
 	return inspect.Bundle{Text: t, HTML: `<div style="background:#fff4ce;color:#333;padding:4px 8px;margin:4px 0;font-size:90%">` + html.EscapeString(t) + `</div>`}
 }
 
-// parts drops empty bundles.
-func parts(bs ...inspect.Bundle) []inspect.Bundle {
+// Parts drops empty bundles (an absent quick-mode notice).
+func Parts(bs ...inspect.Bundle) []inspect.Bundle {
 	var out []inspect.Bundle
 	for _, b := range bs {
 		if b.Text != "" || b.HTML != "" || b.SVG != "" {
@@ -200,6 +200,8 @@ func parts(bs ...inspect.Bundle) []inspect.Bundle {
 	}
 	return out
 }
+
+func parts(bs ...inspect.Bundle) []inspect.Bundle { return Parts(bs...) }
 
 // Progress receives a short description of what an experiment is doing;
 // nil is fine.

@@ -23,16 +23,8 @@ import (
 // measures (course.Quick).
 func quickBundle(changes []string) inspect.Bundle { return course.Quick(changes) }
 
-// parts drops empty bundles (an absent quick-mode notice).
-func parts(bs ...inspect.Bundle) []inspect.Bundle {
-	var out []inspect.Bundle
-	for _, b := range bs {
-		if b.Text != "" || b.HTML != "" || b.SVG != "" {
-			out = append(out, b)
-		}
-	}
-	return out
-}
+// parts drops empty bundles (course.Parts).
+func parts(bs ...inspect.Bundle) []inspect.Bundle { return course.Parts(bs...) }
 
 // g3 formats a number with three significant digits and no trailing
 // zeros: 0.5, 1.88, 1.2e+03.
