@@ -265,6 +265,14 @@ func FileSHA256(p string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// Source says, for a model card, where the bytes of f at path (a file
+// Path returned) come from and how they reach the engine; copied is what
+// the load counted as copied out of the file.
+func (f File) Source(path string, copied int64) string {
+	return fmt.Sprintf("built-in: %s; embedded in the memwall binary (%d bytes, SHA-256 %s), written once to %s and mapped from that file like any other (%d bytes copied out of it at load)",
+		f.What, f.Size, f.SHA256, filepath.Dir(path), copied)
+}
+
 // Describe reports whether path is a file Path wrote in this process, and
 // which.
 func Describe(path string) (File, bool) {

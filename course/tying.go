@@ -36,7 +36,7 @@ type TyingResult struct {
 // Tying writes (once, into dir) an untied v0 file of a shape and a tied one
 // with twice the vocabulary, and reads both back: same size, different
 // models; only the sign of vocab_size in the header tells them apart.
-func Tying(dir, shape string) (*TyingResult, error) {
+func Tying(ctx context.Context, dir, shape string) (*TyingResult, error) {
 	cfg, err := engine.Shape(shape)
 	if err != nil {
 		return nil, err
@@ -45,9 +45,6 @@ func Tying(dir, shape string) (*TyingResult, error) {
 	untied, tied := cfg, cfg
 	untied.Shared = false
 	tied.Shared, tied.Vocab = true, 2*cfg.Vocab
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
 	r := &TyingResult{Shape: shape}
 	for i, f := range []struct {
 		label string
@@ -58,11 +55,8 @@ func Tying(dir, shape string) (*TyingResult, error) {
 		{fmt.Sprintf("tied, vocab %d", tied.Vocab), tied, fmt.Sprintf("%s-tied-vocab%d-v0.bin", shape, tied.Vocab)},
 	} {
 		p := filepath.Join(dir, f.name)
-		want, _ := f.cfg.FileSize()
-		if st, err := os.Stat(p); err != nil || st.Size() != want {
-			if err := engine.WriteCheckpoint(p, f.cfg, engine.Synthetic(1)); err != nil {
-				return nil, err
-			}
+		if err := engine.EnsureCheckpoint(ctx, p, f.cfg, engine.Synthetic(1)); err != nil { // safe in a shared cache
+			return nil, err
 		}
 		raw, err := os.ReadFile(p)
 		if err != nil {

@@ -3,7 +3,7 @@ package course
 import "testing"
 
 func TestTyingVerdicts(t *testing.T) {
-	r, err := Tying(t.TempDir(), "stories260K")
+	r, err := Tying(t.Context(), t.TempDir(), "stories260K")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,238 +2,201 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"path"
-	"strconv"
-	"strings"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// The activation cache: run a context with every hook point whose name
-// passes a filter copied as it fires, as TransformerLens's run_with_cache
-// does, into a cache that knows each tensor's shape.
-
-// hookKind finds the layer and kind of a hook point name: layer -1 and a
-// negative kind for the model-level points (HookEmbed, HookLnFinal,
-// HookUnembed), ok false for an unknown name.
-func hookKind(name string) (layer, kind int, ok bool) {
-	switch name {
-	case HookEmbed, HookLnFinal:
-		return -1, -1, true
-	case HookUnembed:
-		return -1, -2, true
+// SyntheticName is the file name of the synthetic model of a named shape,
+// seed and format in a cache directory: one name for every part of memwall
+// (the kernel's %load --shape, memwall bench --shape), so that they share
+// the file.
+// A Q8_0 (v2) name carries its group size, so that a change of
+// DefaultGroupSize gives a new file rather than a size clash with an old one
+// in a shared cache.
+func SyntheticName(shape string, seed int, v int) string {
+	if c, err := Shape(shape); err == nil && v == V2 {
+		return fmt.Sprintf("%s-seed%d-v2-gs%d.bin", shape, seed, DefaultGroupSize(c))
 	}
-	rest, found := strings.CutPrefix(name, "blocks.")
-	if !found {
-		return 0, 0, false
-	}
-	num, suffix, _ := strings.Cut(rest, ".")
-	l, err := strconv.Atoi(num)
-	if err != nil || l < 0 || strconv.Itoa(l) != num {
-		return 0, 0, false
-	}
-	for k, s := range layerHookSuffix {
-		if s == suffix {
-			return l, k, true
-		}
-	}
-	return 0, 0, false
+	return fmt.Sprintf("%s-seed%d-v%d.bin", shape, seed, v)
 }
 
-// HookShape is the shape of a hook point's tensor at one position of a
-// context of n positions: [dim] for the residual stream, [heads,
-// head_size] for q and z, [kv_heads, head_size] for k and v, [heads, n]
-// for the attention scores and pattern (a position p fills its first p+1
-// keys; a cache pads the rest with zeros), [hidden] for the MLP, [vocab]
-// for unembed. These are the shapes the forward pass fires with.
-func HookShape(c Config, name string, n int) ([]int, error) {
-	l, k, ok := hookKind(name)
-	if !ok || l >= c.Layers {
-		return nil, fmt.Errorf("no hook point %q in a %d-layer model", name, c.Layers)
-	}
-	hs := c.HeadSize()
-	switch k {
-	case -1:
-		return []int{c.Dim}, nil
-	case -2:
-		return []int{c.Vocab}, nil
-	case hQ, hRotQ, hZ:
-		return []int{c.Heads, hs}, nil
-	case hK, hV, hRotK:
-		return []int{c.KVHeads, hs}, nil
-	case hScores, hPattern:
-		return []int{c.Heads, n}, nil
-	case hMLPPre, hMLPPreLinear, hMLPPost:
-		return []int{c.HiddenDim}, nil
-	}
-	return []int{c.Dim}, nil
-}
-
-// HookHeads is the number of heads along a hook point's first axis (0 for
-// the points without one).
-func HookHeads(c Config, name string) int {
-	_, k, ok := hookKind(name)
-	if !ok {
-		return 0
-	}
-	switch k {
-	case hQ, hRotQ, hZ, hScores, hPattern:
-		return c.Heads
-	case hK, hV, hRotK:
-		return c.KVHeads
-	}
-	return 0
-}
-
-// MatchHooks expands name patterns (path.Match syntax, as AddHook takes)
-// into the hook point names of c, in firing order, without repeats.
-func MatchHooks(c Config, patterns []string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	all := HookNames(c.Layers)
-	for _, p := range patterns {
-		if _, err := path.Match(p, ""); err != nil {
-			return nil, fmt.Errorf("bad hook pattern %q: %w", p, err)
-		}
-		n := 0
-		for _, name := range all {
-			if ok, _ := path.Match(p, name); ok {
-				n++
-				if !seen[name] {
-					seen[name] = true
-					out = append(out, name)
-				}
-			}
-		}
-		if n == 0 {
-			return nil, fmt.Errorf("no hook point matches %q", p)
-		}
-	}
-	return out, nil
-}
-
-// EstimateCaptureBytes is what capturing the named hook points over n
-// positions keeps in memory (float32 values, scores and patterns padded
-// to n): the one place a capture's size is known before it starts.
-func EstimateCaptureBytes(c Config, names []string, n int) (int64, error) {
-	var b int64
-	for _, name := range names {
-		sh, err := HookShape(c, name, n)
-		if err != nil {
-			return 0, err
-		}
-		v := int64(1)
-		for _, d := range sh {
-			v *= int64(d)
-		}
-		b += 4 * v * int64(n)
-	}
-	return b, nil
-}
-
-// Activation is one hook point's tensor over the positions of a context.
-type Activation struct {
-	Name  string
-	Shape []int       // per position (HookShape)
-	Rows  [][]float32 // [position][product of Shape]
-}
-
-// FullShape is [positions, Shape...].
-func (a *Activation) FullShape() []int { return append([]int{len(a.Rows)}, a.Shape...) }
-
-// Flat is every position's values one after the other.
-func (a *Activation) Flat() []float32 {
-	var out []float32
-	for _, r := range a.Rows {
-		out = append(out, r...)
-	}
-	return out
-}
-
-// ActivationCache holds the captured tensors of one run, by hook name.
-type ActivationCache struct {
-	IDs    []int
-	Names  []string // in firing order
-	Tensor map[string]*Activation
-	Logits []float32 // after the last position
-}
-
-// Get returns a captured tensor by exact name.
-func (c *ActivationCache) Get(name string) (*Activation, bool) {
-	a, ok := c.Tensor[name]
-	return a, ok
-}
-
-// RunWithCache feeds ids from position 0 token by token, copying every
-// hook point in names (exact names; MatchHooks expands patterns) as it
-// fires; hooks already registered on s (ablations) run too. limit, when
-// positive, refuses a capture EstimateCaptureBytes puts above it.
-func (s *State) RunWithCache(ctx context.Context, ids []int, names []string, limit int64) (*ActivationCache, error) {
-	if len(ids) == 0 {
-		return nil, fmt.Errorf("nothing to run: no tokens")
-	}
-	n := len(ids)
-	bytes, err := EstimateCaptureBytes(s.M.Config, names, n)
+// SyntheticModel returns the path of the synthetic (random-weight) model of
+// a shape in dir, writing it first if it is not there. See EnsureCheckpoint
+// for how many kernels asking at once share one file.
+func SyntheticModel(ctx context.Context, dir, shape string, seed int, v int) (string, error) {
+	c, err := Shape(shape)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	if limit > 0 && bytes > limit {
-		return nil, fmt.Errorf("capturing %d hook points over %d positions would keep %d bytes (limit %d): name fewer hooks (e.g. blocks.*.hook_resid_post)", len(names), n, bytes, limit)
+	if seed < 0 {
+		return "", fmt.Errorf("seed must not be negative, got %d", seed)
 	}
-	cache := &ActivationCache{IDs: append([]int(nil), ids...), Names: append([]string(nil), names...), Tensor: map[string]*Activation{}}
-	want := map[string]bool{}
-	for _, name := range names {
-		want[name] = true
-		sh, _ := HookShape(s.M.Config, name, n)
-		cache.Tensor[name] = &Activation{Name: name, Shape: sh, Rows: make([][]float32, n)}
+	c.Version = v
+	if v == V2 {
+		c.GroupSize = DefaultGroupSize(c)
 	}
-	remove, err := s.AddHook("*", func(ev *HookEvent) {
-		if !want[ev.Name] {
-			return
-		}
-		a := cache.Tensor[ev.Name]
-		if len(ev.Shape) == 2 && (ev.Shape[1] != a.Shape[1]) {
-			// [heads, pos+1] → [heads, n], zero-padded.
-			row := make([]float32, a.Shape[0]*a.Shape[1])
-			for h := 0; h < ev.Shape[0]; h++ {
-				copy(row[h*a.Shape[1]:], ev.Data[h*ev.Shape[1]:(h+1)*ev.Shape[1]])
-			}
-			a.Rows[ev.Pos] = row
-			return
-		}
-		a.Rows[ev.Pos] = append([]float32(nil), ev.Data...)
-	})
-	if err != nil {
-		return nil, err
-	}
-	defer remove()
-	var logits []float32
-	for pos, t := range ids {
-		if logits, err = s.Forward(ctx, t, pos); err != nil {
-			return nil, err
-		}
-	}
-	cache.Logits = append([]float32(nil), logits...)
-	return cache, nil
+	p := filepath.Join(dir, SyntheticName(shape, seed, v))
+	return p, EnsureCheckpoint(ctx, p, c, SyntheticContext(ctx, uint64(seed)))
 }
 
-// LogitLens applies the model's own final norm and classifier to a
-// residual-stream vector, as the forward pass does after its last layer,
-// writing vocabulary logits to out (len Vocab).
-func (s *State) LogitLens(resid, out []float32) error {
-	c := s.M.Config
-	if len(resid) != c.Dim || len(out) != c.Vocab {
-		return fmt.Errorf("logit lens: residual of %d values and %d logits, want %d and %d", len(resid), len(out), c.Dim, c.Vocab)
+// EnsureCheckpoint makes path hold the checkpoint of config c with src's
+// values, for a cache directory that many kernels (many users) share:
+//
+//   - a file already there with the size c implies is used as it is; one
+//     of another size is an error (it is not overwritten under kernels
+//     that may have it mapped);
+//   - writers take an exclusive lock (flock on a ".NAME.lock" file beside
+//     it), so that kernels asking for the same file at once write it once:
+//     the others wait (interruptibly: ctx ends the wait), then find it;
+//   - the file is written under a temporary name, synced, and linked into
+//     place (link fails rather than replace a file that appeared), so a
+//     reader never sees a half-written file under the final name;
+//   - a full disk is reported before writing (statfs) when it is known to be
+//     too small, and otherwise when the write fails; no partial file stays.
+//
+// The directory is created if needed (mode 1777 when it is created for
+// several users is the administrator's choice; see docs/deploy.md).
+func EnsureCheckpoint(ctx context.Context, path string, c Config, src TensorSource) error {
+	if ctx == nil {
+		ctx = context.Background()
 	}
-	x := make([]float32, c.Dim)
-	s.ops.RMSNorm(x, resid, s.W.FinalNorm, rmsEps)
-	w := &s.W.Cls
-	if w.Quantized() {
-		q := make([]int8, c.Dim)
-		sc := make([]float32, c.Dim/w.GS)
-		s.ops.Quantize(q, sc, x, w.GS)
-		s.ops.MatVecQ8(out, w.Q, w.S, q, sc, w.GS)
-		return nil
+	want, err := c.FileSize()
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	s.ops.MatVec(out, w.F, x)
+	if ok, err := haveCheckpoint(path, want); ok || err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cache directory: %w", err)
+	}
+	unlock, err := lockFile(ctx, filepath.Join(dir, "."+filepath.Base(path)+".lock"))
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer unlock()
+	if ok, err := haveCheckpoint(path, want); ok || err != nil {
+		return err // another kernel wrote it while this one waited
+	}
+	return WriteCheckpointContext(ctx, path, c, src)
+}
+
+// haveCheckpoint reports whether path is a finished checkpoint of want
+// bytes; a file of another size (or not a regular file) is an error.
+func haveCheckpoint(path string, want int64) (bool, error) {
+	st, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !st.Mode().IsRegular() {
+		return false, &NotRegularError{Path: path, Mode: st.Mode()}
+	}
+	if st.Size() != want {
+		return false, fmt.Errorf("%s has %d bytes but this shape and format need %d: it is not the file memwall would write (remove it to have it written again)", path, st.Size(), want)
+	}
+	return true, nil
+}
+
+// lockFile takes an exclusive flock on path (created if missing), polling
+// so that ctx can end the wait. The lock file is opened without O_CREAT
+// when it exists: in a sticky world-writable directory (fs.protected_regular)
+// opening another user's file with O_CREAT is refused even when it exists.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		f, err = os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, os.ErrExist) {
+			f, err = os.Open(path)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("waiting for another kernel writing the same file: %w", context.Cause(ctx))
+		case <-time.After(wait):
+		}
+	}
+}
+
+// DiskFullError is a checkpoint that does not fit on its file system.
+type DiskFullError struct {
+	Path        string
+	Need, Avail int64 // Avail < 0: unknown (the write itself failed)
+	Err         error
+}
+
+func (e *DiskFullError) Error() string {
+	if e.Avail >= 0 {
+		return fmt.Sprintf("writing %s: not enough space: the file needs %d bytes and its file system has %d free (nothing was written)", e.Path, e.Need, e.Avail)
+	}
+	cause := error(e.Err)
+	var errno syscall.Errno
+	if errors.As(e.Err, &errno) {
+		cause = errno
+	}
+	return fmt.Sprintf("writing %s: the file system filled up while writing its %d bytes (the partial file was removed): %v", e.Path, e.Need, cause)
+}
+
+func (e *DiskFullError) Unwrap() error { return e.Err }
+
+// freeBytes is the space an unprivileged writer has in dir (-1 unknown).
+func freeBytes(dir string) int64 {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return -1
+	}
+	return int64(st.Bavail) * int64(st.Bsize)
+}
+
+func isNoSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// syncDir makes a rename or link in dir durable.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// publish moves the finished temporary file tmp to path without replacing
+// a file that is already there (link, then unlink tmp); where hard links
+// are not supported it renames.
+func publish(tmp, path string) error {
+	err := os.Link(tmp, path)
+	switch {
+	case err == nil:
+		os.Remove(tmp)
+	case errors.Is(err, os.ErrExist):
+		os.Remove(tmp) // someone else's complete file won; keep theirs
+	default:
+		if err := os.Rename(tmp, path); err != nil {
+			return err
+		}
+	}
+	syncDir(filepath.Dir(path))
 	return nil
 }

@@ -123,7 +123,11 @@ func (h *hookSet) add(pattern string, fn HookFunc) (func(), error) {
 		defer h.mu.Unlock()
 		for i, hk := range h.hooks {
 			if hk.id == id {
-				h.hooks = append(h.hooks[:i:i], h.hooks[i+1:]...)
+				// A fresh slice: the removed hook's closure (a capture's
+				// buffers) must not stay reachable through the old array,
+				// which even an empty slice of it keeps alive.
+				rest := make([]hook, 0, len(h.hooks)-1)
+				h.hooks = append(append(rest, h.hooks[:i]...), h.hooks[i+1:]...)
 				h.cache = nil
 				return
 			}

@@ -1,9 +1,9 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"unsafe"
@@ -20,19 +20,16 @@ type mapping struct {
 
 // mapFile maps path read-only, or reads it whole if mapping fails (or is
 // disabled with noMmap).
-func mapFile(path string, noMmap bool) (*mapping, int64, error) {
-	f, err := os.Open(path)
+//
+// Only a regular file is opened (OpenRegular: a FIFO, socket, directory or
+// device is refused before any open that could block), and the copy is read
+// in chunks that stop when ctx is done.
+func mapFile(ctx context.Context, path string, noMmap bool) (*mapping, int64, error) {
+	f, st, err := OpenRegular(path)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, 0, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("not a regular file (%s)", st.Mode().Type())
-	}
 	size := st.Size()
 	if size == 0 {
 		return &mapping{}, 0, nil
@@ -47,7 +44,7 @@ func mapFile(path string, noMmap bool) (*mapping, int64, error) {
 		}
 	}
 	data := make([]byte, size)
-	if _, err := io.ReadFull(f, data); err != nil {
+	if err := readFullCtx(ctx, f, data); err != nil {
 		return nil, size, fmt.Errorf("reading: %w", err)
 	}
 	return &mapping{data: data}, size, nil
@@ -92,16 +89,26 @@ func (m *mapping) resident() (int64, error) {
 
 // prefault asks the kernel to read the whole mapping ahead (willneed) and
 // then touches every page, so that the first token does not pay for page
-// faults. A fault while touching (a file truncated underneath) is an error.
-func (m *mapping) prefault() (err error) {
+// faults. A fault while touching (a file truncated underneath) is an error;
+// so is ctx ending (checked every readChunk bytes).
+func (m *mapping) prefault(ctx context.Context) (err error) {
 	if !m.mapped || len(m.data) == 0 {
 		return nil
+	}
+	if ctx == nil {
+		ctx = context.Background()
 	}
 	_ = unix.Madvise(m.data, unix.MADV_WILLNEED)
 	defer catchFault(&err)
 	page := os.Getpagesize()
 	var sum byte
 	for i := 0; i < len(m.data); i += page {
+		if i%readChunk == 0 {
+			slowRead(ctx)
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+		}
 		sum += m.data[i]
 	}
 	touchSink = sum // keep the reads from being optimised away

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -117,8 +118,16 @@ type LoadOptions struct {
 // Open loads a llama2.c checkpoint (v0, v1 or v2), mapping it read-only.
 // Every error names the file and says what is wrong and where.
 func Open(path string, opts LoadOptions) (*Model, error) {
+	return OpenContext(context.Background(), path, opts)
+}
+
+// OpenContext is Open that stops when ctx is done: reading the file into
+// the heap (NoMmap) and prefaulting check ctx every few MiB, and the error
+// is then ctx's cause. A path that is not a regular file is a
+// *NotRegularError before anything is opened.
+func OpenContext(ctx context.Context, path string, opts LoadOptions) (*Model, error) {
 	start := time.Now()
-	m, err := open(path, opts)
+	m, err := open(ctx, path, opts)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", path, err)
 	}
@@ -126,8 +135,8 @@ func Open(path string, opts LoadOptions) (*Model, error) {
 	return m, nil
 }
 
-func open(path string, opts LoadOptions) (*Model, error) {
-	mp, size, err := mapFile(path, opts.NoMmap)
+func open(ctx context.Context, path string, opts LoadOptions) (*Model, error) {
+	mp, size, err := mapFile(ctx, path, opts.NoMmap)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +146,7 @@ func open(path string, opts LoadOptions) (*Model, error) {
 		return nil, err
 	}
 	if opts.Prefault {
-		if err := model.Prefault(); err != nil {
+		if err := model.PrefaultContext(ctx); err != nil {
 			mp.close()
 			return nil, err
 		}
@@ -251,9 +260,12 @@ func (m *Model) Close() error {
 func (m *Model) Resident() (int64, error) { return m.m.resident() }
 
 // Prefault reads every page of the mapping into memory now.
-func (m *Model) Prefault() error {
+func (m *Model) Prefault() error { return m.PrefaultContext(context.Background()) }
+
+// PrefaultContext is Prefault that stops when ctx is done.
+func (m *Model) PrefaultContext(ctx context.Context) error {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	return m.checkFault(m.m.prefault())
+	return m.checkFault(m.m.prefault(ctx))
 }
 
 // Evict drops this process's mapping of the file's pages (madvise

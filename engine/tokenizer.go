@@ -1,10 +1,10 @@
 package engine
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 )
 
@@ -40,13 +40,19 @@ func (e *TokenizerError) Error() string {
 // vocab is the model's vocabulary size: the file must hold at least that
 // many tokens (llama2.c reads exactly vocab_size of them and ignores the
 // rest). Pass 0 to read every token in the file.
+// The file must be a regular file (a FIFO or a directory is refused before
+// it is opened) of at most MaxTokenizerBytes.
 func LoadTokenizer(path string, vocab int) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadRegular(context.Background(), path, MaxTokenizerBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	return ParseTokenizer(data, path, vocab)
 }
+
+// MaxTokenizerBytes bounds a tokenizer file (llama2.c's 32000-token
+// tokenizer.bin is 424 KiB).
+const MaxTokenizerBytes = 64 << 20
 
 // ParseTokenizer parses tokenizer bytes; name is used in errors.
 func ParseTokenizer(data []byte, name string, vocab int) (*Tokenizer, error) {
@@ -116,6 +122,19 @@ func (t *Tokenizer) Lookup(piece string) int {
 // piece), then repeated merges of the adjacent pair whose merged piece has
 // the highest score; an optional EOS.
 func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
+	out := t.encodeWith(text, t.merge)
+	if !bos {
+		out = out[1:]
+	}
+	if eos {
+		out = append(out, EOS)
+	}
+	return out
+}
+
+// encodeWith is Encode with BOS and the given merge loop.
+func (t *Tokenizer) encodeWith(text string, merge func([]int) []int) []int {
+	bos := true
 	tokens := make([]int, 0, len(text)+3)
 	if bos {
 		tokens = append(tokens, BOS)
@@ -142,29 +161,152 @@ func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
 		}
 		i = j
 	}
-	// Merge the best-scoring adjacent pair until none merges. (Quadratic
-	// in the text's length, like llama2.c; the map lookup of a converted
-	// byte slice does not allocate.)
+	return merge(tokens)
+}
+
+// merge applies llama2.c's merges to tokens: while some adjacent pair's
+// concatenation is a piece, replace the pair whose merged piece scores
+// highest (the leftmost of equal scores) by that piece. llama2.c rescans
+// the whole sequence for every merge, which is quadratic (a 1 MB cell took
+// 17 s); this keeps the candidate pairs in a heap ordered by (score, then
+// position) and the tokens in a linked list, so each merge costs a few heap
+// operations, and gives the same result: the heap's top is exactly the
+// pair llama2.c's scan would pick. Entries made stale by a merge are
+// recognised by their nodes' versions and skipped.
+func (t *Tokenizer) merge(tokens []int) []int {
+	n := len(tokens)
+	if n < 2 {
+		return tokens
+	}
+	// Node i is the token that started at position i; positions keep the
+	// left-to-right order, so the smallest is the leftmost.
+	type node struct {
+		id, prev, next int32 // prev, next: -1 at the ends; id -1: merged away
+		ver            uint32
+	}
+	nodes := make([]node, n)
+	for i, id := range tokens {
+		nodes[i] = node{id: int32(id), prev: int32(i - 1), next: int32(i + 1)}
+	}
+	nodes[n-1].next = -1
+	h := &pairHeap{}
 	var buf []byte
+	push := func(l int32) {
+		r := nodes[l].next
+		if r < 0 {
+			return
+		}
+		buf = append(append(buf[:0], t.Pieces[nodes[l].id]...), t.Pieces[nodes[r].id]...)
+		id, ok := t.ids[string(buf)]
+		if !ok {
+			return
+		}
+		h.push(pair{score: t.Scores[id], left: l, right: r, id: int32(id), lver: nodes[l].ver, rver: nodes[r].ver})
+	}
+	for i := 0; i+1 < n; i++ {
+		push(int32(i))
+	}
+	h.init()
+	for h.len() > 0 {
+		p := h.pop()
+		l, r := &nodes[p.left], &nodes[p.right]
+		if l.id < 0 || r.id < 0 || l.ver != p.lver || r.ver != p.rver {
+			continue // a neighbour changed since this pair was queued
+		}
+		l.id, l.ver = p.id, l.ver+1
+		r.id, r.ver = -1, r.ver+1
+		l.next = r.next
+		if r.next >= 0 {
+			nodes[r.next].prev = p.left
+		}
+		if l.prev >= 0 {
+			push(l.prev)
+		}
+		push(p.left)
+	}
+	out := tokens[:0]
+	for i := int32(0); i >= 0; i = nodes[i].next {
+		out = append(out, int(nodes[i].id))
+	}
+	return out
+}
+
+// pair is a candidate merge of the adjacent nodes left and right into id.
+type pair struct {
+	score       float32
+	left, right int32
+	id          int32
+	lver, rver  uint32
+}
+
+// pairHeap is a max-heap of pairs by score, then by leftmost position.
+type pairHeap struct {
+	a     []pair
+	ready bool
+}
+
+func (h *pairHeap) len() int { return len(h.a) }
+
+func (h *pairHeap) less(i, j int) bool {
+	if h.a[i].score != h.a[j].score {
+		return h.a[i].score > h.a[j].score
+	}
+	return h.a[i].left < h.a[j].left
+}
+
+// push appends x; before init it only appends (init heapifies once).
+func (h *pairHeap) push(x pair) {
+	h.a = append(h.a, x)
+	if h.ready {
+		h.up(len(h.a) - 1)
+	}
+}
+
+func (h *pairHeap) init() {
+	h.ready = true
+	for i := len(h.a)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+func (h *pairHeap) pop() pair {
+	top := h.a[0]
+	last := len(h.a) - 1
+	h.a[0] = h.a[last]
+	h.a = h.a[:last]
+	if last > 0 {
+		h.down(0)
+	}
+	return top
+}
+
+func (h *pairHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			return
+		}
+		h.a[i], h.a[p] = h.a[p], h.a[i]
+		i = p
+	}
+}
+
+func (h *pairHeap) down(i int) {
 	for {
-		best, bestID, bestIdx := float32(-1e10), -1, -1
-		for i := 0; i+1 < len(tokens); i++ {
-			buf = append(append(buf[:0], t.Pieces[tokens[i]]...), t.Pieces[tokens[i+1]]...)
-			id, ok := t.ids[string(buf)]
-			if ok && t.Scores[id] > best {
-				best, bestID, bestIdx = t.Scores[id], id, i
-			}
+		l := 2*i + 1
+		if l >= len(h.a) {
+			return
 		}
-		if bestIdx < 0 {
-			break
+		m := l
+		if r := l + 1; r < len(h.a) && h.less(r, l) {
+			m = r
 		}
-		tokens[bestIdx] = bestID
-		tokens = append(tokens[:bestIdx+1], tokens[bestIdx+2:]...)
+		if !h.less(m, i) {
+			return
+		}
+		h.a[i], h.a[m] = h.a[m], h.a[i]
+		i = m
 	}
-	if eos {
-		tokens = append(tokens, EOS)
-	}
-	return tokens
 }
 
 // byteID is the token of a raw byte. llama2.c uses byte+3, where

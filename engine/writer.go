@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/memwall/memwall/asm"
 )
@@ -62,12 +64,31 @@ type TensorSource func(t TensorInfo) ([]float32, error)
 // WriteCheckpoint writes a checkpoint of config c to path, asking src for
 // each tensor's values in storage order. The file is written to a
 // temporary name and renamed into place, so a failed write leaves nothing
-// behind that looks complete.
-func WriteCheckpoint(path string, c Config, src TensorSource) (err error) {
+// behind that looks complete. An existing file at path is replaced.
+func WriteCheckpoint(path string, c Config, src TensorSource) error {
+	return writeCheckpoint(context.Background(), path, c, src, false)
+}
+
+// WriteCheckpointContext is WriteCheckpoint that stops (leaving nothing
+// behind) when ctx is done, checked before every tensor, and never
+// replaces a file that appears at path meanwhile (EnsureCheckpoint's
+// publish). A file system without room is a *DiskFullError.
+func WriteCheckpointContext(ctx context.Context, path string, c Config, src TensorSource) error {
+	return writeCheckpoint(ctx, path, c, src, true)
+}
+
+func writeCheckpoint(ctx context.Context, path string, c Config, src TensorSource, noReplace bool) (err error) {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	ts, _ := c.layout()
+	size, err := c.FileSize()
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if free := freeBytes(filepath.Dir(path)); free >= 0 && free < size {
+		return &DiskFullError{Path: path, Need: size, Avail: free, Err: syscall.ENOSPC}
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
@@ -76,6 +97,9 @@ func WriteCheckpoint(path string, c Config, src TensorSource) (err error) {
 		if err != nil {
 			tmp.Close()
 			os.Remove(tmp.Name())
+			if isNoSpace(err) {
+				err = &DiskFullError{Path: path, Need: size, Avail: -1, Err: err}
+			}
 		}
 	}()
 	w := bufio.NewWriterSize(tmp, 1<<20)
@@ -84,6 +108,9 @@ func WriteCheckpoint(path string, c Config, src TensorSource) (err error) {
 	}
 	var buf []byte
 	for _, t := range ts {
+		if ctx.Err() != nil {
+			return fmt.Errorf("writing %s: stopped before tensor %s: %w", path, t.Name, context.Cause(ctx))
+		}
 		var vals []float32
 		if t.Skipped {
 			vals = legacyRopeTable(c, t.Name)
@@ -123,9 +150,16 @@ func WriteCheckpoint(path string, c Config, src TensorSource) (err error) {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+	if noReplace {
+		if err := publish(tmp.Name(), path); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		return nil
+	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+	syncDir(filepath.Dir(path))
 	return nil
 }
 
@@ -160,7 +194,12 @@ func legacyRopeTable(c Config, name string) []float32 {
 // v0, v1 and v2 files of one seed hold the same model. Norm weights are
 // near 1, matrices have a standard deviation of 1/sqrt(cols) so that
 // activations keep their scale through the layers.
-func Synthetic(seed uint64) TensorSource {
+func Synthetic(seed uint64) TensorSource { return SyntheticContext(context.Background(), seed) }
+
+// SyntheticContext is Synthetic whose tensors stop being produced when ctx
+// ends (checked every million values: stories110M's embedding alone is
+// 24.6M), so that writing a large synthetic model is interruptible.
+func SyntheticContext(ctx context.Context, seed uint64) TensorSource {
 	return func(t TensorInfo) ([]float32, error) {
 		h := fnv.New64a()
 		h.Write([]byte(t.Name))
@@ -177,6 +216,9 @@ func Synthetic(seed uint64) TensorSource {
 			std = 1
 		}
 		for i := range out {
+			if i%(1<<20) == 0 && ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
 			out[i] = float32(r.NormFloat64() * std)
 		}
 		return out, nil

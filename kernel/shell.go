@@ -106,7 +106,7 @@ func (k *kernel) execute(m *message) {
 		output, err = k.run(m, req, count)
 	}
 	if store {
-		k.history = append(k.history, histEntry{line: count, input: req.Code, output: output})
+		k.history = append(k.history, histEntry{line: count, input: clipHistory(req.Code), output: clipHistory(output)})
 	}
 	if err != nil {
 		ename, evalue, tb := describeError(err)
@@ -364,4 +364,19 @@ func (k *kernel) isComplete(m *message) {
 	default:
 		k.reply(k.shell, m, map[string]any{"status": "unknown"})
 	}
+}
+
+// MaxHistoryEntry bounds the bytes of one input (or output) the history
+// keeps: a 50 MB cell is answered, but not kept for the kernel's lifetime.
+const MaxHistoryEntry = 64 << 10
+
+func clipHistory(s string) string {
+	if len(s) <= MaxHistoryEntry {
+		return s
+	}
+	cut := MaxHistoryEntry
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("\n… (%d more bytes not kept in the history)", len(s)-cut)
 }

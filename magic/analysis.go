@@ -158,12 +158,15 @@ func quoteAll(xs []string) []string {
 // maxJSONValues bounds the numbers one JSON output carries.
 const maxJSONValues = 1 << 20
 
-// maxCaptureBytes bounds what one %cache keeps in memory.
-const maxCaptureBytes = 1 << 30
-
 // capture runs ids on the scratch state, with the session's ablations,
 // capturing every hook point matching patterns (engine.RunWithCache).
-func (s *Interpreter) capture(c *call, ids []int, patterns []string) (map[string]*engine.Activation, []string, error) {
+//
+// kept is what stays captured beside the new capture; the capture is
+// refused before it runs when its estimate (engine.EstimateCaptureBytes)
+// and kept exceed the capture budget. kept < 0 means the new capture
+// replaces the cache: the old one is dropped (and its memory returned) once
+// the estimate fits, so both are never held at once.
+func (s *Interpreter) capture(c *call, ids []int, patterns []string, kept int64) (map[string]*engine.Activation, []string, error) {
 	var names []string
 	seen := map[string]bool{}
 	for _, p := range patterns {
@@ -182,8 +185,12 @@ func (s *Interpreter) capture(c *call, ids []int, patterns []string) (map[string
 	if err != nil {
 		return nil, nil, err
 	}
-	if bytes > maxCaptureBytes {
-		return nil, nil, fmt.Errorf("capturing %d hook points over %d positions would keep %s: name fewer hooks (e.g. blocks.*.hook_resid_post)", len(names), len(ids), human(float64(bytes), "B"))
+	if bytes+max(kept, 0) > s.limits.captureBudget {
+		return nil, nil, &CaptureBudgetError{Hooks: len(names), Positions: len(ids), Estimate: bytes, Kept: max(kept, 0), Budget: s.limits.captureBudget}
+	}
+	if kept < 0 && s.cache != nil {
+		s.cache, s.cacheOrder, s.cacheIDs = nil, nil, nil
+		freeMemory()
 	}
 	st, err := s.scratchState()
 	if err != nil {
@@ -196,7 +203,7 @@ func (s *Interpreter) capture(c *call, ids []int, patterns []string) (map[string
 		}
 		defer r()
 	}
-	cache, err := st.RunWithCache(c.ctx, ids, names, maxCaptureBytes)
+	cache, err := st.RunWithCache(c.ctx, ids, names, 0) // the budget was checked above
 	if err != nil {
 		return nil, nil, err
 	}
@@ -215,7 +222,7 @@ func (s *Interpreter) doCache(c *call) error {
 			patterns = append(patterns, w.text)
 		}
 	}
-	got, order, err := s.capture(c, ids, patterns)
+	got, order, err := s.capture(c, ids, patterns, -1)
 	if err != nil {
 		return err
 	}
@@ -279,7 +286,11 @@ func (s *Interpreter) doActivations(c *call) error {
 		if ids, err = s.contextIDs(c); err != nil {
 			return err
 		}
-		got, _, err := s.capture(c, ids, []string{name})
+		var kept int64
+		if equalInts(s.cacheIDs, ids) {
+			kept = s.cacheBytes()
+		}
+		got, _, err := s.capture(c, ids, []string{name}, kept)
 		if err != nil {
 			return err
 		}

@@ -30,7 +30,7 @@ func TestLoadBuiltin(t *testing.T) {
 			t.Fatalf("%s: card %v", cell, js)
 		}
 		src, _ := js["source"].(string)
-		if !strings.Contains(src, "built-in") || !strings.Contains(src, "mapped") || !strings.HasPrefix(js["path"].(string), s.opts.CacheDir) {
+		if !strings.Contains(src, "built-in") || !strings.Contains(src, "mapped from that file like any other (0 bytes copied") || !strings.HasPrefix(js["path"].(string), s.opts.CacheDir) {
 			t.Errorf("%s: source %q path %v", cell, src, js["path"])
 		}
 		if !strings.Contains(r.text(), "(built-in)") {
@@ -96,5 +96,14 @@ func TestLoadNotFoundListsPlaces(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
+	}
+}
+
+func TestCompleteOffersBuiltin(t *testing.T) {
+	s := isolate(t)
+	code := "%load stor"
+	m, _, _ := s.Complete(code, len(code))
+	if !strings.Contains(strings.Join(m, " "), "stories260K.bin") {
+		t.Errorf("Complete(%q) = %v, want the built-in stories260K.bin", code, m)
 	}
 }

@@ -8,6 +8,7 @@ package magic
 // shrink and say so.
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -78,8 +79,8 @@ func (s *Interpreter) quickInt(c *call, flag string, def, q int, what string, ch
 
 // openShape opens (writing it first if needed) a synthetic model of a named
 // shape and format (v0, v1, v2) from the cache directory.
-func (s *Interpreter) openShape(shape, format string) (*engine.Model, error) {
-	p, err := s.syntheticModel(shape, 1, format)
+func (s *Interpreter) openShape(ctx context.Context, shape, format string) (*engine.Model, error) {
+	p, err := s.syntheticModel(ctx, shape, 1, format)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +159,7 @@ func (s *Interpreter) doPaper(c *call) error {
 // ---- %tying ----
 
 func (s *Interpreter) doTying(c *call) error {
-	r, err := course.Tying(s.opts.CacheDir, c.args.str("shape", "stories260K"))
+	r, err := course.Tying(c.ctx, s.opts.CacheDir, c.args.str("shape", "stories260K"))
 	if err != nil {
 		return err
 	}
@@ -238,7 +239,7 @@ func (s *Interpreter) doWall(c *call) error {
 		return usagef(c.spec.usage(), "-n and --size must be positive")
 	}
 	prog := s.progress(c, "%wall")
-	r, err := course.Wall(c.ctx, course.WallOptions{Shapes: shapes, Open: func(sh string) (*engine.Model, error) { return s.openShape(sh, "v1") },
+	r, err := course.Wall(c.ctx, course.WallOptions{Shapes: shapes, Open: func(sh string) (*engine.Model, error) { return s.openShape(c.ctx, sh, "v1") },
 		Tokens: n, ProbeBytes: int64(mib) << 20, Variant: s.variant, Threads: s.threads, LLC: llcBytes(), Progress: prog, Quick: changes})
 	if err != nil {
 		return err

@@ -24,12 +24,12 @@ func (s *Interpreter) doLadder(c *call) error {
 	}
 	prog := s.progress(c, "%ladder")
 	prog("writing or opening the " + shape + "-shape models…")
-	fp, err := s.openShape(shape, "v0")
+	fp, err := s.openShape(c.ctx, shape, "v0")
 	if err != nil {
 		return err
 	}
 	defer fp.Close()
-	q8, err := s.openShape(shape, "v2")
+	q8, err := s.openShape(c.ctx, shape, "v2")
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (s *Interpreter) doLatency(c *call) error {
 	if c.args.has("shape") {
 		shape := s.quickShape(c.args.str("shape", ""), &changes)
 		var err error
-		if m, err = s.openShape(shape, "v1"); err != nil {
+		if m, err = s.openShape(c.ctx, shape, "v1"); err != nil {
 			return err
 		}
 		defer m.Close()

@@ -264,6 +264,7 @@ func (s *Interpreter) doReset(c *call) error {
 	s.stopStep()
 	s.resetContext()
 	s.lastProfile = nil
+	freeMemory() // give the dropped captures and caches back to the system now
 	msg := "context cleared"
 	if len(s.ablations) > 0 {
 		msg += fmt.Sprintf(" (%d ablation(s) still active: %%ablate --clear removes them)", len(s.ablations))

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"github.com/memwall/memwall/asm"
 	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
+	"github.com/memwall/memwall/internal/site"
 	"github.com/memwall/memwall/kernel"
 )
 
@@ -34,15 +34,15 @@ type Options struct {
 	// WorkDir is the directory relative paths are resolved against
 	// (default: the process's working directory).
 	WorkDir string
-	// CacheDir holds synthetic and converted checkpoints (default:
-	// os.UserCacheDir()/memwall).
+	// CacheDir holds synthetic and converted checkpoints (default: the
+	// site's cache_dir, else os.UserCacheDir()/memwall; see internal/site).
 	CacheDir string
 	// Variant and Threads are the initial kernel variant ("auto" by
 	// default) and thread count (default 1).
 	Variant string
 	Threads int
 	// FallbackShape is the shape of the synthetic model loaded when no
-	// model file is found (default "stories15M").
+	// model file is found and NoBuiltin is set (default "stories15M").
 	FallbackShape string
 	// Version is reported by Info.
 	Version string
@@ -94,6 +94,8 @@ type Interpreter struct {
 	lastProfile *timeRun // the last profiled generation
 	lastBW      *asm.BandwidthResult
 
+	limits limits // what one cell may use (limits.go)
+
 	seq atomic.Int64 // display ids
 }
 
@@ -105,11 +107,7 @@ func New(opts Options) *Interpreter {
 		opts.WorkDir, _ = os.Getwd()
 	}
 	if opts.CacheDir == "" {
-		if d, err := os.UserCacheDir(); err == nil {
-			opts.CacheDir = filepath.Join(d, "memwall")
-		} else {
-			opts.CacheDir = filepath.Join(os.TempDir(), "memwall-cache")
-		}
+		opts.CacheDir, _ = site.CacheDir()
 	}
 	if opts.Variant == "" {
 		opts.Variant = "auto"
@@ -130,7 +128,12 @@ func New(opts Options) *Interpreter {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Interpreter{opts: opts, log: log, variant: opts.Variant, threads: opts.Threads, gen: defaultGen()}
+	lim, warn := defaultLimits()
+	for _, w := range warn {
+		log.Warn(w)
+	}
+	lim.applyMemoryLimit()
+	return &Interpreter{opts: opts, log: log, variant: opts.Variant, threads: opts.Threads, gen: defaultGen(), limits: lim}
 }
 
 // Info implements kernel.Interpreter.
@@ -182,7 +185,16 @@ func (s *Interpreter) Execute(ctx context.Context, code string, out kernel.Outpu
 			err = &Error{Err: fmt.Errorf("internal error: %v (the session may be inconsistent: %%reset or %%load)", r)}
 		}
 	}()
-	return s.execute(ctx, code, out, 0)
+	if int64(len(code)) > s.limits.maxCell {
+		return s.cellTooLarge(len(code))
+	}
+	ctx, stop := s.watchMemory(ctx)
+	err = s.execute(ctx, code, out, 0)
+	if me := stop(); me != nil {
+		freeMemory()
+		return &Error{Err: me}
+	}
+	return err
 }
 
 // statement is one magic of a cell.

@@ -2,6 +2,7 @@ package magic
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -32,9 +33,19 @@ func (s *Interpreter) searchDirs() []string { return s.search().Dirs() }
 
 func (s *Interpreter) abs(p string) string { return s.search().Abs(p) }
 
-func isFile(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
+// isFile reports whether p is a regular file (a directory, FIFO, socket or
+// device is not: opening one could block or mislead).
+func isFile(p string) bool { return engine.CheckRegular(p) == nil }
+
+// notRegular refines the error of a name the search did not resolve: when
+// the name is a path to something that is not a regular file (a
+// directory), that is what it says, rather than "not found".
+func (s *Interpreter) notRegular(what, name string, err error) error {
+	var nr *engine.NotRegularError
+	if cerr := engine.CheckRegular(s.abs(name)); errors.As(cerr, &nr) {
+		return fmt.Errorf("%s %w", what, cerr)
+	}
+	return err
 }
 
 // doLoad implements %load.
@@ -47,7 +58,7 @@ func (s *Interpreter) doLoad(c *call) error {
 		if len(a.pos) > 0 {
 			return usagef(c.spec.usage(), "give either MODEL or --shape, not both")
 		}
-		p, err := s.syntheticModel(a.str("shape", ""), a.int("seed", 1), a.str("format", "v1"))
+		p, err := s.syntheticModel(c.ctx, a.str("shape", ""), a.int("seed", 1), a.str("format", "v1"))
 		if err != nil {
 			return err
 		}
@@ -55,7 +66,7 @@ func (s *Interpreter) doLoad(c *call) error {
 	case len(a.pos) == 1:
 		r, err := s.search().Find("model", a.pos[0].text, ".bin")
 		if err != nil {
-			return err
+			return s.notRegular("model", a.pos[0].text, err)
 		}
 		path = r.Path
 	default:
@@ -64,7 +75,7 @@ func (s *Interpreter) doLoad(c *call) error {
 			return err
 		}
 		if p == "" {
-			p, err = s.syntheticModel(s.opts.FallbackShape, 1, "v1")
+			p, err = s.syntheticModel(c.ctx, s.opts.FallbackShape, 1, "v1")
 			if err != nil {
 				return fmt.Errorf("no model found and writing a synthetic one failed: %w", err)
 			}
@@ -77,7 +88,7 @@ func (s *Interpreter) doLoad(c *call) error {
 	if a.has("format") && !a.has("shape") {
 		return usagef(c.spec.usage(), "--format only applies to a synthetic model (--shape)")
 	}
-	if err := s.load(path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap")}); err != nil {
+	if err := s.load(c.ctx, path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap")}); err != nil {
 		return err
 	}
 	s.synthetic = synthetic
@@ -112,46 +123,28 @@ func (s *Interpreter) defaultModel() (string, error) {
 }
 
 // syntheticModel writes (or reuses) a random-weight checkpoint of a named
-// shape in the cache directory.
-func (s *Interpreter) syntheticModel(shape string, seed int, format string) (string, error) {
-	cfg, err := engine.Shape(shape)
-	if err != nil {
-		return "", err
-	}
+// shape in the cache directory (engine.SyntheticModel: one file however
+// many kernels ask for it at once).
+func (s *Interpreter) syntheticModel(ctx context.Context, shape string, seed int, format string) (string, error) {
+	v := engine.V1
 	switch format {
 	case "v0":
-		cfg.Version = engine.V0
+		v = engine.V0
 	case "v1", "":
-		cfg.Version = engine.V1
 	case "v2", "q8":
-		cfg.Version = engine.V2
-		cfg.GroupSize = engine.DefaultGroupSize(cfg)
+		v = engine.V2
 	default:
 		return "", fmt.Errorf("unknown format %q (expected v0, v1 or v2)", format)
 	}
 	if seed < 0 {
 		return "", fmt.Errorf("--seed must not be negative, got %d", seed)
 	}
-	if err := os.MkdirAll(s.opts.CacheDir, 0o755); err != nil {
-		return "", fmt.Errorf("cache directory: %w", err)
-	}
-	path := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-seed%d-%s.bin", shape, seed, format))
-	// A file of another size was written with another default (a v2 file
-	// with an older group size): write it again.
-	if want, err := cfg.FileSize(); err == nil {
-		if st, err := os.Stat(path); err == nil && st.Size() == want {
-			return path, nil
-		}
-	}
-	if err := engine.WriteCheckpoint(path, cfg, engine.Synthetic(uint64(seed))); err != nil {
-		return "", err
-	}
-	return path, nil
+	return engine.SyntheticModel(ctx, s.opts.CacheDir, shape, seed, v)
 }
 
 // load replaces the session's model.
-func (s *Interpreter) load(path, tokPath string, lo engine.LoadOptions) error {
-	m, err := engine.Open(path, lo)
+func (s *Interpreter) load(ctx context.Context, path, tokPath string, lo engine.LoadOptions) error {
+	m, err := engine.OpenContext(ctx, path, lo)
 	if err != nil {
 		return err
 	}
@@ -214,12 +207,12 @@ func (s *Interpreter) ensureModel(c *call) error {
 	}
 	synthetic := false
 	if p == "" {
-		if p, err = s.syntheticModel(s.opts.FallbackShape, 1, "v1"); err != nil {
+		if p, err = s.syntheticModel(c.ctx, s.opts.FallbackShape, 1, "v1"); err != nil {
 			return fmt.Errorf("no model loaded, none found, and writing a synthetic one failed: %w", err)
 		}
 		synthetic = true
 	}
-	if err := s.load(p, "", engine.LoadOptions{}); err != nil {
+	if err := s.load(c.ctx, p, "", engine.LoadOptions{}); err != nil {
 		return fmt.Errorf("no model loaded and loading the default failed: %w", err)
 	}
 	s.synthetic = synthetic
@@ -236,7 +229,7 @@ func (s *Interpreter) findTokenizer(modelPath, given string, vocab int) (*engine
 	if given != "" {
 		r, err := s.search().Find("tokenizer", given, ".bin")
 		if err != nil {
-			return nil, "", "", err
+			return nil, "", "", s.notRegular("tokenizer", given, err)
 		}
 		t, err := engine.LoadTokenizer(r.Path, vocab)
 		return t, r.Path, "", err
@@ -356,7 +349,7 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 	source := "file"
 	if f, ok := builtin.Describe(m.Path); ok {
 		title += " (built-in)"
-		source = builtinSource(f, m.Path)
+		source = f.Source(m.Path, m.Load.CopiedBytes)
 		rows = append([][]string{{"source", source}}, rows...)
 	}
 	t := inspect.Table{Title: title, Header: []string{"", ""}, Rows: rows, RowHeader: true, MaxCell: 120, Note: s.tokNote}
@@ -378,13 +371,6 @@ func residentText(n int64, err error) string {
 		return "unknown (" + err.Error() + ")"
 	}
 	return humanBytes(n)
-}
-
-// builtinSource says where a built-in model's bytes come from and how they
-// reach the engine (the zero-copy story of package builtin).
-func builtinSource(f builtin.File, path string) string {
-	return fmt.Sprintf("built-in: %s; embedded in the memwall binary (%d bytes, SHA-256 %s…), written once to %s and mapped from that file like any other, so no weight is copied onto the heap",
-		f.What, f.Size, f.SHA256[:16], filepath.Dir(path))
 }
 
 func humanBytes(n int64) string {
@@ -490,9 +476,16 @@ func (s *Interpreter) doTokens(c *call) error {
 	ids := s.tok.Encode(text, !c.args.bool("no-bos"), false)
 	t := inspect.Table{Title: fmt.Sprintf("%d tokens", len(ids)), Header: []string{"#", "id", "piece", "score"}}
 	pieces := make([]string, len(ids))
+	shown := min(int64(len(ids)), s.limits.tableRows)
 	for i, id := range ids {
 		pieces[i] = s.tok.Pieces[id]
-		t.Rows = append(t.Rows, []string{fmt.Sprint(i), fmt.Sprint(id), fmt.Sprintf("%q", pieces[i]), fmt.Sprintf("%g", s.tok.Scores[id])})
+		if int64(i) < shown {
+			t.Rows = append(t.Rows, []string{fmt.Sprint(i), fmt.Sprint(id), fmt.Sprintf("%q", pieces[i]), fmt.Sprintf("%g", s.tok.Scores[id])})
+		}
+	}
+	if more := int64(len(ids)) - shown; more > 0 {
+		t.Title = fmt.Sprintf("%d tokens (the first %d shown)", len(ids), shown)
+		t.Note = fmt.Sprintf("… and %d more tokens not shown (table_rows = %d; every id and piece is in the cell's application/json output)", more, shown)
 	}
 	b := t.Bundle()
 	b.JSON = map[string]any{"text": text, "ids": ids, "pieces": pieces}

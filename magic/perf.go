@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -441,19 +440,15 @@ func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
 	cfg := m.Config
 	suffix := "f32"
 	if q8 {
-		cfg.Version, cfg.GroupSize, suffix = engine.V2, engine.DefaultGroupSize(cfg), "q8"
+		cfg.Version, cfg.GroupSize = engine.V2, engine.DefaultGroupSize(cfg)
+		suffix = fmt.Sprintf("q8-gs%d", cfg.GroupSize) // a new default group size makes a new file, not a size clash
 	} else {
 		cfg.Version, cfg.GroupSize = engine.V1, 0
 	}
-	if err := os.MkdirAll(s.opts.CacheDir, 0o755); err != nil {
-		return nil, err
-	}
 	base := strings.TrimSuffix(filepath.Base(m.Path), filepath.Ext(m.Path))
-	p := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-%d-%s%d.bin", base, m.Load.FileBytes, suffix, cfg.GroupSize)) // the group size in the name: a change of default makes a new file
-	if !isFile(p) {
-		if err := engine.WriteCheckpoint(p, cfg, engine.FromModel(m)); err != nil {
-			return nil, err
-		}
+	p := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-%d-%s.bin", base, m.Load.FileBytes, suffix))
+	if err := engine.EnsureCheckpoint(context.Background(), p, cfg, engine.FromModel(m)); err != nil {
+		return nil, err
 	}
 	return engine.Open(p, engine.LoadOptions{})
 }

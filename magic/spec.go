@@ -111,7 +111,7 @@ var registry map[string]*magicSpec
 
 func init() {
 	registry = map[string]*magicSpec{}
-	for _, m := range append(allMagics(), courseMagics()...) {
+	for _, m := range append(append(append(allMagics(), courseMagics()...), pullMagics()...), limitMagics()...) {
 		registry[m.name] = m
 	}
 }

@@ -48,6 +48,11 @@ func jupyterEnv(t testing.TB) []string {
 		"JUPYTER_RUNTIME_DIR="+filepath.Join(dir, "runtime"),
 		"JUPYTER_CONFIG_DIR="+filepath.Join(dir, "config"),
 		"IPYTHONDIR="+filepath.Join(dir, "ipython"),
+		// Only the project's own models: nothing a user pulled, and no
+		// model directory named by the environment.
+		"XDG_DATA_HOME="+filepath.Join(dir, "share"),
+		"MEMWALL_MODEL=",
+		"MEMWALL_MODELS=",
 	)
 	if os.Getenv("CI") == "true" {
 		env = append(env, "MEMWALL_QUICK=1")

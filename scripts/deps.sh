@@ -14,6 +14,10 @@ pyhas nbconvert || need+=(jupyter-nbconvert)
 pyhas nbclient || need+=(python3-nbclient)
 pyhas notebook || need+=(jupyter-notebook)
 pyhas numpy || need+=(python3-numpy)
+# The classroom test (tests/classroom): JupyterHub 3 and its proxy.
+[ -x /usr/bin/jupyterhub ] || need+=(jupyterhub)
+[ -x /usr/bin/configurable-http-proxy ] || need+=(node-configurable-http-proxy)
+pyhas tornado || need+=(python3-tornado)
 if [ "${MEMWALL_BROWSER_TESTS:-1}" != 0 ]; then
   have chromium || need+=(chromium)
 fi

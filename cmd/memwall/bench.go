@@ -17,6 +17,7 @@ import (
 	"github.com/memwall/memwall/course"
 	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
+	"github.com/memwall/memwall/internal/site"
 )
 
 func newOps(variant string, threads int) (*asm.Ops, error) {
@@ -86,7 +87,8 @@ func writeJSON(e *env, v any) error {
 }
 
 // shapeModel returns the path of a synthetic model of a named shape in the
-// user's cache, writing it on first use.
+// cache directory the kernel uses too (internal/site), writing it on first
+// use.
 func shapeModel(e *env, shape, format string) (string, error) {
 	c, err := engine.Shape(shape)
 	if err != nil {
@@ -95,24 +97,12 @@ func shapeModel(e *env, shape, format string) (string, error) {
 	if c.Version, err = parseFormat(format); err != nil {
 		return "", err
 	}
-	if c.Version == engine.V2 {
-		c.GroupSize = engine.DefaultGroupSize(c)
+	dir, _ := site.CacheDir()
+	p := filepath.Join(dir, engine.SyntheticName(shape, 1, c.Version))
+	if _, err := os.Stat(p); err != nil {
+		fmt.Fprintf(e.stderr, "writing synthetic %s (%s, random weights) to %s\n", shape, c.FormatName(), p)
 	}
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	dir = filepath.Join(dir, "memwall", "models")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	p := filepath.Join(dir, fmt.Sprintf("%s-seed1-v%d.bin", shape, c.Version))
-	want, _ := c.FileSize()
-	if st, err := os.Stat(p); err == nil && st.Size() == want {
-		return p, nil
-	}
-	fmt.Fprintf(e.stderr, "writing synthetic %s (%s, random weights) to %s\n", shape, c.FormatName(), p)
-	return p, engine.WriteCheckpoint(p, c, engine.Synthetic(1))
+	return engine.SyntheticModel(context.Background(), dir, shape, 1, c.Version)
 }
 
 // benchReport is memwall bench's result; the JSON field names are part of

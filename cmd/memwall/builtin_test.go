@@ -61,7 +61,7 @@ func TestRunBuiltinFromEmptyDirectory(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("info: exit %d: %s", code, errOut)
 	}
-	for _, w := range []string{"source:      built-in", "karpathy/tinyllamas", home, "vocab_size 512", "mapped from there"} {
+	for _, w := range []string{"source:      built-in", "karpathy/tinyllamas", home, "vocab_size 512", "mapped from that file like any other (0 bytes copied out of it at load)"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("info stories260K lacks %q:\n%s", w, out)
 		}

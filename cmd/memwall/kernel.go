@@ -36,6 +36,8 @@ func cmdInstall(e *env, args []string) error {
 	display := fs.String("display-name", "memwall (Llama 2 inside)", "name shown in the launcher")
 	python := fs.String("python", "python3", "python used to find --sys-prefix")
 	uninstall := fs.Bool("uninstall", false, "remove the kernelspec instead")
+	var envs envFlag
+	fs.Var(&envs, "env", "KEY=VALUE for the kernel's environment (repeatable), e.g. MEMWALL_CACHE_DIR=/var/cache/memwall for a shared cache")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -50,7 +52,7 @@ func cmdInstall(e *env, args []string) error {
 	opts := kernel.InstallOptions{
 		Name: *name, DisplayName: *display, Language: "memwall", Executable: exe,
 		User: *user, Prefix: *prefix, InterruptMode: "message",
-		Metadata: map[string]any{"debugger": false},
+		Metadata: map[string]any{"debugger": false}, Env: envs.m,
 	}
 	if *sysPrefix {
 		out, err := exec.Command(*python, "-c", "import sys; print(sys.prefix)").Output()
@@ -75,5 +77,22 @@ func cmdInstall(e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "installed kernelspec %q in %s (kernel binary %s)\n", *name, dir, exe)
+	return nil
+}
+
+// envFlag collects --env KEY=VALUE flags.
+type envFlag struct{ m map[string]string }
+
+func (e *envFlag) String() string { return fmt.Sprint(e.m) }
+
+func (e *envFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("want KEY=VALUE, got %q", v)
+	}
+	if e.m == nil {
+		e.m = map[string]string{}
+	}
+	e.m[k] = val
 	return nil
 }

@@ -32,7 +32,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"kernel", "CONNECTION_FILE", "run the Jupyter kernel (started by Jupyter through the kernelspec)", cmdKernel},
-		{"install", "[--user | --sys-prefix | --prefix DIR] [--name NAME] [--uninstall]", "install (or remove) the Jupyter kernelspec", cmdInstall},
+		{"install", "[--user | --sys-prefix | --prefix DIR] [--name NAME] [--env KEY=VALUE ...] [--uninstall]", "install (or remove) the Jupyter kernelspec", cmdInstall},
 		{"run", "MODEL [-z TOKENIZER] [-t TEMP] [-p TOPP] [-k TOPK] [-s SEED] [-n STEPS] [-i PROMPT]", "generate text, a drop-in for llama2.c's run", cmdRun},
 		{"tokenize", "-z TOKENIZER [--ids] [--bos] [--eos] TEXT", "print the token ids (and pieces) of a text", cmdTokenize},
 		{"gen", "--shape NAME [--seed N] [--untied] [--format v0|v1|v2] [--group-size G] -o FILE", "write a synthetic random-weight checkpoint", cmdGen},

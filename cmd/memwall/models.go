@@ -1,9 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"path/filepath"
-
 	"github.com/memwall/memwall/builtin"
 	"github.com/memwall/memwall/internal/locate"
 )
@@ -17,11 +14,9 @@ func findModel(name string) (string, error) {
 
 // builtinNote describes a built-in file for the command line's reports, or
 // "" for any other file.
-func builtinNote(path string) string {
-	f, ok := builtin.Describe(path)
-	if !ok {
-		return ""
+func builtinNote(path string, copied int64) string {
+	if f, ok := builtin.Describe(path); ok {
+		return f.Source(path, copied)
 	}
-	return fmt.Sprintf("built-in: %s; embedded in this binary (SHA-256 %s), written once to %s and mapped from there (no copy on the heap)",
-		f.What, f.SHA256, filepath.Dir(path))
+	return ""
 }

@@ -47,10 +47,7 @@ func cmdPull(e *env, args []string) error {
 		if term {
 			o.Progress = func(p pull.Progress) {
 				shown = true
-				fmt.Fprintf(e.stderr, "\r\033[K%s %s", p.Name, p.Line(30))
-				if p.Finished {
-					fmt.Fprintln(e.stderr)
-				}
+				drawProgress(e.stderr, p)
 			}
 		}
 		r, err := pull.Pull(ctx, name, o)
@@ -70,6 +67,15 @@ func cmdPull(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s: %s (%d bytes, %s)\nSHA-256 %s\n", r.Name, r.Path, r.Size, how, r.SHA256)
 	}
 	return nil
+}
+
+// drawProgress redraws the terminal's current line with p; the last
+// report ends the line.
+func drawProgress(w io.Writer, p pull.Progress) {
+	fmt.Fprintf(w, "\r\033[K%s %s", p.Name, p.Line(30))
+	if p.Finished {
+		fmt.Fprintln(w)
+	}
 }
 
 func pullSource(it pull.Item) string {

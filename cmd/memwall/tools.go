@@ -265,7 +265,7 @@ func cmdInfo(e *env, args []string) error {
 	c := m.Config
 	w := e.stdout
 	fmt.Fprintf(w, "file:        %s (%d bytes)\n", path, m.Load.FileBytes)
-	if note := builtinNote(path); note != "" {
+	if note := builtinNote(path, m.Load.CopiedBytes); note != "" {
 		fmt.Fprintf(w, "source:      %s\n", note)
 	}
 	fmt.Fprintf(w, "format:      %s\n", c.FormatName())

@@ -254,18 +254,29 @@ func Pull(ctx context.Context, name string, o Options) (*Result, error) {
 		}
 	}
 	for attempt := 0; ; attempt++ {
+		before := d.fetched
 		err = d.fetch(ctx)
 		if err == nil {
 			break
 		}
 		var cut *cutError
 		if errors.As(err, &cut) && ctx.Err() == nil && attempt < o.Retries {
-			continue // resume from what is on disk
+			// Resume from what is on disk: at once if this attempt made
+			// progress, after a pause growing with the attempts if not.
+			if d.fetched == before {
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Duration(attempt+1) * time.Second):
+				}
+			}
+			continue
 		}
 		if ctx.Err() != nil {
-			have := d.onDisk()
-			return nil, fmt.Errorf("pull %s interrupted after %s of %s; %s is kept, and pulling again resumes from there (nothing was put under %s): %w",
-				it.Name, BytesText(have), BytesText(want), filepath.Base(part), final, context.Cause(ctx))
+			kept := "nothing was kept"
+			if have := d.onDisk(); have > 0 {
+				kept = fmt.Sprintf("%s of %s are kept in %s and pulling again resumes from there", BytesText(have), BytesText(want), filepath.Base(part))
+			}
+			return nil, fmt.Errorf("pull %s interrupted: %s; nothing was put under %s: %w", it.Name, kept, final, context.Cause(ctx))
 		}
 		if cut != nil {
 			return nil, fmt.Errorf("pull %s: %w; %s of %s are kept in %s, pulling again resumes", it.Name, err, BytesText(d.onDisk()), BytesText(want), part)
@@ -540,9 +551,9 @@ func finite(path string, offset int64) error {
 		n, err := io.ReadFull(r, buf)
 		n -= n % 4
 		for i := 0; i < n; i += 4 {
-			v := math.Float32frombits(binary.LittleEndian.Uint32(buf[i:]))
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("the weight at byte offset %d is %v: the file is corrupt", pos+int64(i), v)
+			// NaN and Inf are the values whose exponent bits are all ones.
+			if bits := binary.LittleEndian.Uint32(buf[i:]); bits&0x7f800000 == 0x7f800000 {
+				return fmt.Errorf("the weight at byte offset %d is %v: the file is corrupt", pos+int64(i), math.Float32frombits(bits))
 			}
 		}
 		pos += int64(n)

@@ -37,12 +37,20 @@ func testItem(t *testing.T) (Item, []byte) {
 
 func checkpoint(t *testing.T, shape string) []byte {
 	t.Helper()
+	return writeCheckpoint(t, shape, engine.Synthetic(7))
+}
+
+// zeros is a TensorSource of zero weights: quick to write at any size.
+func zeros(t engine.TensorInfo) ([]float32, error) { return make([]float32, t.Elems()), nil }
+
+func writeCheckpoint(t *testing.T, shape string, src engine.TensorSource) []byte {
+	t.Helper()
 	p := filepath.Join(t.TempDir(), shape+".bin")
 	c, err := engine.Shape(shape)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := engine.WriteCheckpoint(p, c, engine.Synthetic(7)); err != nil {
+	if err := engine.WriteCheckpoint(p, c, src); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(p)
@@ -366,8 +374,8 @@ func TestPullInterrupted(t *testing.T) {
 
 func TestPullRealShapeAndTokenizer(t *testing.T) {
 	// stories15M as memwall's writer makes it: the exact size and header
-	// the real file has.
-	data := checkpoint(t, "stories15M")
+	// the real file has (zero weights, which are quick to write).
+	data := writeCheckpoint(t, "stories15M", zeros)
 	tf, _ := builtin.Lookup("tokenizer.bin")
 	rc, err := tf.Open()
 	if err != nil {

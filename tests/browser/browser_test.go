@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -21,8 +22,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/memwall/memwall/internal/testdata"
 )
 
 // notebookCandidates are the notebooks the test opens, first found wins
@@ -112,8 +111,11 @@ func TestNotebookInChromium(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	root := repoRoot(t)
 	tmp := t.TempDir()
+	// The test runs on a copy of the tracked tree in a fresh directory, as
+	// a new user's clone would be: nothing beside it, and a kernel that
+	// can only find the model built into the binary.
+	root := copyTree(t, repoRoot(t), filepath.Join(tmp, "clone"))
 
 	// memwall and its kernelspec.
 	bin := filepath.Join(tmp, "bin", "memwall")
@@ -154,7 +156,9 @@ func TestNotebookInChromium(t *testing.T) {
 		"JUPYTER_CONFIG_DIR="+filepath.Join(tmp, "config"),
 		"IPYTHONDIR="+filepath.Join(tmp, "ipython"),
 		"XDG_CACHE_HOME="+filepath.Join(tmp, "cache"),
-		"MEMWALL_MODEL="+filepath.Dir(testdata.Model("stories260K.bin")),
+		"XDG_DATA_HOME="+filepath.Join(tmp, "share"),
+		"MEMWALL_MODEL=",
+		"MEMWALL_MODELS=",
 	)
 	serverLog := &lockedBuffer{}
 	server.Stdout, server.Stderr = serverLog, serverLog
@@ -280,6 +284,15 @@ func TestNotebookInChromium(t *testing.T) {
 	}
 	if !strings.Contains(out.Text, "Once upon a time") {
 		t.Errorf("generated text not in the outputs; text begins %q", clip(out.Text, 300))
+	}
+	if strings.Contains(string(src), "%load stories260K") {
+		var all string
+		if err := page.eval(ctx, `Array.from(document.querySelectorAll(".output_area")).map(e => e.innerText).join("\n")`, &all); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(all, "stories260K.bin (built-in)") || !strings.Contains(all, filepath.Join(tmp, "cache", "memwall", "builtin")) {
+			t.Errorf("the notebook's %%load stories260K did not load the built-in model from the cache directory; outputs begin %q", clip(all, 600))
+		}
 	}
 	shot(t, ctx, page, "browser-"+strings.TrimSuffix(name, ".ipynb"))
 	// And one with the first picture in view.
@@ -413,4 +426,50 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// copyTree copies the files git tracks under root (every regular file but
+// .git when root is not a git checkout) to dst and returns dst.
+func copyTree(t *testing.T, root, dst string) string {
+	t.Helper()
+	var files []string
+	if out, err := exec.Command("git", "-C", root, "ls-files", "-z").Output(); err == nil {
+		for _, f := range strings.Split(string(out), "\x00") {
+			if f != "" {
+				files = append(files, f)
+			}
+		}
+	} else {
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			if d.Type().IsRegular() {
+				rel, _ := filepath.Rel(root, p)
+				files = append(files, rel)
+			}
+			return nil
+		})
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(root, f))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // deleted in the work tree, not yet in the index
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dst, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("copied %d tracked files to %s", len(files), dst)
+	return dst
 }
