@@ -21,7 +21,7 @@ func (c Config) String() string { return fmt.Sprintf("%s×%d", c.Variant, c.Thre
 // ConfigsOptions controls CompareConfigs.
 type ConfigsOptions struct {
 	Tokens, Warmup int
-	Repeats        int // interleaved rounds (default 3)
+	Repeats        int // interleaved rounds (default 5, the fewest a comparison decides from)
 	Layout         engine.Layout
 	Progress       Progress
 }
@@ -50,7 +50,7 @@ type ConfigsResult struct {
 // configuration can tell a difference from noise.
 func CompareConfigs(ctx context.Context, m *engine.Model, label string, cfgs []Config, opt ConfigsOptions) (*ConfigsResult, error) {
 	if opt.Repeats <= 0 {
-		opt.Repeats = 3
+		opt.Repeats = 5
 	}
 	r := &ConfigsResult{Model: label, WeightBytes: m.WeightBytes(), Tokens: opt.Tokens, Warmup: opt.Warmup, Repeats: opt.Repeats, Layout: opt.Layout.String()}
 	for _, c := range cfgs {

@@ -156,7 +156,7 @@ func (r *DecodeRun) Repetitive() int {
 type DecodeCompareOptions struct {
 	DecodeOptions
 	Widths   []int
-	Repeats  int // interleaved batched/sequential pairs per width (default 3)
+	Repeats  int // interleaved batched/sequential pairs per width (default 5)
 	Model    string
 	Progress Progress
 	Quick    []string
@@ -195,7 +195,7 @@ func DecodeCompare(ctx context.Context, m *engine.Model, tok *engine.Tokenizer, 
 		}
 	}
 	if opt.Repeats <= 0 {
-		opt.Repeats = 3
+		opt.Repeats = 5
 	}
 	r := &DecodeCompareResult{Strategy: opt.Strategy, Model: opt.Model, Prompt: opt.Prompt, Tokens: opt.Tokens, Quick: opt.Quick}
 	for _, w := range opt.Widths {

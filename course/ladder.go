@@ -59,7 +59,7 @@ type LadderOptions struct {
 	FP32, Int8   *engine.Model // the same shape, fp32 and Q8_0
 	Tokens       int           // timed tokens per rung and repeat (default 32; the scalar rungs an eighth, at least 2)
 	Warmup       int           // per rung and repeat (default 4; the scalar rungs 1)
-	Repeats      int           // interleaved rounds (default 3)
+	Repeats      int           // interleaved rounds (default 5, the fewest a comparison decides from)
 	ProbeBytes   int64         // bandwidth probe size (default the fp32 weights per token, at least 256 MiB)
 	PromptTokens int           // also time the first token of a prompt this long on the best 1-thread rung (0: no)
 	Progress     Progress
@@ -134,7 +134,7 @@ func Ladder(ctx context.Context, opt LadderOptions) (*LadderResult, error) {
 		opt.Warmup = 4
 	}
 	if opt.Repeats == 0 {
-		opt.Repeats = 3
+		opt.Repeats = 5
 	}
 	if opt.Tokens < 1 || opt.Repeats < 1 || opt.Warmup < 0 {
 		return nil, fmt.Errorf("ladder: tokens and repeats must be positive, warm-up not negative")

@@ -23,7 +23,7 @@ type LatencyOptions struct {
 	Tokens   int // decoded from position 0 (default 256)
 	Warmup   int // first tokens left out of the distribution (default 4)
 	Prompt   int // prompt length for time to first token (default 64)
-	Repeats  int // interleaved repeats of the time to first token (default 3)
+	Repeats  int // interleaved repeats of the time to first token (default 5, the fewest a comparison decides from)
 	Label    string
 	Progress Progress
 	Quick    []string // what quick mode changed, shown with the result
@@ -73,7 +73,7 @@ func Latency(ctx context.Context, m *engine.Model, ops *asm.Ops, opt LatencyOpti
 		opt.Prompt = 64
 	}
 	if opt.Repeats == 0 {
-		opt.Repeats = 3
+		opt.Repeats = 5
 	}
 	n, prompt := min(opt.Tokens, m.SeqLen), min(opt.Prompt, m.SeqLen)
 	if n < 8 || prompt < 1 || opt.Warmup < 0 || opt.Warmup >= n/2 || opt.Repeats < 1 {

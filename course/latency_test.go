@@ -9,7 +9,7 @@ import (
 // token plus slope per position, attention carrying attnShare of the slope.
 func constructedLatency(n int, base, slope, attnShare float64, wobble float64) *LatencyResult {
 	r := &LatencyResult{Tokens: n, Warmup: 4, Prompt: 16, ColdFirstMs: 50, WarmFirstMs: 2,
-		TTFTBatchedColdMs: 12, TTFTBatchedMs: []float64{10, 10.5, 9.8}, TTFTTokenMs: []float64{40, 41, 39}}
+		TTFTBatchedColdMs: 12, TTFTBatchedMs: []float64{10, 10.5, 9.8, 10.1, 10.3}, TTFTTokenMs: []float64{40, 41, 39, 40.5, 39.5}}
 	for i := 0; i < n; i++ {
 		w := wobble * float64((i*7919)%13-6) / 6
 		r.Ms = append(r.Ms, base+slope*float64(i)+w)
@@ -76,14 +76,14 @@ func TestLatencyTailAndPrefill(t *testing.T) {
 	if v := verdict(t, r.Conclusions(), "prefill"); v != Holds {
 		t.Errorf("token by token 4x slower: %q", v)
 	}
-	r.TTFTTokenMs = []float64{10.2, 9.9, 10.4} // overlapping the batched times
+	r.TTFTTokenMs = []float64{10.2, 9.9, 10.4, 9.9, 10.4} // overlapping the batched times
 	if v := verdict(t, r.Conclusions(), "prefill"); v != NoDiff {
 		t.Errorf("overlapping prefill times: %q", v)
 	}
 	if v := verdict(t, r.Conclusions(), "ttft_threshold"); v != Holds {
 		t.Errorf("10 ms under 200: %q", v)
 	}
-	r.TTFTBatchedMs = []float64{300, 310, 290}
+	r.TTFTBatchedMs = []float64{300, 310, 290, 305, 295}
 	if v := verdict(t, r.Conclusions(), "ttft_threshold"); v != DoesNotHold {
 		t.Errorf("300 ms: %q", v)
 	}

@@ -62,6 +62,10 @@ func TestCompare(t *testing.T) {
 	if c := Compare(a[:2], faster[:2], 0.95); c.Outcome != TooFewRun {
 		t.Errorf("two pairs: %+v", c)
 	}
+	// Three pairs: a 75% interval, too weak to decide even a clear gap.
+	if c := Compare(a[:3], faster[:3], 0.95); c.Outcome != TooFewRun || math.Abs(c.Coverage-0.75) > 1e-9 {
+		t.Errorf("three pairs: %+v", c)
+	}
 	if s := Compare(a, faster, 0.95).String(); s == "" {
 		t.Error("empty String")
 	}

@@ -53,7 +53,7 @@ func (s *Interpreter) doDecode(c *call) error {
 			return err
 		}
 		opt.Tokens = s.quickInt(c, "n", 32, 12, "tokens", &changes)
-		repeats := s.quickInt(c, "repeats", 3, 3, "runs", &changes)
+		repeats := s.quickInt(c, "repeats", 5, 3, "runs per width and mode", &changes)
 		prog := s.progress(c, "%decode")
 		res, err := course.DecodeCompare(c.ctx, s.model, s.tok, course.DecodeCompareOptions{DecodeOptions: opt, Widths: widths, Repeats: repeats,
 			Model: s.modelName(), Progress: prog, Quick: changes})

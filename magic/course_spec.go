@@ -66,7 +66,7 @@ both ways, in interleaved pairs, and compares their traffic (counted by the cost
 				{name: "seed", short: "s", kind: intFlag, arg: "S", help: "random seed (default 42)"},
 				{name: "sequential", kind: boolFlag, help: "run the hypotheses one after another instead of batched"},
 				{name: "compare", kind: stringFlag, arg: "1,2,4,8", help: "run these widths batched and sequentially and compare"},
-				{name: "repeats", kind: intFlag, arg: "R", help: "with --compare: batched/sequential pairs per width, interleaved (default 3)"},
+				{name: "repeats", kind: intFlag, arg: "R", help: "with --compare: batched/sequential pairs per width, interleaved (default 5; quick 3, too few to decide)"},
 			}},
 		{name: "numerics", run: (*Interpreter).doNumerics,
 			summary: "Rounding: summation order of one long sum per kernel, then every fp32 kernel and int8 against a float64 forward pass: logit error, top-k agreement, perplexity.",

@@ -364,7 +364,7 @@ func (s *Interpreter) doBench(c *call) error {
 			cfgs = append(cfgs, course.Config{Variant: v, Threads: th})
 		}
 	}
-	repeats := a.int("repeats", 3)
+	repeats := a.int("repeats", 5)
 	if repeats < 1 {
 		return usagef(c.spec.usage(), "--repeats must be positive")
 	}
