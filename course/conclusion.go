@@ -15,7 +15,6 @@ package course
 import (
 	"fmt"
 	"html"
-	"math"
 	"sort"
 	"strings"
 
@@ -103,12 +102,7 @@ func (cs Conclusions) Bundle() inspect.Bundle {
 }
 
 // Num makes a float JSON-safe: NaN and Inf become nil.
-func Num(f float64) any {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil
-	}
-	return f
-}
+func Num(f float64) any { return inspect.Finite(f) }
 
 // ev builds an evidence map from name, value pairs.
 func ev(kv ...any) map[string]float64 {

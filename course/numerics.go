@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sort"
 
 	"github.com/memwall/memwall/asm"
 	"github.com/memwall/memwall/engine"
@@ -114,15 +113,6 @@ type LogitStats struct {
 	PerPosMax []float64
 }
 
-func topIdx(x []float64, k int) []int {
-	idx := make([]int, len(x))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return x[idx[a]] > x[idx[b]] })
-	return idx[:min(k, len(idx))]
-}
-
 func nllOf(logits []float64, next int) float64 {
 	m := math.Inf(-1)
 	for _, v := range logits {
@@ -149,7 +139,7 @@ func statsOf(label string, run, ref [][]float64, ids []int, k int) LogitStats {
 		}
 		st.PerPosMax = append(st.PerPosMax, pm)
 		st.MaxAbs = math.Max(st.MaxAbs, pm)
-		a, b := topIdx(run[p], k), topIdx(ref[p], k)
+		a, b := engine.TopK(run[p], k), engine.TopK(ref[p], k)
 		if a[0] == b[0] {
 			st.Top1++
 		}

@@ -123,3 +123,16 @@ func TestProfileMatchesTokenCosts(t *testing.T) {
 		}
 	}
 }
+
+func TestTopK(t *testing.T) {
+	x := []float32{0.1, 0.5, 0.3, 0.5, 0.2}
+	if got := TopK(x, 3); len(got) != 3 || got[0] != 1 || got[1] != 3 || got[2] != 2 {
+		t.Errorf("TopK %v (ties by lower index)", got)
+	}
+	if got := TopK(x, 10); len(got) != 5 {
+		t.Errorf("k past the length: %v", got)
+	}
+	if TopK(x, 0) != nil || TopK([]float64{}, 3) != nil {
+		t.Error("k = 0 or empty input should give nothing")
+	}
+}

@@ -130,7 +130,7 @@ func BeamSearch(ctx context.Context, m *Model, tok *Tokenizer, prompt string, wi
 		done  bool
 	}
 	lp := logSoftmax(logits, nil)
-	first := topN(lp, width)
+	first := TopK(lp, width)
 	beams := make([]beam, width)
 	for i := range beams {
 		t := first[i%len(first)]
@@ -153,7 +153,7 @@ func BeamSearch(ctx context.Context, m *Model, tok *Tokenizer, prompt string, wi
 				continue
 			}
 			lp = logSoftmax(b.Logits(i), lp)
-			for _, t := range topN(lp, width) {
+			for _, t := range TopK(lp, width) {
 				cands = append(cands, cand{i, t, bm.score + lp[t]})
 			}
 		}
@@ -219,12 +219,18 @@ func (b *Batch) restore(i int, snap [2][]float32, n int) {
 	}
 }
 
-// topN returns the indices of the n largest values, largest first.
-func topN(x []float64, n int) []int {
+// TopK returns the indices of the k largest values of x, largest first,
+// ties by lower index: the one top-k of memwall (beam and contrastive
+// search, %topk, %numerics' agreement).
+func TopK[T ~float32 | ~float64](x []T, k int) []int {
+	n := min(k, len(x))
+	if n <= 0 {
+		return nil
+	}
 	idx := make([]int, 0, n+1)
 	for i, v := range x {
 		if len(idx) < n || v > x[idx[len(idx)-1]] {
-			j := sort.Search(len(idx), func(k int) bool { return x[idx[k]] < v })
+			j := sort.Search(len(idx), func(m int) bool { return x[idx[m]] < v })
 			idx = append(idx, 0)
 			copy(idx[j+1:], idx[j:])
 			idx[j] = i
@@ -272,7 +278,7 @@ func ContrastiveSearch(ctx context.Context, m *Model, tok *Tokenizer, prompt str
 	probs := make([]float64, m.Vocab)
 	for step := 0; step < steps; step++ {
 		lp := logSoftmax(logits, probs[:0])
-		cands := topN(lp, k)
+		cands := TopK(lp, k)
 		tokens := make([]int, k)
 		for i := range tokens {
 			tokens[i] = cands[i%len(cands)]

@@ -289,10 +289,10 @@ func RooflinePlot(r Roofline) Bundle {
 		}
 		against := j.Memory.Name + " / " + j.Compute.Name
 		tbl.Rows = append(tbl.Rows, []string{p.Name, p.Group, fmtNum(p.Intensity), fmtNum(p.GFLOPS), against, fmtNum(j.Attainable), pct, j.Bound})
-		js = append(js, map[string]any{"name": p.Name, "group": p.Group, "intensity": finiteOrNil(p.Intensity),
-			"gflops": finiteOrNil(p.GFLOPS), "attainable": finiteOrNil(j.Attainable), "fraction": finiteOrNil(j.Fraction), "bound": j.Bound,
+		js = append(js, map[string]any{"name": p.Name, "group": p.Group, "intensity": Finite(p.Intensity),
+			"gflops": Finite(p.GFLOPS), "attainable": Finite(j.Attainable), "fraction": Finite(j.Fraction), "bound": j.Bound,
 			"memory_roof": j.Memory.Name, "compute_roof": j.Compute.Name,
-			"memory_fraction": finiteOrNil(j.MemoryFraction), "compute_fraction": finiteOrNil(j.ComputeFraction)})
+			"memory_fraction": Finite(j.MemoryFraction), "compute_fraction": Finite(j.ComputeFraction)})
 	}
 	tbl.Note = "each point is held against its own roofs (int8 against the int8 compute roof); bound: the roof that is lower at the point's intensity, which the point is nearest to"
 	var head strings.Builder
@@ -314,10 +314,12 @@ func RooflinePlot(r Roofline) Bundle {
 		text = head.String() + text
 	}
 	return Bundle{Text: text, SVG: c.String(), HTML: tbl.HTML(),
-		JSON: map[string]any{"ridge": finiteOrNil(ridge), "points": js}}
+		JSON: map[string]any{"ridge": Finite(ridge), "points": js}}
 }
 
-func finiteOrNil(v float64) any {
+// Finite makes a float JSON-safe: NaN and ±Inf (which encoding/json
+// rejects) become nil. memwall's one such helper.
+func Finite(v float64) any {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return nil
 	}

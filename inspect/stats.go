@@ -375,12 +375,7 @@ func fmtNum(v float64) string {
 // jsonSafe replaces NaN and Inf (which encoding/json rejects) by nil in the
 // JSON form of simple statistics structs.
 func jsonSafe(v any) any {
-	num := func(f float64) any {
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil
-		}
-		return f
-	}
+	num := Finite
 	switch s := v.(type) {
 	case Summary:
 		return map[string]any{"n": s.N, "nan": s.NaN, "inf": s.Inf, "mean": num(s.Mean),

@@ -360,12 +360,7 @@ func textBundle(text string, js any) inspect.Bundle {
 func join(parts []inspect.Bundle, js any) inspect.Bundle { return inspect.Join(parts, js) }
 
 // num makes a float JSON-safe (NaN and Inf become null).
-func num(f float64) any {
-	if f != f || f > 1e308 || f < -1e308 {
-		return nil
-	}
-	return f
-}
+func num(f float64) any { return inspect.Finite(f) }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
