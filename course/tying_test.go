@@ -41,3 +41,24 @@ func TestFirstTokenVerdicts(t *testing.T) {
 		t.Errorf("major faults: %q", v)
 	}
 }
+
+func TestShapesVerdicts(t *testing.T) {
+	r, err := Shapes([]string{"stories260K", "stories110M"}, 32<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := r.Conclusions()
+	if v := verdict(t, cs, "fits_stories260K"); v != Holds {
+		t.Errorf("1 MB in a 32 MiB cache: %q", v)
+	}
+	if v := verdict(t, cs, "fits_stories110M"); v != DoesNotHold {
+		t.Errorf("438 MB: %q", v)
+	}
+	if r.Rows[1].GroupSize != 64 || r.Rows[1].Untied <= r.Rows[1].Tied {
+		t.Errorf("stories110M row %+v", r.Rows[1])
+	}
+	r.LLC = 0
+	if v := verdict(t, r.Conclusions(), "fits_stories110M"); v != Unsupported {
+		t.Errorf("unknown cache: %q", v)
+	}
+}

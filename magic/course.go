@@ -10,10 +10,7 @@ package magic
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/memwall/memwall/course"
 	"github.com/memwall/memwall/engine"
@@ -31,30 +28,8 @@ func parts(bs ...inspect.Bundle) []inspect.Bundle { return course.Parts(bs...) }
 // zeros: 0.5, 1.88, 1.2e+03.
 func g3(x float64) string { return strconv.FormatFloat(x, 'g', 3, 64) }
 
-// llcBytes is the size of the largest CPU cache Linux reports (0 when
-// unknown).
-func llcBytes() int64 {
-	var best int64
-	dirs, _ := filepath.Glob("/sys/devices/system/cpu/cpu0/cache/index*")
-	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, "size"))
-		if err != nil {
-			continue
-		}
-		v := strings.TrimSpace(string(b))
-		mul := int64(1)
-		switch {
-		case strings.HasSuffix(v, "K"):
-			mul, v = 1<<10, strings.TrimSuffix(v, "K")
-		case strings.HasSuffix(v, "M"):
-			mul, v = 1<<20, strings.TrimSuffix(v, "M")
-		}
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n*mul > best {
-			best = n * mul
-		}
-	}
-	return best
-}
+// llcBytes is the size of the largest CPU cache Linux reports (course.LLCBytes).
+func llcBytes() int64 { return course.LLCBytes() }
 
 // quickShape maps the largest shape to stories15M in quick mode.
 func (s *Interpreter) quickShape(shape string, changes *[]string) string {
@@ -89,59 +64,16 @@ func (s *Interpreter) openShape(ctx context.Context, shape, format string) (*eng
 
 // ---- %shapes ----
 
-// tokenBytes is the weight bytes one token streams with fp32 or Q8_0
-// matrices of group size gs, by the cost model.
-func tokenBytes(c engine.Config, q8 bool, gs int) int64 {
-	_, wb := engine.TokenCost(c, engine.Encoding{Quantized: q8, GroupSize: gs}, 0)
-	return wb
-}
-
 func (s *Interpreter) doShapes(c *call) error {
 	names := c.args.strList("shapes")
 	if len(names) == 0 {
 		names = engine.ShapeNames()
 	}
-	llc := llcBytes()
-	t := inspect.Table{Title: "The named shapes: parameters and bytes", Header: []string{"shape", "dim×layers", "heads/kv", "vocab", "parameters",
-		"v0 file (tied)", "v0 file (untied)", "v2 file (Q8_0)", "fp32 bytes/token", "int8 bytes/token", "fits in cache"}}
-	var rows []map[string]any
-	for _, n := range names {
-		cfg, err := engine.Shape(n)
-		if err != nil {
-			return err
-		}
-		v0 := cfg
-		v0.Version = engine.V0
-		tied, err := v0.FileSize()
-		if err != nil {
-			return err
-		}
-		un := v0
-		un.Shared = false
-		untied, err := un.FileSize()
-		if err != nil {
-			return err
-		}
-		q := cfg
-		q.Version, q.GroupSize = engine.V2, engine.DefaultGroupSize(cfg)
-		v2, err := q.FileSize()
-		if err != nil {
-			return err
-		}
-		fb, ib := tokenBytes(cfg, false, 0), tokenBytes(cfg, true, q.GroupSize)
-		fits := "unknown"
-		if llc > 0 {
-			fits = yesNo(fb <= llc)
-		}
-		t.Rows = append(t.Rows, []string{n, fmt.Sprintf("%d×%d", cfg.Dim, cfg.Layers), fmt.Sprintf("%d/%d", cfg.Heads, cfg.KVHeads), fmt.Sprint(cfg.Vocab),
-			fmt.Sprintf("%d (%s)", cfg.Params(), human(float64(cfg.Params()), "")), human(float64(tied), "B"), human(float64(untied), "B"),
-			human(float64(v2), "B"), human(float64(fb), "B"), human(float64(ib), "B"), fits})
-		rows = append(rows, map[string]any{"shape": n, "dim": cfg.Dim, "hidden_dim": cfg.HiddenDim, "layers": cfg.Layers, "heads": cfg.Heads, "kv_heads": cfg.KVHeads,
-			"vocab": cfg.Vocab, "seq_len": cfg.SeqLen, "params": cfg.Params(), "v0_tied_bytes": tied, "v0_untied_bytes": untied, "v2_bytes": v2,
-			"group_size": q.GroupSize, "fp32_bytes_per_token": fb, "int8_bytes_per_token": ib, "fits_llc": llc > 0 && fb <= llc})
+	r, err := course.Shapes(names, llcBytes())
+	if err != nil {
+		return err
 	}
-	t.Note = fmt.Sprintf("parameters count a tied classifier once; bytes/token: every matrix once, the norms and one embedding row; cache: the largest CPU cache Linux reports (%s)", human(float64(llc), "B"))
-	s.display(c, join([]inspect.Bundle{t.Bundle()}, map[string]any{"llc_bytes": llc, "shapes": rows}))
+	s.display(c, r.Bundle())
 	return nil
 }
 

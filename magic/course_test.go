@@ -22,6 +22,7 @@ func TestShapesAndTying(t *testing.T) {
 			t.Errorf("%v: untied not larger", m["shape"])
 		}
 	}
+	conclusions(t, js)
 	r = run(t, s, "%tying")
 	js = r.lastJSON(t)
 	if js["same_size"] != true {
@@ -34,6 +35,9 @@ func TestShapesAndTying(t *testing.T) {
 	if !strings.Contains(r.text(), "the file size cannot tell them apart") {
 		t.Errorf("no conclusion: %s", r.text())
 	}
+	if cs := conclusions(t, js); cs["size"]["untied_bytes"] != cs["size"]["tied_bytes"] {
+		t.Errorf("size evidence %v", cs["size"])
+	}
 }
 
 func TestFirstTokenAndIntensity(t *testing.T) {
@@ -42,6 +46,9 @@ func TestFirstTokenAndIntensity(t *testing.T) {
 	js := r.lastJSON(t)
 	if js["cold_ms"].(float64) <= 0 || js["warm_ms"].(float64) <= 0 {
 		t.Errorf("times %v", js)
+	}
+	if cs := conclusions(t, js); cs["cold_slower"]["cold_ms"] != js["cold_ms"] {
+		t.Errorf("first-token evidence %v", cs["cold_slower"])
 	}
 	r = run(t, s, "%intensity --shape stories110M --position 10")
 	js = r.lastJSON(t)
@@ -86,6 +93,9 @@ func TestWallLadderLatency(t *testing.T) {
 	rows := js["rows"].([]any)
 	if len(rows) != 1 || rows[0].(map[string]any)["measured_tok_s"].(float64) <= 0 {
 		t.Errorf("rows %v", rows)
+	}
+	if cs := conclusions(t, js); cs["ridge"]["ridge"] != js["ridge"] {
+		t.Errorf("ridge evidence %v against %v", cs["ridge"], js["ridge"])
 	}
 	r = run(t, s, "%ladder --shape stories260K -n 8 --size 16")
 	js = r.lastJSON(t)
