@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/memwall/memwall/asm"
+	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
 )
 
@@ -196,6 +198,23 @@ func Parts(bs ...inspect.Bundle) []inspect.Bundle {
 }
 
 func parts(bs ...inspect.Bundle) []inspect.Bundle { return Parts(bs...) }
+
+// newState makes a state over m with its own kernels of a variant and
+// thread count and a weight layout; release closes the kernels.
+func newState(m *engine.Model, variant string, threads int, layout engine.Layout) (st *engine.State, release func(), err error) {
+	ops, err := asm.New(variant, max(threads, 1))
+	if err != nil {
+		return nil, nil, err
+	}
+	if st, err = engine.NewState(m, ops); err == nil {
+		err = st.SetLayout(layout)
+	}
+	if err != nil {
+		ops.Close()
+		return nil, nil, err
+	}
+	return st, func() { ops.Close() }, nil
+}
 
 // Progress receives a short description of what an experiment is doing;
 // nil is fine.

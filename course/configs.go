@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/memwall/memwall/asm"
 	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
 )
@@ -59,19 +58,12 @@ func CompareConfigs(ctx context.Context, m *engine.Model, label string, cfgs []C
 	for round := 0; round < opt.Repeats; round++ {
 		for i, c := range cfgs {
 			opt.Progress.say("round %d/%d: %s", round+1, opt.Repeats, c)
-			ops, err := asm.New(c.Variant, c.Threads)
-			if err != nil {
-				return nil, err
-			}
-			st, err := engine.NewState(m, ops)
-			if err == nil {
-				err = st.SetLayout(opt.Layout)
-			}
+			st, release, err := newState(m, c.Variant, c.Threads, opt.Layout)
 			var br *engine.BenchResult
 			if err == nil {
 				br, err = st.Bench(ctx, engine.BenchOptions{Tokens: opt.Tokens, Warmup: max(opt.Warmup, 0)})
+				release()
 			}
-			ops.Close()
 			if err != nil {
 				return nil, fmt.Errorf("during %s, round %d of %d: %w", c, round+1, opt.Repeats, err)
 			}

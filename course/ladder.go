@@ -228,20 +228,15 @@ func Ladder(ctx context.Context, opt LadderOptions) (*LadderResult, error) {
 }
 
 func benchRung(ctx context.Context, m *engine.Model, r Rung, tokens, warm int) (*engine.BenchResult, error) {
-	ops, err := asm.New(r.Variant, r.Threads)
-	if err != nil {
-		return nil, err
-	}
-	defer ops.Close()
-	st, err := engine.NewState(m, ops)
-	if err != nil {
-		return nil, err
-	}
+	layout := engine.LayoutMapped
 	if r.Aligned {
-		if err := st.SetLayout(engine.LayoutAligned); err != nil {
-			return nil, err
-		}
+		layout = engine.LayoutAligned
 	}
+	st, release, err := newState(m, r.Variant, r.Threads, layout)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	return st.Bench(ctx, engine.BenchOptions{Tokens: tokens, Warmup: warm})
 }
 

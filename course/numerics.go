@@ -165,15 +165,11 @@ func statsOf(label string, run, ref [][]float64, ids []int, k int) LogitStats {
 }
 
 func logitsOf(ctx context.Context, m *engine.Model, variant string, ids []int) ([][]float64, error) {
-	ops, err := asm.New(variant, 1)
+	st, release, err := newState(m, variant, 1, engine.LayoutMapped)
 	if err != nil {
 		return nil, err
 	}
-	defer ops.Close()
-	st, err := engine.NewState(m, ops)
-	if err != nil {
-		return nil, err
-	}
+	defer release()
 	out := make([][]float64, len(ids))
 	for p, t := range ids {
 		l, err := st.Forward(ctx, t, p)
