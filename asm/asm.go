@@ -87,6 +87,27 @@ type Kernels struct {
 	// the value cache, from out = 0, or continued over the next positions
 	// (the same bits as one call over all of them).
 	AttnMix func(out, att, v []float32, stride int)
+
+	// The products for GGUF's other weight types (wtypes.go); a variant
+	// without its own routine gets the portable one, and WeightKernel
+	// says which runs. Rows = len(out). f16 and bf16 weights are uint16
+	// bit patterns, cols = len(x), converted to float32 exactly. Block
+	// weights are ggml's Q8_0 (34 bytes per 32 weights) and Q4_0 (18
+	// bytes) and take x quantized by Quantize with gs = 32: cols =
+	// len(xq), a multiple of 32. The MatMul forms are as MatMul and
+	// MatMulQ8.
+	MatVecF16  func(out []float32, w []uint16, x []float32)
+	MatVecBF16 func(out []float32, w []uint16, x []float32)
+	MatVecQ8B  func(out []float32, w []byte, xq []int8, xs []float32)
+	MatVecQ4_0 func(out []float32, w []byte, xq []int8, xs []float32)
+	MatMulF16  func(out []float32, ldo int, w []uint16, x []float32, n int)
+	MatMulBF16 func(out []float32, ldo int, w []uint16, x []float32, n int)
+	MatMulQ8B  func(out []float32, ldo int, w []byte, xq []int8, xs []float32, n int)
+	MatMulQ4_0 func(out []float32, ldo int, w []byte, xq []int8, xs []float32, n int)
+	// WeightKernel names the routine this variant runs for a weight type
+	// (TypeF16, TypeBF16, TypeQ8Blocks, TypeQ4_0) on this CPU, so that a
+	// fallback to slower code is visible wherever speed is reported.
+	WeightKernel func(weightType string) string
 }
 
 var registry = map[string]*Kernels{}
@@ -97,6 +118,7 @@ func Register(k *Kernels) {
 	if _, dup := registry[k.Name]; dup {
 		panic("asm: variant registered twice: " + k.Name)
 	}
+	fillWeightKernels(k)
 	registry[k.Name] = k
 }
 

@@ -20,17 +20,32 @@ func gemvAVX2(out, w, x *float32, rows, cols, ldw int)
 func gemm2AVX2(out *float32, ldo int, w, x *float32, rows, cols int)
 
 //go:noescape
+func gemm3AVX2(out *float32, ldo int, w, x *float32, rows, cols int)
+
+//go:noescape
 func gemvQ8AVX2(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr int)
 
 func hasAVX2() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
 
 var avx2Impl = &simdImpl{
-	dot:     dotAVX2,
-	gemv:    gemvAVX2,
-	gemm2:   gemm2AVX2,
+	dot:   dotAVX2,
+	gemv:  gemvAVX2,
+	gemm2: gemm2AVX2,
+	gemm3: gemm3AVX2,
+	axpy:  axpyAVX2,
+
+	quantize: quantizeAVX2,
+	qstep:    8,
+	swiGLU:   swiGLUAVX2,
+	expSub:   expSubAVX2,
+
 	gemvQ8:  gemvQ8AVX2,
 	q8chunk: 16,
-	axpy:    axpyAVX2,
+	q8Name:  "avx2 int8 (4-row blocks)",
+	// Other group sizes: the 8-row kernel, which takes any.
+	q8any:     matVecQ8Rows,
+	q8anyMM:   matMulQ8Rows,
+	q8anyName: "avx2 int8 (8-row blocks, any group size)",
 }
 
 func init() {
@@ -48,3 +63,12 @@ func sumAVX2Go(x []float32) float32 {
 	}
 	return s + sum4(x[m:])
 }
+
+//go:noescape
+func swiGLUAVX2(a, b *float32, n int)
+
+//go:noescape
+func expSubAVX2(x *float32, n int, sub float32)
+
+//go:noescape
+func quantizeAVX2(q *int8, s *float32, x *float32, groups, gs int)

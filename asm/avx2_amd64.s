@@ -581,3 +581,176 @@ q8_scale1:
 q8_done:
 	VZEROUPPER
 	RET
+
+// func gemm3AVX2(out *float32, ldo int, w, x *float32, rows, cols int)
+// Three input vectors (x, x+cols, x+2·cols) over four rows at a time: 12
+// accumulators, each w chunk loaded once for three products, each x chunk
+// once for four, summed exactly as gemvAVX2 sums (one 8-lane accumulator
+// per output, chunks in order, the masked tail, HSUM8). With all 16
+// registers taken, the tail goes in two steps (vectors 0 and 1, then 2),
+// each accumulator still getting its one tail FMA. Rows left over go one
+// at a time.
+TEXT ·gemm3AVX2(SB), NOSPLIT, $32-48
+	MOVQ    out+0(FP), DI
+	MOVQ    ldo+8(FP), R10
+	SHLQ    $2, R10
+	MOVQ    w+16(FP), SI
+	MOVQ    x+24(FP), DX
+	MOVQ    rows+32(FP), R8
+	MOVQ    cols+40(FP), R9
+	MOVQ    R9, R11
+	SHLQ    $2, R11
+	TAILMASK8(R9, Y15)
+	VMOVDQU Y15, mask-32(SP)
+	SHRQ    $3, R9
+
+gemm3_block4:
+	CMPQ   R8, $4
+	JLT    gemm3_block1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   SI, R12
+	LEAQ   (SI)(R11*2), R13
+	MOVQ   DX, BX
+	MOVQ   R9, CX
+	TESTQ  CX, CX
+	JZ     gemm3_tail4
+
+gemm3_loop4:
+	VMOVUPS     (BX), Y12
+	VMOVUPS     (BX)(R11*1), Y13
+	VMOVUPS     (BX)(R11*2), Y14
+	VMOVUPS     (R12), Y15
+	VFMADD231PS Y15, Y12, Y0
+	VFMADD231PS Y15, Y13, Y1
+	VFMADD231PS Y15, Y14, Y2
+	VMOVUPS     (R12)(R11*1), Y15
+	VFMADD231PS Y15, Y12, Y3
+	VFMADD231PS Y15, Y13, Y4
+	VFMADD231PS Y15, Y14, Y5
+	VMOVUPS     (R13), Y15
+	VFMADD231PS Y15, Y12, Y6
+	VFMADD231PS Y15, Y13, Y7
+	VFMADD231PS Y15, Y14, Y8
+	VMOVUPS     (R13)(R11*1), Y15
+	VFMADD231PS Y15, Y12, Y9
+	VFMADD231PS Y15, Y13, Y10
+	VFMADD231PS Y15, Y14, Y11
+	ADDQ        $32, BX
+	ADDQ        $32, R12
+	ADDQ        $32, R13
+	DECQ        CX
+	JNZ         gemm3_loop4
+
+gemm3_tail4:
+	VMOVDQU     mask-32(SP), Y15
+	VMASKMOVPS  (BX), Y15, Y12
+	VMASKMOVPS  (BX)(R11*1), Y15, Y13
+	VMASKMOVPS  (R12), Y15, Y14
+	VFMADD231PS Y14, Y12, Y0
+	VFMADD231PS Y14, Y13, Y1
+	VMASKMOVPS  (R12)(R11*1), Y15, Y14
+	VFMADD231PS Y14, Y12, Y3
+	VFMADD231PS Y14, Y13, Y4
+	VMASKMOVPS  (R13), Y15, Y14
+	VFMADD231PS Y14, Y12, Y6
+	VFMADD231PS Y14, Y13, Y7
+	VMASKMOVPS  (R13)(R11*1), Y15, Y14
+	VFMADD231PS Y14, Y12, Y9
+	VFMADD231PS Y14, Y13, Y10
+	VMASKMOVPS  (BX)(R11*2), Y15, Y12
+	VMASKMOVPS  (R12), Y15, Y14
+	VFMADD231PS Y14, Y12, Y2
+	VMASKMOVPS  (R12)(R11*1), Y15, Y14
+	VFMADD231PS Y14, Y12, Y5
+	VMASKMOVPS  (R13), Y15, Y14
+	VFMADD231PS Y14, Y12, Y8
+	VMASKMOVPS  (R13)(R11*1), Y15, Y14
+	VFMADD231PS Y14, Y12, Y11
+	HSUM8(Y0, X0, X14)
+	HSUM8(Y1, X1, X14)
+	HSUM8(Y2, X2, X14)
+	HSUM8(Y3, X3, X14)
+	HSUM8(Y4, X4, X14)
+	HSUM8(Y5, X5, X14)
+	HSUM8(Y6, X6, X14)
+	HSUM8(Y7, X7, X14)
+	HSUM8(Y8, X8, X14)
+	HSUM8(Y9, X9, X14)
+	HSUM8(Y10, X10, X14)
+	HSUM8(Y11, X11, X14)
+	VMOVSS      X0, (DI)
+	VMOVSS      X1, (DI)(R10*1)
+	VMOVSS      X2, (DI)(R10*2)
+	VMOVSS      X3, 4(DI)
+	VMOVSS      X4, 4(DI)(R10*1)
+	VMOVSS      X5, 4(DI)(R10*2)
+	VMOVSS      X6, 8(DI)
+	VMOVSS      X7, 8(DI)(R10*1)
+	VMOVSS      X8, 8(DI)(R10*2)
+	VMOVSS      X9, 12(DI)
+	VMOVSS      X10, 12(DI)(R10*1)
+	VMOVSS      X11, 12(DI)(R10*2)
+	ADDQ        $16, DI
+	LEAQ        (SI)(R11*4), SI
+	SUBQ        $4, R8
+	JMP         gemm3_block4
+
+gemm3_block1:
+	TESTQ   R8, R8
+	JZ      gemm3_done
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VMOVDQU mask-32(SP), Y15
+	MOVQ    SI, R12
+	MOVQ    DX, BX
+	MOVQ    R9, CX
+	TESTQ   CX, CX
+	JZ      gemm3_tail1
+
+gemm3_loop1:
+	VMOVUPS     (BX), Y12
+	VMOVUPS     (BX)(R11*1), Y13
+	VMOVUPS     (BX)(R11*2), Y14
+	VMOVUPS     (R12), Y10
+	VFMADD231PS Y10, Y12, Y0
+	VFMADD231PS Y10, Y13, Y1
+	VFMADD231PS Y10, Y14, Y2
+	ADDQ        $32, BX
+	ADDQ        $32, R12
+	DECQ        CX
+	JNZ         gemm3_loop1
+
+gemm3_tail1:
+	VMASKMOVPS  (BX), Y15, Y12
+	VMASKMOVPS  (BX)(R11*1), Y15, Y13
+	VMASKMOVPS  (BX)(R11*2), Y15, Y14
+	VMASKMOVPS  (R12), Y15, Y10
+	VFMADD231PS Y10, Y12, Y0
+	VFMADD231PS Y10, Y13, Y1
+	VFMADD231PS Y10, Y14, Y2
+	HSUM8(Y0, X0, X14)
+	HSUM8(Y1, X1, X14)
+	HSUM8(Y2, X2, X14)
+	VMOVSS      X0, (DI)
+	VMOVSS      X1, (DI)(R10*1)
+	VMOVSS      X2, (DI)(R10*2)
+	ADDQ        $4, DI
+	ADDQ        R11, SI
+	DECQ        R8
+	JMP         gemm3_block1
+
+gemm3_done:
+	VZEROUPPER
+	RET

@@ -39,20 +39,33 @@ func gemvQ8AVX512Any(out *float32, wq *int8, ws *float32, xq *int8, xs *float32,
 	gemvQ8AVX512(out, wq, ws, xq, xs, rows, cols, cpg, gpr)
 }
 
+func avx512Q8Name() string {
+	if avx512VNNI {
+		return "avx512 int8 (VNNI)"
+	}
+	return "avx512 int8 (BW)"
+}
+
 func hasAVX512() bool {
 	return cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
 }
 
 var avx512Impl = &simdImpl{
-	dot:      dotAVX512,
-	gemv:     gemvAVX512,
-	gemm2:    gemm2AVX512,
-	gemvQ8:   gemvQ8AVX512Any,
-	q8chunk:  32,
-	axpy:     axpyAVX512,
-	quantize: quantizeAVX512,
-	swiGLU:   swiGLUAVX512,
-	expSub:   expSubAVX512,
+	dot:     dotAVX512,
+	gemv:    gemvAVX512,
+	gemm2:   gemm2AVX512,
+	gemvQ8:  gemvQ8AVX512Any,
+	q8chunk: 32,
+	q8Name:  avx512Q8Name(),
+	// Group sizes that are not a multiple of 32 take the AVX2 kernel
+	// (every AVX-512 CPU has AVX2).
+	q8any:     matVecQ8Rows,
+	q8anyMM:   matMulQ8Rows,
+	q8anyName: "avx2 int8 (8-row blocks; avx512 int8 needs a group size that is a multiple of 32)",
+	axpy:      axpyAVX512,
+	quantize:  quantizeAVX512,
+	swiGLU:    swiGLUAVX512,
+	expSub:    expSubAVX512,
 }
 
 func init() {

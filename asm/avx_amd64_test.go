@@ -96,14 +96,19 @@ func TestAVX512VNNIExact(t *testing.T) {
 	}
 }
 
-// The AVX-512 exponential (softmax, SwiGLU) against the portable expf, bit
-// for bit, on every 251st float32 bit pattern of both signs, 4M values
-// spread over [-104, 89] and the special values. The exhaustive run over all finite float32 is
-// TestExpExhaustive (go test -tags exhaustive).
+// elementwiseImpls are the amd64 variants with element-wise kernels, and
+// their exponential.
+var elementwiseImpls = []struct {
+	name   string
+	ok     func() bool
+	expSub func(x *float32, n int, sub float32)
+}{{"avx512", hasAVX512, expSubAVX512}, {"avx2", hasAVX2, expSubAVX2}}
+
+// The AVX-512 and AVX2 exponentials (softmax, SwiGLU) against the portable
+// expf, bit for bit, on every 251st float32 bit pattern of both signs, 4M
+// values spread over [-104, 89] and the special values. The exhaustive run
+// over all finite float32 is TestExpExhaustive (go test -tags exhaustive).
 func TestAVX512ExpMatchesExpf(t *testing.T) {
-	if !hasAVX512() {
-		t.Skip("no AVX-512 on this CPU")
-	}
 	var src []float32
 	for b := uint64(0); b < 1<<32; b += 251 {
 		src = append(src, math.Float32frombits(uint32(b)))
@@ -118,36 +123,58 @@ func TestAVX512ExpMatchesExpf(t *testing.T) {
 	for len(src)%8 != 0 {
 		src = append(src, 1)
 	}
-	got := append([]float32(nil), src...)
-	expSubAVX512(&got[0], len(got), 0)
-	for i, v := range src {
-		want := expf(v)
-		if math.IsNaN(float64(want)) {
-			if !math.IsNaN(float64(got[i])) {
-				t.Fatalf("exp(%v) = %v, want NaN", v, got[i])
-			}
+	ran := false
+	for _, impl := range elementwiseImpls {
+		if !impl.ok() {
+			t.Logf("%s: not on this CPU", impl.name)
 			continue
 		}
-		if math.Float32bits(got[i]) != math.Float32bits(want) {
-			t.Fatalf("exp(%v) (bits %#x) = %v, portable %v", v, math.Float32bits(v), got[i], want)
+		ran = true
+		got := append([]float32(nil), src...)
+		impl.expSub(&got[0], len(got), 0)
+		for i, v := range src {
+			want := expf(v)
+			if math.IsNaN(float64(want)) {
+				if !math.IsNaN(float64(got[i])) {
+					t.Fatalf("%s: exp(%v) = %v, want NaN", impl.name, v, got[i])
+				}
+				continue
+			}
+			if math.Float32bits(got[i]) != math.Float32bits(want) {
+				t.Fatalf("%s: exp(%v) (bits %#x) = %v, portable %v", impl.name, v, math.Float32bits(v), got[i], want)
+			}
 		}
+	}
+	if !ran {
+		t.Skip("no AVX2 or AVX-512 on this CPU")
 	}
 }
 
-// Quantize, SwiGLU and Softmax of the avx512 variant against the portable
+// Quantize, SwiGLU and Softmax of the avx512 and avx2 variants against the portable
 // routines, bit for bit, on inputs of many magnitudes and on values that
 // fall exactly halfway between two quantization steps.
 func TestAVX512ElementwiseExact(t *testing.T) {
-	if !hasAVX512() {
-		t.Skip("no AVX-512 on this CPU")
+	ran := false
+	for _, impl := range elementwiseImpls {
+		if !impl.ok() {
+			continue
+		}
+		ran = true
+		k, err := Lookup(impl.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		elementwiseExact(t, k)
 	}
-	k, err := Lookup("avx512")
-	if err != nil {
-		t.Fatal(err)
+	if !ran {
+		t.Skip("no AVX2 or AVX-512 on this CPU")
 	}
+}
+
+func elementwiseExact(t *testing.T, k *Kernels) {
 	r := rand.New(rand.NewPCG(51, 52))
 	for trial := 0; trial < 400; trial++ {
-		gs := []int{16, 32, 48, 64, 128}[trial%5]
+		gs := []int{16, 32, 48, 64, 128, 8, 24, 40}[trial%8]
 		groups := 1 + r.IntN(9)
 		n := gs * groups
 		x := make([]float32, n)

@@ -3,8 +3,10 @@ package asm
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Benchmarks at stories110M's shapes (dim 768, hidden 2048, vocab 32000) and
@@ -230,4 +232,92 @@ func BenchmarkSmallOps(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSplit measures what a second thread buys each product of a
+// stories110M-shape decoding step (cold weights, as decoding reads them)
+// and what the split itself costs: for each op, 1 and 2 threads
+// interleaved over b.N rounds (medians), their ratio, and the round trip
+// of handing an empty job to the polling worker (the hand-off floor):
+//
+//	go test -run '^$' -bench Split -benchtime 15x ./asm/
+func BenchmarkSplit(b *testing.B) {
+	k, err := Lookup("auto")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f32, i8 := coldBuffers()
+	const gs = 64
+	r := rand.New(rand.NewPCG(7, 7))
+	ws := make([]float32, len(i8)/gs)
+	for i := range ws {
+		ws[i] = float32(r.Float64())
+	}
+	for _, c := range []struct {
+		name       string
+		rows, cols int
+		q8         bool
+	}{{"wq-fp32", 768, 768, false}, {"w1-fp32", 2048, 768, false}, {"w2-fp32", 768, 2048, false},
+		{"wq-int8", 768, 768, true}, {"w1-int8", 2048, 768, true}, {"w2-int8", 768, 2048, true}, {"cls-int8", 32000, 768, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			one, two := MustNew(k.Name, 1), MustNew(k.Name, 2)
+			defer one.Close()
+			defer two.Close()
+			n := c.rows * c.cols
+			xf := randF32(r, c.cols)
+			xq, xs := quantized(r, c.cols, gs)
+			out := make([]float32, c.rows)
+			// Walk the cold buffer so every call reads from memory.
+			var off int
+			run := func(o *Ops) {
+				if c.q8 {
+					if off+n > len(i8) {
+						off = 0
+					}
+					o.MatVecQ8(out, i8[off:off+n], ws[off/gs:(off+n)/gs], xq, xs, gs)
+				} else {
+					if off+n > len(f32) {
+						off = 0
+					}
+					o.MatVec(out, f32[off:off+n], xf)
+				}
+				off += n
+			}
+			const reps = 32
+			var t1, t2, hand []float64
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for _, o := range []*Ops{one, two} {
+					t := time.Now()
+					for j := 0; j < reps; j++ {
+						run(o)
+					}
+					us := float64(time.Since(t).Microseconds()) / reps
+					if o == one {
+						t1 = append(t1, us)
+					} else {
+						t2 = append(t2, us)
+					}
+				}
+				t := time.Now()
+				for j := 0; j < reps; j++ {
+					two.Parallel(2, func(lo, hi int) {})
+				}
+				hand = append(hand, float64(time.Since(t).Nanoseconds())/reps/1e3)
+			}
+			b.StopTimer()
+			m1, m2 := median(t1), median(t2)
+			b.ReportMetric(m1, "us-1t")
+			b.ReportMetric(m2, "us-2t")
+			b.ReportMetric(m1/m2, "speedup")
+			b.ReportMetric(median(hand), "us-handoff")
+		})
+	}
+}
+
+// median is the middle of v (the upper middle for an even count).
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v[len(v)/2]
 }

@@ -7,16 +7,27 @@ import (
 	"testing"
 )
 
-// TestExpExhaustive runs the AVX-512 exponential over every finite float32
-// and compares it bit for bit with the portable expf (about 70 s):
+// TestExpExhaustive runs the AVX-512 and AVX2 exponentials (those this CPU
+// has) over every finite float32 and compares them bit for bit with the
+// portable expf (about 70 s each):
 //
 //	go test -tags exhaustive -run ExpExhaustive ./asm
 //
 // The sampled version in the ordinary tests is TestAVX512ExpMatchesExpf.
 func TestExpExhaustive(t *testing.T) {
-	if !hasAVX512() {
-		t.Fatal("this test needs AVX-512")
+	ran := false
+	for _, impl := range elementwiseImpls {
+		if impl.ok() {
+			ran = true
+			t.Run(impl.name, func(t *testing.T) { expExhaustive(t, impl.expSub) })
+		}
 	}
+	if !ran {
+		t.Fatal("this test needs AVX2 or AVX-512")
+	}
+}
+
+func expExhaustive(t *testing.T, expSub func(x *float32, n int, sub float32)) {
 	const batch = 1 << 16
 	src := make([]float32, batch)
 	got := make([]float32, batch)
@@ -27,7 +38,7 @@ func TestExpExhaustive(t *testing.T) {
 				src[i] = math.Float32frombits(sign | (start + uint32(i)))
 			}
 			copy(got, src)
-			expSubAVX512(&got[0], batch, 0)
+			expSub(&got[0], batch, 0)
 			for i, v := range src {
 				if math.Float32bits(got[i]) != math.Float32bits(expf(v)) {
 					if bad < 10 {

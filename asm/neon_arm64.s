@@ -455,12 +455,16 @@ sum_done:
 	FMOVS F0, ret+16(FP)
 	RET
 
-// func gemvQ8NEON(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr, sdot int)
-// Q8_0 matrix-vector product for group sizes that are multiples of 16
-// (cpg = gs/16 chunks per group, gpr groups per row). sdot != 0 selects
+// func gemvQ8NEON(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr, sdot, tailadj int)
+// Q8_0 matrix-vector product for any group size: cpg 16-byte chunks per
+// group (gpr groups per row), the last of them, when the group size is
+// not a multiple of 16, read as the 16 bytes ending at the group's end
+// (the row pointers step back tailadj bytes first; 0 for none) against an
+// x laid out in the same chunks with the overlap zeroed (the Go glue
+// makes that copy; with gs a multiple of 16 it is xq itself). sdot != 0 selects
 // the SDOT instruction (ARMv8.2 dot product); otherwise SMULL/SMULL2 widen
 // the products to int16 and SADALP adds them pairwise into int32 lanes.
-TEXT ·gemvQ8NEON(SB), NOSPLIT, $0-80
+TEXT ·gemvQ8NEON(SB), NOSPLIT, $0-88
 	MOVD out+0(FP), R0
 	MOVD wq+8(FP), R1
 	MOVD ws+16(FP), R2
@@ -469,6 +473,7 @@ TEXT ·gemvQ8NEON(SB), NOSPLIT, $0-80
 	MOVD cpg+56(FP), R5
 	MOVD gpr+64(FP), R6
 	MOVD sdot+72(FP), R7
+	MOVD tailadj+80(FP), R23
 	LSL  $2, R6, R8          // ws row stride in bytes
 
 q8_block4:
@@ -498,6 +503,14 @@ q8_group4:
 	MOVD R5, R21
 
 q8_chunk4:
+	CMP    $1, R21
+	BNE    q8_load4
+	SUB    R23, R10, R10             // the last chunk ends at the group's end
+	SUB    R23, R11, R11
+	SUB    R23, R12, R12
+	SUB    R23, R13, R13
+
+q8_load4:
 	VLD1.P 16(R9), [V16.B16]
 	VLD1.P 16(R10), [V17.B16]
 	VLD1.P 16(R11), [V18.B16]
@@ -589,6 +602,11 @@ q8_group1:
 	MOVD R5, R21
 
 q8_chunk1:
+	CMP    $1, R21
+	BNE    q8_load1
+	SUB    R23, R10, R10
+
+q8_load1:
 	VLD1.P 16(R9), [V16.B16]
 	VLD1.P 16(R10), [V17.B16]
 	CBZ    R7, q8_widen1

@@ -174,6 +174,15 @@ const (
 	opMatVecQ8
 	opMatMulQ8
 	opFunc
+	// The new weight types' products (wtypes.go).
+	opMatVecF16
+	opMatVecBF16
+	opMatVecQ8B
+	opMatVecQ4_0
+	opMatMulF16
+	opMatMulBF16
+	opMatMulQ8B
+	opMatMulQ4_0
 )
 
 // task is the product being split: its operands, and the rendezvous of
@@ -184,6 +193,8 @@ type task struct {
 	op                opKind
 	out, w, x, ws, xs []float32
 	wq, xq            []int8
+	h                 []uint16 // f16 and bf16 weights
+	wb                []byte   // block weights
 	n, gs, cols       int
 	rows, gpr         int
 	fn                func(lo, hi int) // opFunc
@@ -207,6 +218,8 @@ func (t *task) run(r0, r1 int) {
 		t.k.MatMulQ8(t.out[r0:], t.rows, t.wq[r0*t.cols:r1*t.cols], t.ws[r0*t.gpr:r1*t.gpr], t.xq, t.xs, t.n, t.gs)
 	case opFunc:
 		t.fn(r0, r1)
+	default:
+		t.runWeights(r0, r1)
 	}
 }
 

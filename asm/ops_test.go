@@ -30,7 +30,7 @@ func TestThreadsBitIdentical(t *testing.T) {
 				o.MatMul(got, w, x, 3)
 				sameBits(t, fmt.Sprintf("%s MatMul %dx%d threads=%d", k.Name, s.rows, s.cols, threads), got, want)
 
-				for _, gs := range []int{1, 4, 32} {
+				for _, gs := range []int{1, 4, 12, 32, 48, 96} {
 					if s.cols%gs != 0 {
 						continue
 					}

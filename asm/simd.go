@@ -2,7 +2,10 @@
 
 package asm
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // simdImpl is the handful of assembly routines a SIMD variant provides; the
 // Go glue below turns them into a complete Kernels value, so every
@@ -18,21 +21,74 @@ type simdImpl struct {
 	// gemm2 computes out[i] = w_i·x0 and out[ldo+i] = w_i·x1 for two input
 	// vectors x0 = x, x1 = x+cols, summed exactly as gemv sums.
 	gemm2 func(out *float32, ldo int, w, x *float32, rows, cols int)
+	// gemm3 (optional) is gemm2 for three input vectors x, x+cols,
+	// x+2·cols: more products per load, for batched prefill.
+	gemm3 func(out *float32, ldo int, w, x *float32, rows, cols int)
 	// gemvQ8 is the Q8_0 matrix-vector product for group sizes that are a
 	// multiple of q8chunk: cpg = gs/q8chunk chunks per group, gpr groups
 	// per row.
 	gemvQ8  func(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr int)
 	q8chunk int
+	// q8any and q8anyMM are Q8_0 products for every group size (nil: none).
+	// They run wherever gemvQ8 is nil or the group size is not a multiple
+	// of q8chunk, so no group size falls back to the portable loop.
+	q8any   func(out []float32, wq []int8, ws []float32, xq []int8, xs []float32, gs int)
+	q8anyMM func(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, gs int)
+	// Names of the routines, for Kernels.Routine: gemvQ8's, q8any's.
+	q8Name, q8anyName string
 	// axpy computes y[i] += a*x[i] for i < n.
 	axpy func(a float32, x, y *float32, n int)
 
 	// The element-wise routines are optional (nil: the portable loop) and
 	// must give the portable loop's bits. quantize takes groups of gs
-	// values, gs a multiple of 16; swiGLU and expSub (x[i] =
+	// values, gs a multiple of qstep; swiGLU and expSub (x[i] =
 	// exp(x[i]-sub)) take a multiple of 8 values.
 	quantize func(q *int8, s *float32, x *float32, groups, gs int)
+	qstep    int // quantize takes gs a multiple of this (16 if 0)
 	swiGLU   func(a, b *float32, n int)
 	expSub   func(x *float32, n int, sub float32)
+}
+
+// q8fits reports whether gemvQ8 takes group size gs.
+func (s *simdImpl) q8fits(gs int) bool {
+	return s.gemvQ8 != nil && gs > 0 && gs%s.q8chunk == 0
+}
+
+// routine names what runs op at group size gs (see Kernels.Routine).
+func (s *simdImpl) routine(variant, op string, gs int) string {
+	switch op {
+	case OpMatVecQ8, OpMatMulQ8:
+		switch {
+		case s.q8fits(gs):
+			return s.q8Name
+		case s.q8any != nil:
+			return s.q8anyName
+		}
+		if s.gemvQ8 != nil {
+			return fmt.Sprintf("portable scalar4 (%s int8 needs a group size that is a multiple of %d)", variant, s.q8chunk)
+		}
+		return "portable scalar4"
+	case OpQuantize:
+		if s.quantize != nil && gs%s.quantizeStep() == 0 {
+			return variant
+		}
+		if s.quantize != nil {
+			return fmt.Sprintf("portable (%s quantize needs a group size that is a multiple of %d)", variant, s.quantizeStep())
+		}
+		return "portable (no " + variant + " quantize)"
+	case OpSwiGLU, OpSoftmax:
+		if (op == OpSwiGLU && s.swiGLU == nil) || (op == OpSoftmax && s.expSub == nil) {
+			return "portable (no " + variant + " " + op + ")"
+		}
+	}
+	return variant
+}
+
+func (s *simdImpl) quantizeStep() int {
+	if s.qstep == 0 {
+		return 16
+	}
+	return s.qstep
 }
 
 // quantizer is Quantize with the variant's routine where the group size
@@ -46,7 +102,7 @@ func (s *simdImpl) quantizer() func(q []int8, sc []float32, x []float32, gs int)
 		if gs > 0 {
 			groups = len(x) / gs
 		}
-		if groups == 0 || gs%16 != 0 {
+		if groups == 0 || gs%s.quantizeStep() != 0 {
 			quantizeGo(q, sc, x, gs)
 			return
 		}
@@ -124,6 +180,11 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 		for r0 := 0; r0 < rows; r0 += rowBlock {
 			nr := min(rowBlock, rows-r0)
 			b := 0
+			if s.gemm3 != nil {
+				for ; b+3 <= n; b += 3 {
+					s.gemm3(&out[b*ldo+r0], ldo, &w[r0*cols], &x[b*cols], nr, cols)
+				}
+			}
 			for ; b+2 <= n; b += 2 {
 				s.gemm2(&out[b*ldo+r0], ldo, &w[r0*cols], &x[b*cols], nr, cols)
 			}
@@ -141,8 +202,12 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 			clear(out)
 			return
 		}
-		if gs%s.q8chunk != 0 {
-			matVecQ8Go4(out, wq, ws, xq, xs, gs)
+		if !s.q8fits(gs) {
+			if s.q8any != nil {
+				s.q8any(out, wq, ws, xq, xs, gs)
+			} else {
+				matVecQ8Go4(out, wq, ws, xq, xs, gs)
+			}
 			return
 		}
 		gpr := cols / gs
@@ -165,7 +230,15 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 		if rows == 0 {
 			return
 		}
-		if gs%s.q8chunk != 0 || gpr == 0 {
+		if !s.q8fits(gs) {
+			if s.q8anyMM != nil {
+				s.q8anyMM(out, ldo, wq, ws, xq, xs, n, gs)
+			} else {
+				matMulQ8Go4(out, ldo, wq, ws, xq, xs, n, gs)
+			}
+			return
+		}
+		if gpr == 0 {
 			matMulQ8Go4(out, ldo, wq, ws, xq, xs, n, gs)
 			return
 		}
@@ -207,7 +280,7 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 			s.axpy(a, &v[t*stride], &out[0], hs)
 		}
 	}
-	return &Kernels{
+	k := &Kernels{
 		Name:       name,
 		Features:   features,
 		Available:  available,
@@ -224,4 +297,6 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 		AttnScores: attnScores,
 		AttnMix:    attnMix,
 	}
+	routines[k] = func(op string, gs int) string { return s.routine(name, op, gs) }
+	return k
 }

@@ -79,7 +79,7 @@ func (r *IntensityResult) Conclusions() Conclusions {
 	} else {
 		c.Verdict = DoesNotHold
 	}
-	c.Text = fmt.Sprintf("Q8_0 with group size %d: 2 ÷ %s bytes = %s FLOP/byte — 2 FLOP/byte needs one byte per weight, which is int8, not fp32", r.GroupSize, g3(Int8BytesPerWeight(r.GroupSize)), g3(q8I))
+	c.Text = fmt.Sprintf("int8 (Q8_0, group size %d): 2 ÷ %s bytes = %s FLOP/byte — 2 FLOP/byte needs one byte per weight, which is int8, not fp32", r.GroupSize, g3(Int8BytesPerWeight(r.GroupSize)), g3(q8I))
 	cs = append(cs, c)
 
 	// The paper's 93% is 1 - I·B/peak with I = 2; with fp32's 0.5 the same
@@ -116,11 +116,13 @@ func (r *IntensityResult) Bundle() inspect.Bundle {
 		if o.Rows > 0 {
 			shape = fmt.Sprintf("%d×%d", o.Rows, o.Cols)
 		}
+		name := o.Name
 		if o.Name == "attention" {
-			shape = fmt.Sprintf("%d cached positions × %d (keys and values)", r.Position+1, r.Config.KVDim())
+			name = fmt.Sprintf("attention at position %d", r.Position)
+			shape = fmt.Sprintf("%d cached keys and values × %d", r.Position+1, r.Config.KVDim())
 		}
 		qo := q[o.Name]
-		t.Rows = append(t.Rows, []string{o.Name, shape, fmt.Sprint(o.Count), inspect.Human(float64(o.Flops), ""), inspect.Human(float64(o.Bytes), "B"),
+		t.Rows = append(t.Rows, []string{name, shape, fmt.Sprint(o.Count), inspect.Human(float64(o.Flops), ""), inspect.Human(float64(o.Bytes), "B"),
 			g3(o.Intensity()), inspect.Human(float64(qo.Bytes), "B"), g3(qo.Intensity())})
 		js = append(js, map[string]any{"op": o.Name, "rows": o.Rows, "cols": o.Cols, "count": o.Count, "flops": o.Flops, "fp32_bytes": o.Bytes, "int8_bytes": qo.Bytes})
 	}

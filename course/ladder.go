@@ -19,6 +19,10 @@ type Rung struct {
 	Int8    bool // Q8_0 weights instead of fp32
 	Aligned bool // a 64-byte-aligned heap copy instead of the mapping
 	Why     string
+	// Weights, when set, converts the fp32 model's matrices at load
+	// (engine.ParseWeights: "bf16", "q4_0,f16"): a rung of another weight
+	// type, run on a converted copy on the heap.
+	Weights string
 }
 
 // Rungs lists the ladder for this CPU: the naive loop, the unrolled loop,
@@ -26,42 +30,48 @@ type Rung struct {
 // with int8 weights, with a 64-byte-aligned copy, and int8 on two threads.
 func Rungs() []Rung {
 	rs := []Rung{
-		{"naive", "naive loop, one accumulator", "scalar", 1, false, false,
-			"every add waits for the previous one (a dependency chain through one register)"},
-		{"unrolled", "unrolled, four accumulators", "scalar4", 1, false, false,
-			"four independent sums keep four adds in flight"},
+		{ID: "naive", Label: "naive loop, one accumulator", Variant: "scalar", Threads: 1,
+			Why: "every add waits for the previous one (a dependency chain through one register)"},
+		{ID: "unrolled", Label: "unrolled, four accumulators", Variant: "scalar4", Threads: 1,
+			Why: "four independent sums keep four adds in flight"},
 	}
 	vs := asm.Variants()
 	for i := len(vs) - 1; i >= 0; i-- {
 		v := vs[i]
 		if v.Available && v.Name != "scalar" && v.Name != "scalar4" {
-			rs = append(rs, Rung{"simd-" + v.Name, "SIMD (" + strings.Join(v.Features, "+") + ")", v.Name, 1, false, false,
-				"many fused multiply-adds per instruction"})
+			rs = append(rs, Rung{ID: "simd-" + v.Name, Label: "SIMD (" + strings.Join(v.Features, "+") + ")", Variant: v.Name, Threads: 1,
+				Why: "many fused multiply-adds per instruction"})
 		}
 	}
 	best := asm.Best()
 	if asm.MaxThreads() >= 2 {
-		rs = append(rs, Rung{"threads", "2 threads", best, 2, false, false, "a second core brings its own load ports and outstanding misses"})
+		rs = append(rs, Rung{ID: "threads", Label: "2 threads", Variant: best, Threads: 2, Why: "a second core brings its own load ports and outstanding misses"})
 	}
 	rs = append(rs,
-		Rung{"int8", "int8 weights (Q8_0)", best, 1, true, false, "about a quarter of the bytes per weight, paid for with dequantizing work"},
-		Rung{"aligned", "64-byte-aligned copy", best, 1, false, true, "every row starts on a cache line, in ordinary heap memory"},
+		Rung{ID: "bf16", Label: "bf16 weights (2 bytes each)", Variant: best, Threads: 1, Weights: "bf16", Why: "half the bytes of fp32, widened to fp32 in registers"},
+		Rung{ID: "int8", Label: "int8 weights (Q8_0)", Variant: best, Threads: 1, Int8: true, Why: "about a quarter of the bytes per weight, paid for with dequantizing work"},
+		Rung{ID: "q4_0", Label: "4-bit weights (Q4_0, 0.5625 bytes each; f16 where rows do not fit)", Variant: best, Threads: 1, Weights: "q4_0,f16",
+			Why: "an eighth of fp32's bytes, unpacked in registers"},
+		Rung{ID: "aligned", Label: "64-byte-aligned copy", Variant: best, Threads: 1, Aligned: true, Why: "every row starts on a cache line, in ordinary heap memory"},
 	)
 	if asm.MaxThreads() >= 2 {
-		rs = append(rs, Rung{"int8-threads", "int8, 2 threads", best, 2, true, false, "fewer bytes and two cores pulling them"})
+		rs = append(rs, Rung{ID: "int8-threads", Label: "int8, 2 threads", Variant: best, Threads: 2, Int8: true, Why: "fewer bytes and two cores pulling them"})
 	}
 	return rs
 }
 
 // LadderOptions controls Ladder.
 type LadderOptions struct {
-	Shape        string        // for the title
-	FP32, Int8   *engine.Model // the same shape, fp32 and Q8_0
-	Tokens       int           // timed tokens per rung and repeat (default 32; the scalar rungs an eighth, at least 2)
-	Warmup       int           // per rung and repeat (default 4; the scalar rungs 1)
-	Repeats      int           // interleaved rounds (default 5, the fewest a comparison decides from)
-	ProbeBytes   int64         // bandwidth probe size (default the fp32 weights per token, at least 256 MiB)
-	PromptTokens int           // also time the first token of a prompt this long on the best 1-thread rung (0: no)
+	Shape      string        // for the title
+	FP32, Int8 *engine.Model // the same shape, fp32 and Q8_0
+	// Convert opens the fp32 model again with its matrices converted
+	// (Rung.Weights); nil leaves the converted rungs out.
+	Convert      func(weights string) (*engine.Model, error)
+	Tokens       int   // timed tokens per rung and repeat (default 32; the scalar rungs an eighth, at least 2)
+	Warmup       int   // per rung and repeat (default 4; the scalar rungs 1)
+	Repeats      int   // interleaved rounds (default 5, the fewest a comparison decides from)
+	ProbeBytes   int64 // bandwidth probe size (default the fp32 weights per token, at least 256 MiB)
+	PromptTokens int   // also time the first token of a prompt this long on the best 1-thread rung (0: no)
 	Progress     Progress
 	Quick        []string
 }
@@ -76,6 +86,7 @@ type RungResult struct {
 	WeightBytes int64     // per token, counted by the cost model
 	Format      string
 	Layout      string
+	Weights     string // the matrices' storage (engine's WeightTypes)
 }
 
 // Median tok/s over the repeats.
@@ -143,15 +154,47 @@ func Ladder(ctx context.Context, opt LadderOptions) (*LadderResult, error) {
 		opt.ProbeBytes = max(opt.FP32.WeightBytes(), 256<<20)
 	}
 	res := &LadderResult{Shape: opt.Shape, Probes: map[int][]float64{}, ProbeBytes: opt.ProbeBytes, Repeats: opt.Repeats, Quick: opt.Quick}
-	rungs := Rungs()
-	for _, r := range rungs {
-		m := opt.FP32
-		if r.Int8 {
-			m = opt.Int8
+	converted := map[string]*engine.Model{}
+	defer func() {
+		for _, m := range converted {
+			m.Close()
 		}
-		rr := RungResult{Rung: r, Tokens: opt.Tokens, WeightBytes: m.WeightBytes(), Format: m.FormatName(), Layout: engine.LayoutMapped.String()}
-		if r.Aligned {
+	}()
+	var rungs []Rung
+	for _, r := range Rungs() {
+		if r.Weights == "" {
+			rungs = append(rungs, r)
+			continue
+		}
+		if opt.Convert == nil {
+			continue
+		}
+		opt.Progress.say("converting the weights to %s…", r.Weights)
+		m, err := opt.Convert(r.Weights)
+		if err != nil {
+			return nil, fmt.Errorf("ladder rung %q: %w", r.Label, err)
+		}
+		converted[r.Weights] = m
+		rungs = append(rungs, r)
+	}
+	modelOf := func(r Rung) *engine.Model {
+		switch {
+		case r.Weights != "":
+			return converted[r.Weights]
+		case r.Int8:
+			return opt.Int8
+		}
+		return opt.FP32
+	}
+	for _, r := range rungs {
+		m := modelOf(r)
+		rr := RungResult{Rung: r, Tokens: opt.Tokens, WeightBytes: m.WeightBytes(), Format: m.FormatName(), Layout: engine.LayoutMapped.String(),
+			Weights: m.WeightTypes()}
+		switch {
+		case r.Aligned:
 			rr.Layout = engine.LayoutAligned.String()
+		case m.Load.Converted != "":
+			rr.Layout = "converted copy on the heap"
 		}
 		if r.Variant == "scalar" || r.Variant == "scalar4" {
 			rr.Tokens = max(2, opt.Tokens/8)
@@ -179,10 +222,7 @@ func Ladder(ctx context.Context, opt LadderOptions) (*LadderResult, error) {
 		}
 		for i, r := range rungs {
 			opt.Progress.say("round %d/%d: %s (%s × %d)…", round+1, opt.Repeats, r.Label, r.Variant, r.Threads)
-			m := opt.FP32
-			if r.Int8 {
-				m = opt.Int8
-			}
+			m := modelOf(r)
 			warm := opt.Warmup
 			if r.Variant == "scalar" || r.Variant == "scalar4" {
 				warm = min(warm, 1)
@@ -245,7 +285,9 @@ var ladderSteps = []struct{ id, a, b, claim string }{
 	{"unrolled", "naive", "unrolled", "four accumulators are faster than one"},
 	{"simd", "unrolled", "simd-" + asm.Best(), "SIMD is faster than the unrolled scalar loop"},
 	{"threads", "simd-" + asm.Best(), "threads", "a second thread is faster than one"},
+	{"bf16", "simd-" + asm.Best(), "bf16", "bf16 weights decode faster than fp32"},
 	{"int8", "simd-" + asm.Best(), "int8", "int8 weights decode faster than fp32"},
+	{"q4_0", "int8", "q4_0", "4-bit weights decode faster than int8 (the paper's \"doubling the throughput again\")"},
 	{"aligned", "simd-" + asm.Best(), "aligned", "a 64-byte-aligned copy decodes faster than the mapped weights"},
 	{"int8_threads", "int8", "int8-threads", "int8 on two threads is faster than on one"},
 }
@@ -273,7 +315,7 @@ func (l *LadderResult) Conclusions() Conclusions {
 		v := Compared(cmp)
 		c.Verdict = fasterHolds(v)
 		c.Text = fmt.Sprintf("%s against %s: %.1f against %.1f tok/s — %s (%s)", rb.Label, ra.Label, rb.Median(), ra.Median(), v, intervalText(cmp))
-		if s.id == "int8" {
+		if s.id == "int8" || s.id == "bf16" || s.id == "q4_0" {
 			cut := float64(ra.WeightBytes) / float64(rb.WeightBytes)
 			c.Evidence["bytes_cut"] = cut
 			switch {
@@ -313,7 +355,7 @@ func (l *LadderResult) JSON() map[string]any {
 	var rungs []map[string]any
 	for _, r := range l.Rungs {
 		rungs = append(rungs, map[string]any{"id": r.ID, "rung": r.Label, "variant": r.Variant, "threads": r.Threads, "int8": r.Int8, "aligned": r.Aligned,
-			"format": r.Format, "layout": r.Layout, "tokens": r.Tokens, "tok_per_s_runs": r.TokS, "tok_per_s": Num(r.Median()),
+			"format": r.Format, "layout": r.Layout, "weights": r.Weights, "tokens": r.Tokens, "tok_per_s_runs": r.TokS, "tok_per_s": Num(r.Median()),
 			"p50_ms": Num(r.P50Ms), "p99_ms": Num(r.P99Ms), "weight_bytes": r.WeightBytes, "weight_bytes_source": Counted,
 			"gbps": Num(r.GBps()), "roof_fraction": Num(l.Fraction(r))})
 	}
@@ -335,11 +377,7 @@ func (l *LadderResult) Table() inspect.Table {
 	t := inspect.Table{Title: fmt.Sprintf("The kernel ladder on %s-shape synthetic weights (%d interleaved rounds)", l.Shape, l.Repeats),
 		Header: []string{"rung", "variant", "threads", "weights", "tok/s (median)", "runs", "P50 ms", "bytes/token", "GB/s", "% of roof", "why"}, MaxCell: 90}
 	for _, r := range l.Rungs {
-		wt := "fp32"
-		if r.Int8 {
-			wt = "int8"
-		}
-		wt += ", " + r.Layout
+		wt := r.Weights + ", " + r.Layout
 		var runs []string
 		for _, v := range r.TokS {
 			runs = append(runs, fmt.Sprintf("%.1f", v))

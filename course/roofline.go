@@ -236,7 +236,7 @@ func (r *RooflineResult) Conclusions() Conclusions {
 			j := rl.Judge(p)
 			c := Conclusion{ID: kind + "_decode_bound", Claim: kind + " decoding is bound by memory bandwidth", Source: Measured,
 				Evidence: ev("intensity", p.Intensity, "gflops", p.GFLOPS, "attainable_gflops", j.Attainable, "fraction", j.Fraction,
-					"ridge", j.Compute.Value/j.Memory.Value, "compute_roof_gflops", j.Compute.Value, "memory_roof_gbps", j.Memory.Value)}
+					"own_ridge", j.Compute.Value/j.Memory.Value, "compute_roof_gflops", j.Compute.Value, "memory_roof_gbps", j.Memory.Value)}
 			c.Verdict = map[bool]string{true: Holds, false: DoesNotHold}[j.Bound == "memory"]
 			c.Text = fmt.Sprintf("%s decode: %s FLOP/byte against the %s roof's ridge at %s: nearest the %s roof, at %.0f%% of it (%s of %s GFLOP/s)",
 				kind, g3(p.Intensity), j.Compute.Name, g3(j.Compute.Value/j.Memory.Value), j.Bound, 100*j.Fraction, g3(p.GFLOPS), g3(j.Attainable))

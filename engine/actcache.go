@@ -225,15 +225,7 @@ func (s *State) LogitLens(resid, out []float32) error {
 		return fmt.Errorf("logit lens: residual of %d values and %d logits, want %d and %d", len(resid), len(out), c.Dim, c.Vocab)
 	}
 	x := make([]float32, c.Dim)
-	s.ops.RMSNorm(x, resid, s.W.FinalNorm, rmsEps)
-	w := &s.W.Cls
-	if w.Quantized() {
-		q := make([]int8, c.Dim)
-		sc := make([]float32, c.Dim/w.GS)
-		s.ops.Quantize(q, sc, x, w.GS)
-		s.ops.MatVecQ8(out, w.Q, w.S, q, sc, w.GS)
-		return nil
-	}
-	s.ops.MatVec(out, w.F, x)
+	s.ops.RMSNorm(x, resid, s.W.FinalNorm, c.Eps())
+	s.W.Cls.MulVec(s.ops, out, x) // whatever the classifier's weight type
 	return nil
 }

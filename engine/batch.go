@@ -114,19 +114,15 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 	c := b.M.Config
 	dim, kvDim, hs := c.Dim, c.KVDim(), c.HeadSize()
 	bf := &b.buf
-	bf.ensure(c, n)
 	s0 := b.Seq[0] // every sequence shares the weights and kernels; s0 runs the products
+	bf.ensure(s0, n)
 	w := s0.W
 	for i, t := range tokens {
 		s0.embed(t, bf.x[i*dim:(i+1)*dim])
 	}
 	var wBytes int64
 	mm := func(_ string, out []float32, m *Matrix, in vecIn, n int) {
-		if m.Quantized() {
-			b.ops.MatMulQ8(out, m.Q, m.S, in.q, in.sc, n, m.GS)
-		} else {
-			b.ops.MatMul(out, m.F, in.f, n)
-		}
+		m.apply(b.ops, out, in, n, true)
 		mc := matrixCost(m.Bytes(), m.Rows, m.Cols, n)
 		wBytes += mc.Bytes
 		b.Traffic.Flops += mc.Flops
@@ -143,17 +139,17 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 				k := s.keyCache[l][pos*kvDim : (pos+1)*kvDim]
 				copy(k, kBuf[i*kvDim:(i+1)*kvDim])
 				copy(s.valueCache[l][pos*kvDim:(pos+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim])
-				s0.rot.at(pos, hs).rope(bf.q[i*dim:(i+1)*dim], k, hs)
-				ac := s.attend(l, pos, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
+				s0.rot.at(pos, hs, c.RopeTheta()).rope(bf.q[i*dim:(i+1)*dim], k, hs)
+				ac := s.attend(l, pos, s.att, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
 				b.Traffic.KVBytes += ac.Bytes
 				b.Traffic.Flops += ac.Flops
 			}
 		})
 	}
 	for i := 0; i < n; i++ {
-		b.ops.RMSNorm(b.hidden[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], w.FinalNorm, rmsEps)
+		b.ops.RMSNorm(b.hidden[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], w.FinalNorm, c.Eps())
 	}
-	mm("classifier", b.logits, &w.Cls, s0.input(b.hidden, bf.xq, bf.xs), n)
+	mm("classifier", b.logits, &w.Cls, s0.input(b.hidden, &bf.qx), n)
 	b.Traffic.WeightBytes += wBytes
 	b.Traffic.Steps++
 	return nil

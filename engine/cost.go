@@ -1,5 +1,7 @@
 package engine
 
+import "github.com/memwall/memwall/asm"
+
 // The cost model: how many bytes each op of the forward pass reads and
 // writes and how many floating-point operations it does, counted from the
 // shapes (not measured). The profiler (State.Profile), the batch and search
@@ -34,30 +36,46 @@ func (c Cost) Intensity() float64 {
 }
 
 // Encoding is how matrix weights are stored, for counting their bytes.
-// The zero value is fp32.
+// The zero value is fp32; Quantized (or Type WeightQ8) is llama2.c's Q8_0
+// with GroupSize; other Types are counted by their block storage.
 type Encoding struct {
-	Quantized bool // Q8_0: int8 weights and a float32 scale per group
+	Quantized bool // llama2.c's Q8_0: int8 weights and a float32 scale per group
 	GroupSize int
+	Type      WeightType
 }
 
-// EncodingOf is the encoding of m's matrices.
+// EncodingOf is the encoding of m's matrices, as its first layer's query
+// matrix has it (a model converted with a fallback type for some matrices
+// is counted as that type throughout; Model.WeightBytes is then exact).
 func EncodingOf(m *Model) Encoding {
-	return Encoding{Quantized: m.Quantized(), GroupSize: m.GroupSize}
+	if len(m.W.Layers) == 0 {
+		return Encoding{Quantized: m.Quantized(), GroupSize: m.GroupSize}
+	}
+	wq := &m.W.Layers[0].Wq
+	t := wq.kind()
+	return Encoding{Quantized: t == WeightQ8, GroupSize: wq.GS, Type: t}
 }
 
-// Name is "fp32" or "q8_0".
+// Name is the weight type's usual name.
 func (e Encoding) Name() string {
 	if e.Quantized {
-		return "q8_0"
+		return WeightQ8.String()
 	}
-	return "fp32"
+	return e.Type.String()
 }
 
 // MatrixBytes is the stored size of a rows × cols matrix.
 func (e Encoding) MatrixBytes(rows, cols int) int64 {
 	n := int64(rows) * int64(cols)
-	if e.Quantized && e.GroupSize > 0 {
+	switch {
+	case (e.Quantized || e.Type == WeightQ8) && e.GroupSize > 0:
 		return n + 4*n/int64(e.GroupSize)
+	case e.Type == WeightF16 || e.Type == WeightBF16:
+		return 2 * n
+	case e.Type == WeightQ8Blocks:
+		return n / asm.BlockSize * asm.Q8BlockBytes
+	case e.Type == WeightQ4_0:
+		return n / asm.BlockSize * asm.Q4_0BlockBytes
 	}
 	return 4 * n
 }
@@ -127,7 +145,7 @@ func TokenCosts(c Config, e Encoding, pos int) []OpCost {
 		{Name: "norm weights", Count: 2*L + 1, Weights: true, Cost: Cost{Bytes: 4 * int64(2*L+1) * int64(d)}},
 		{Name: "embed", Count: 1, Weights: true, Cost: Cost{Bytes: e.MatrixBytes(c.Vocab, d) / int64(c.Vocab)}},
 	}
-	if e.Quantized {
+	if e.Quantized || e.Type == WeightQ8 || e.Type == WeightQ8Blocks || e.Type == WeightQ4_0 {
 		// The activations are quantized before the q/k/v, output and w1/w3
 		// products (dim), before w2 (hidden) and before the classifier.
 		ops = append(ops, OpCost{Name: "quantize", Count: 4*L + 1, Cost: quantizeCost(d).Scale(int64(3*L + 1)).Add(quantizeCost(h).Scale(int64(L)))})

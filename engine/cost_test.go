@@ -24,6 +24,17 @@ func TestCostModelMatchesModel(t *testing.T) {
 			if wb != m.WeightBytes() {
 				t.Errorf("shared=%v %v: cost model %d weight bytes, model %d", shared, v, wb, m.WeightBytes())
 			}
+			if v == V1 { // converted at load: every matrix f16 or bf16
+				for _, wt := range []WeightType{WeightF16, WeightBF16} {
+					mc := mustOpen(t, p)
+					if err := mc.Convert(wt, wt); err != nil {
+						t.Fatal(err)
+					}
+					if _, wb := TokenCost(mc.Config, EncodingOf(mc), 0); wb != mc.WeightBytes() {
+						t.Errorf("shared=%v %v: cost model %d weight bytes, model %d", shared, wt, wb, mc.WeightBytes())
+					}
+				}
+			}
 			var f int64
 			for _, l := range m.W.Layers {
 				for _, mx := range []*Matrix{&l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.W1, &l.W2, &l.W3} {

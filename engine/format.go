@@ -15,6 +15,9 @@ const (
 	V0 = 0
 	V1 = 1
 	V2 = 2
+	// VGGUF marks a model read from a GGUF file (see gguf.go); its tensors
+	// may each have their own type.
+	VGGUF = 3
 )
 
 // Magic is the uint32 (little-endian) that starts version 1 and 2 files:
@@ -36,9 +39,30 @@ type Config struct {
 	Vocab     int
 	SeqLen    int // maximum context
 
-	Version   int  // V0, V1 or V2
+	Version   int  // V0, V1, V2 or VGGUF
 	Shared    bool // the classifier is the token embedding (weight tying)
 	GroupSize int  // Q8_0 group size (V2 only)
+
+	// Set from a GGUF file's metadata; zero means llama2.c's values.
+	NormEps     float32 // RMSNorm epsilon (llama2.c: 1e-5)
+	RopeBase    float32 // RoPE frequency base (llama2.c: 10000)
+	GGUFVersion int     // the file's GGUF version
+}
+
+// Eps is the RMSNorm epsilon.
+func (c Config) Eps() float32 {
+	if c.NormEps != 0 {
+		return c.NormEps
+	}
+	return rmsEps
+}
+
+// RopeTheta is the RoPE frequency base.
+func (c Config) RopeTheta() float32 {
+	if c.RopeBase != 0 {
+		return c.RopeBase
+	}
+	return 10000
 }
 
 // HeadSize is the width of one attention head.
@@ -72,6 +96,8 @@ func (c Config) FormatName() string {
 		return "llama2.c version 1, fp32"
 	case V2:
 		return fmt.Sprintf("llama2.c version 2, Q8_0 (group size %d)", c.GroupSize)
+	case VGGUF:
+		return fmt.Sprintf("GGUF version %d (each tensor's type in its table)", c.GGUFVersion)
 	}
 	return fmt.Sprintf("unknown version %d", c.Version)
 }
@@ -120,6 +146,10 @@ func (c Config) Validate() error {
 					Want: fmt.Sprintf("a divisor of every matrix row, but %s %d is not a multiple (llama2.c's runq would silently drop the tail of each row)", r.name, r.n)}
 			}
 		}
+	}
+	if c.Version == VGGUF {
+		// The GGUF reader has checked every tensor's size against the file.
+		return nil
 	}
 	if _, err := c.layout(); err != nil {
 		return err

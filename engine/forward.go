@@ -23,9 +23,11 @@ type State struct {
 
 	// Activations of the current position.
 	x, xb, xb2, q, hb, hb2, att, logits []float32
-	// Quantized activations (Q8_0 models).
-	xq, hq []int8
-	xs, hs []float32
+	// Quantized activations, as the weights' types need them (see
+	// quantNeeds): of x-sized and of hidden-sized vectors.
+	qx, qh  quantBuf
+	qgs     int  // llama2.c Q8_0 group size, 0 if no matrix is Q8_0
+	qblocks bool // some matrix is in ggml blocks
 	// Key and value caches: per layer, positions × KVDim, grown as
 	// positions are used (never beyond SeqLen), so that a model with a long
 	// context costs memory only for the context actually used.
@@ -65,10 +67,9 @@ func NewState(m *Model, ops *asm.Ops) (*State, error) {
 		logits:   make([]float32, c.Vocab),
 		keyCache: make([][]float32, c.Layers), valueCache: make([][]float32, c.Layers),
 	}
-	if c.Quantized() {
-		s.xq, s.xs = make([]int8, c.Dim), make([]float32, c.Dim/c.GroupSize)
-		s.hq, s.hs = make([]int8, c.HiddenDim), make([]float32, c.HiddenDim/c.GroupSize)
-	}
+	s.qgs, s.qblocks = quantNeeds(m.W, m.Shared)
+	s.qx = newQuantBuf(c.Dim, s.qgs, s.qblocks)
+	s.qh = newQuantBuf(c.HiddenDim, s.qgs, s.qblocks)
 	s.hookNames = make([][nLayerHooks]string, c.Layers)
 	for l := range s.hookNames {
 		for i, suf := range layerHookSuffix {
@@ -202,12 +203,12 @@ func (s *State) Forward(ctx context.Context, token, pos int) (logits []float32, 
 	}
 
 	t := s.tick()
-	s.ops.RMSNorm(s.x, s.x, s.W.FinalNorm, rmsEps)
+	s.ops.RMSNorm(s.x, s.x, s.W.FinalNorm, c.Eps())
 	s.tock("rmsnorm", t, normCost(c.Dim))
 	if hooked {
 		s.fire(-1, HookLnFinal, s.x, c.Dim, 0)
 	}
-	in := s.input(s.x, s.xq, s.xs)
+	in := s.input(s.x, &s.qx)
 	s.matvec("classifier", s.logits, &s.W.Cls, in)
 	if hooked {
 		s.fire(-1, HookUnembed, s.logits, c.Vocab, 0)
@@ -233,13 +234,13 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 
 	// Attention: normalise, project to q, k, v, rotate q and k.
 	t := s.tick()
-	s.ops.RMSNorm(s.xb, s.x, w.AttNorm, rmsEps)
+	s.ops.RMSNorm(s.xb, s.x, w.AttNorm, c.Eps())
 	s.tock("rmsnorm", t, normCost(dim))
 	fire(hLn1, s.xb, dim, 0)
 
 	k := s.keyCache[l][pos*kvDim : (pos+1)*kvDim]
 	v := s.valueCache[l][pos*kvDim : (pos+1)*kvDim]
-	in := s.input(s.xb, s.xq, s.xs)
+	in := s.input(s.xb, &s.qx)
 	s.matvec("wq", s.q, &w.Wq, in)
 	s.matvec("wk", k, &w.Wk, in)
 	s.matvec("wv", v, &w.Wv, in)
@@ -248,7 +249,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	fire(hV, v, c.KVHeads, hs)
 
 	t = s.tick()
-	s.rot.at(pos, hs).rope(s.q, k, hs)
+	s.rot.at(pos, hs, c.RopeTheta()).rope(s.q, k, hs)
 	s.tock("rope", t, ropeCost(dim+kvDim))
 	fire(hRotQ, s.q, c.Heads, hs)
 	fire(hRotK, k, c.KVHeads, hs)
@@ -269,7 +270,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	fire(hZ, s.xb, c.Heads, hs)
 
 	// Output projection and residual.
-	in = s.input(s.xb, s.xq, s.xs)
+	in = s.input(s.xb, &s.qx)
 	s.matvec("wo", s.xb2, &w.Wo, in)
 	fire(hAttnOut, s.xb2, dim, 0)
 	t = s.tick()
@@ -281,10 +282,10 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 
 	// Feed-forward: silu(w1·x) * (w3·x), then w2.
 	t = s.tick()
-	s.ops.RMSNorm(s.xb, s.x, w.FFNNorm, rmsEps)
+	s.ops.RMSNorm(s.xb, s.x, w.FFNNorm, c.Eps())
 	s.tock("rmsnorm", t, normCost(dim))
 	fire(hLn2, s.xb, dim, 0)
-	in = s.input(s.xb, s.xq, s.xs)
+	in = s.input(s.xb, &s.qx)
 	s.matvec("w1", s.hb, &w.W1, in)
 	s.matvec("w3", s.hb2, &w.W3, in)
 	fire(hMLPPre, s.hb, c.HiddenDim, 0)
@@ -293,7 +294,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	s.ops.SwiGLU(s.hb, s.hb2)
 	s.tock("swiglu", t, swigluCost(c.HiddenDim))
 	fire(hMLPPost, s.hb, c.HiddenDim, 0)
-	in = s.input(s.hb, s.hq, s.hs)
+	in = s.input(s.hb, &s.qh)
 	s.matvec("w2", s.xb, &w.W2, in)
 	fire(hMLPOut, s.xb, dim, 0)
 	t = s.tick()
@@ -324,13 +325,14 @@ type ropeTable struct {
 }
 
 // at fills the table for pos (once per position), with llama2.c's float32
-// arithmetic: freq = 1/10000^(2j/head_size), angle = pos·freq.
-func (r *ropeTable) at(pos, headSize int) *ropeTable {
+// arithmetic: freq = 1/base^(2j/head_size), angle = pos·freq (base 10000
+// for llama2.c's models; a GGUF file may set another).
+func (r *ropeTable) at(pos, headSize int, base float32) *ropeTable {
 	if r.freq == nil {
 		half := headSize / 2
 		r.freq, r.cos, r.sin = make([]float32, half), make([]float32, half), make([]float32, half)
 		for j := range r.freq {
-			r.freq[j] = 1 / float32(math.Pow(10000, float64(float32(2*j)/float32(headSize))))
+			r.freq[j] = 1 / float32(math.Pow(float64(base), float64(float32(2*j)/float32(headSize))))
 		}
 		r.pos = -1
 	}
@@ -364,34 +366,33 @@ func rotate(v []float32, i int, fcr, fci float32) {
 	v[i+1] = float32(v0*fci) + float32(v1*fcr)
 }
 
-// vecIn is a matrix product's input: fp32, and quantized for Q8_0 models.
-type vecIn struct {
-	f  []float32
-	q  []int8
-	sc []float32
-}
-
-// input prepares x for the matrix products that follow (quantizing it for
-// Q8_0 models, once for all the products that share it).
-func (s *State) input(x []float32, qbuf []int8, sbuf []float32) vecIn {
+// input prepares x for the matrix products that follow: quantized into
+// buf as the weights need (once for all the products that share it).
+func (s *State) input(x []float32, buf *quantBuf) vecIn {
 	in := vecIn{f: x}
-	if s.M.Quantized() {
-		t := s.tick()
-		gs := s.M.GroupSize
-		in.q, in.sc = qbuf[:len(x)], sbuf[:len(x)/gs]
-		s.ops.Quantize(in.q, in.sc, x, gs)
-		s.tock("quantize", t, quantizeCost(len(x)))
+	if s.qgs == 0 && !s.qblocks {
+		return in
 	}
+	t := s.tick()
+	if gs := s.qgs; gs > 0 {
+		in.q, in.sc = buf.q[:len(x)], buf.sc[:len(x)/gs]
+		s.ops.Quantize(in.q, in.sc, x, gs)
+	}
+	if s.qblocks {
+		if s.qgs == asm.BlockSize {
+			in.qb, in.scb = in.q, in.sc // the same groups
+		} else {
+			in.qb, in.scb = buf.qb[:len(x)], buf.scb[:len(x)/asm.BlockSize]
+			s.ops.Quantize(in.qb, in.scb, x, asm.BlockSize)
+		}
+	}
+	s.tock("quantize", t, quantizeCost(len(x)))
 	return in
 }
 
 func (s *State) matvec(op string, out []float32, m *Matrix, in vecIn) {
 	t := s.tick()
-	if m.Quantized() {
-		s.ops.MatVecQ8(out, m.Q, m.S, in.q, in.sc, m.GS)
-	} else {
-		s.ops.MatVec(out, m.F, in.f)
-	}
+	m.apply(s.ops, out, in, 1, false)
 	s.tock(op, t, matrixCost(m.Bytes(), m.Rows, m.Cols, 1))
 }
 

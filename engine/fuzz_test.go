@@ -82,7 +82,11 @@ func fuzzTok(t testing.TB, name string) *Tokenizer {
 	if tok, ok := fuzzToks[name]; ok {
 		return tok
 	}
-	tok, err := LoadTokenizer(testdata.Model(name), 0)
+	path := testdata.Model(name)
+	if strings.HasSuffix(name, ".gguf") {
+		path = testdata.GGUF(name) // the vocabulary inside llama.cpp's file
+	}
+	tok, err := LoadTokenizer(path, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +94,8 @@ func fuzzTok(t testing.TB, name string) *Tokenizer {
 	return tok
 }
 
-// FuzzEncode encodes arbitrary bytes with both vocabularies: ids are in
+// FuzzEncode encodes arbitrary bytes with both vocabularies (and the one
+// in llama.cpp's stories260K GGUF file): ids are in
 // range and decoding gives the text back (byte fallback covers every byte).
 func FuzzEncode(f *testing.F) {
 	for _, s := range []string{"Once upon a time", "", " ", "  double  spaces", "café naïve 日本語 🙂", "\xff\xfe invalid", "a\x00b", "<s></s>"} {
@@ -100,7 +105,7 @@ func FuzzEncode(f *testing.F) {
 		if len(text) > 2048 {
 			return // encoding is quadratic in length, as llama2.c's
 		}
-		for _, name := range []string{"tok512.bin", "tokenizer.bin"} {
+		for _, name := range []string{"tok512.bin", "tokenizer.bin", "stories260K-f32.gguf"} {
 			tok := fuzzTok(t, name)
 			ids := tok.Encode(text, true, false)
 			for _, id := range ids {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -13,39 +14,71 @@ import (
 	"github.com/memwall/memwall/asm"
 )
 
-// Matrix is a weight matrix of Rows×Cols, stored row-major either as fp32
-// (F) or as Q8_0 (Q values with one scale in S per GS values of a row).
+// Matrix is a weight matrix of Rows×Cols, stored row-major as Type says:
+// fp32 (F), llama2.c's Q8_0 (Q values with one scale in S per GS values of
+// a row), f16 or bf16 (H, bit patterns), or ggml's Q8_0 or Q4_0 blocks (B,
+// Cols/32 blocks per row). Only the slice of its type is set.
 type Matrix struct {
 	Rows, Cols int
+	Type       WeightType
 	F          []float32
 	Q          []int8
 	S          []float32
 	GS         int
+	H          []uint16
+	B          []byte
 }
 
-// Quantized reports whether the matrix is stored as Q8_0.
+// Quantized reports whether the matrix is stored as llama2.c's Q8_0 (the
+// other quantized types are told apart by Type).
 func (m *Matrix) Quantized() bool { return m.Q != nil }
+
+// kind is m.Type, also for a Q8_0 matrix built without setting it.
+func (m *Matrix) kind() WeightType {
+	if m.Type == WeightF32 && m.Q != nil {
+		return WeightQ8
+	}
+	return m.Type
+}
 
 // Bytes is the number of bytes streamed to multiply by the matrix once.
 func (m *Matrix) Bytes() int64 {
-	if m.Quantized() {
+	switch m.kind() {
+	case WeightQ8:
 		return int64(len(m.Q)) + 4*int64(len(m.S))
+	case WeightF16, WeightBF16:
+		return 2 * int64(len(m.H))
+	case WeightQ8Blocks, WeightQ4_0:
+		return int64(len(m.B))
 	}
 	return 4 * int64(len(m.F))
 }
 
-// Row returns row r dequantized into dst (len Cols) for Q8_0, or the row
-// itself for fp32.
+// Row returns row r as fp32: the row itself for fp32, else dequantized (or
+// converted) into dst, which must hold Cols values.
 func (m *Matrix) Row(r int, dst []float32) []float32 {
-	if !m.Quantized() {
-		return m.F[r*m.Cols : (r+1)*m.Cols]
+	c := m.Cols
+	switch m.kind() {
+	case WeightQ8:
+		q := m.Q[r*c : (r+1)*c]
+		s := m.S[r*c/m.GS:]
+		for i, v := range q {
+			dst[i] = float32(v) * s[i/m.GS]
+		}
+	case WeightF16:
+		asm.F16ToF32s(dst[:c], m.H[r*c:(r+1)*c])
+	case WeightBF16:
+		asm.BF16ToF32s(dst[:c], m.H[r*c:(r+1)*c])
+	case WeightQ8Blocks:
+		rb := c / asm.BlockSize * asm.Q8BlockBytes
+		asm.DequantizeQ8Blocks(dst[:c], m.B[r*rb:(r+1)*rb])
+	case WeightQ4_0:
+		rb := c / asm.BlockSize * asm.Q4_0BlockBytes
+		asm.DequantizeQ4_0Blocks(dst[:c], m.B[r*rb:(r+1)*rb])
+	default:
+		return m.F[r*c : (r+1)*c]
 	}
-	q := m.Q[r*m.Cols : (r+1)*m.Cols]
-	s := m.S[r*m.Cols/m.GS:]
-	for i, v := range q {
-		dst[i] = float32(v) * s[i/m.GS]
-	}
-	return dst[:m.Cols]
+	return dst[:c]
 }
 
 // Layer is one transformer block's weights.
@@ -90,6 +123,11 @@ type Model struct {
 	Tensors []TensorInfo
 	W       *Weights
 	Load    LoadInfo
+	// GGUF is the parsed header of a GGUF file (nil for llama2.c files):
+	// its metadata and tensor table.
+	GGUF *GGUFFile
+	// Tok is the tokenizer stored in the file (GGUF), or nil.
+	Tok *Tokenizer
 
 	mu      sync.Mutex
 	m       *mapping
@@ -104,6 +142,12 @@ type LoadInfo struct {
 	CopiedBytes int64 // bytes copied out of the file (misaligned scales, or the whole file without mmap)
 	Mmap        bool
 	Prefaulted  bool
+	// Warnings are things the caller should tell the user: an overridden
+	// context length, a GGUF file without a tokenizer.
+	Warnings []string
+	// Converted says how Model.Convert changed the weights' storage at
+	// load ("" if it did not), e.g. "converted at load from fp32 in 40ms".
+	Converted string
 }
 
 // LoadOptions tunes Open. The zero value maps the file lazily.
@@ -113,9 +157,14 @@ type LoadOptions struct {
 	Prefault bool
 	// NoMmap reads the file into the heap instead of mapping it.
 	NoMmap bool
+	// ContextLength, when positive, replaces the context length a GGUF
+	// file declares (llama.context_length), with a warning in
+	// LoadInfo.Warnings. llama2.c files use their seq_len.
+	ContextLength int
 }
 
-// Open loads a llama2.c checkpoint (v0, v1 or v2), mapping it read-only.
+// Open loads a llama2.c checkpoint (v0, v1 or v2) or a GGUF file (told
+// apart by its magic), mapping it read-only.
 // Every error names the file and says what is wrong and where.
 func Open(path string, opts LoadOptions) (*Model, error) {
 	return OpenContext(context.Background(), path, opts)
@@ -140,10 +189,13 @@ func open(ctx context.Context, path string, opts LoadOptions) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	model, err := newModel(mp, size, path)
+	model, err := loadMapped(mp, size, path, opts)
 	if err != nil {
 		mp.close()
 		return nil, err
+	}
+	if n := opts.ContextLength; n > 0 && model.GGUF == nil && n != model.SeqLen {
+		model.Load.Warnings = append(model.Load.Warnings, fmt.Sprintf("context length override %d ignored: a llama2.c checkpoint's seq_len (%d) is part of its format", n, model.SeqLen))
 	}
 	if opts.Prefault {
 		if err := model.PrefaultContext(ctx); err != nil {
@@ -153,6 +205,16 @@ func open(ctx context.Context, path string, opts LoadOptions) (*Model, error) {
 		model.Load.Prefaulted = true
 	}
 	return model, nil
+}
+
+// loadMapped builds a model over a file's bytes: GGUF when the file starts
+// with GGUF's magic or is named .gguf (so that a damaged GGUF file is
+// reported as one), a llama2.c checkpoint otherwise.
+func loadMapped(mp *mapping, size int64, path string, opts LoadOptions) (*Model, error) {
+	if isGGUF(mp.data) || strings.EqualFold(filepath.Ext(path), ".gguf") {
+		return newGGUFModel(mp, size, path, opts)
+	}
+	return newModel(mp, size, path)
 }
 
 // newModel validates the bytes of a checkpoint (size is the file's size)
@@ -215,7 +277,7 @@ func (m *Model) views() (w *Weights, copied int64, err error) {
 		if cp {
 			copied += t.ScaleBytes
 		}
-		mx.S, mx.GS = s, m.GroupSize
+		mx.S, mx.GS, mx.Type = s, m.GroupSize, WeightQ8
 		return mx
 	}
 	w = &Weights{Layers: make([]Layer, m.Layers)}
@@ -294,10 +356,13 @@ func (m *Model) WeightBytes() int64 {
 // ErrNoTensor is returned by TensorValues for a name the model lacks.
 var ErrNoTensor = errors.New("no such tensor")
 
-// tensor finds a tensor by its checkpoint name (as in Tensors): a vector
-// or a matrix. The classifier of a tied model has no tensor of its own.
+// tensor finds a tensor by its checkpoint name (as in Tensors, llama2.c's
+// or GGUF's names on any model): a vector or a matrix. The classifier of a tied model has no tensor of its own.
 func (m *Model) tensor(name string) (vec []float32, mx *Matrix) {
 	w := m.W
+	if local := localName(name); local != "" {
+		name = local
+	}
 	switch name {
 	case "tok_embeddings":
 		return nil, &w.Embed
@@ -374,11 +439,18 @@ func (m *Model) Aligned() (w *Weights, err error) {
 	}
 	cpM := func(x Matrix) Matrix {
 		y := x
-		if x.Quantized() {
+		switch x.kind() {
+		case WeightQ8:
 			y.Q = asm.AlignedInt8(len(x.Q))
 			copy(y.Q, x.Q)
 			y.S = cpF(x.S)
-		} else {
+		case WeightF16, WeightBF16:
+			y.H = asm.AlignedUint16(len(x.H))
+			copy(y.H, x.H)
+		case WeightQ8Blocks, WeightQ4_0:
+			y.B = asm.AlignedBytes(len(x.B))
+			copy(y.B, x.B)
+		default:
 			y.F = cpF(x.F)
 		}
 		return y

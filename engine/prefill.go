@@ -10,11 +10,12 @@ import (
 type batchBuffers struct {
 	n                      int
 	x, xb, xb2, q, hb, hb2 []float32
-	xq, hq                 []int8
-	xs, hs                 []float32
+	qx, qh                 quantBuf
+	att                    [][]float32 // scores, one buffer per thread
 }
 
-func (b *batchBuffers) ensure(c Config, n int) {
+func (b *batchBuffers) ensure(s *State, n int) {
+	c := s.M.Config
 	if b.n >= n {
 		return
 	}
@@ -25,10 +26,8 @@ func (b *batchBuffers) ensure(c Config, n int) {
 	b.q = make([]float32, n*c.Dim)
 	b.hb = make([]float32, n*c.HiddenDim)
 	b.hb2 = make([]float32, n*c.HiddenDim)
-	if c.Quantized() {
-		b.xq, b.xs = make([]int8, n*c.Dim), make([]float32, n*c.Dim/c.GroupSize)
-		b.hq, b.hs = make([]int8, n*c.HiddenDim), make([]float32, n*c.HiddenDim/c.GroupSize)
-	}
+	b.qx = newQuantBuf(n*c.Dim, s.qgs, s.qblocks)
+	b.qh = newQuantBuf(n*c.HiddenDim, s.qgs, s.qblocks)
 }
 
 // Prefill runs tokens at positions pos0, pos0+1, ... through the model
@@ -60,7 +59,7 @@ func (s *State) Prefill(ctx context.Context, tokens []int, pos0 int) (logits []f
 	c := s.M.Config
 	n := len(tokens)
 	b := &s.batch
-	b.ensure(c, n)
+	b.ensure(s, n)
 	dim := c.Dim
 	for i, t := range tokens {
 		s.embed(t, b.x[i*dim:(i+1)*dim])
@@ -74,9 +73,9 @@ func (s *State) Prefill(ctx context.Context, tokens []int, pos0 int) (logits []f
 	// Only the last position's logits are needed.
 	last := b.x[(n-1)*dim : n*dim]
 	t := s.tick()
-	s.ops.RMSNorm(s.x, last, s.W.FinalNorm, rmsEps)
+	s.ops.RMSNorm(s.x, last, s.W.FinalNorm, c.Eps())
 	s.tock("rmsnorm", t, normCost(dim))
-	in := s.input(s.x, s.xq, s.xs)
+	in := s.input(s.x, &s.qx)
 	s.matvec("classifier", s.logits, &s.W.Cls, in)
 	return s.logits, nil
 }
@@ -93,25 +92,62 @@ func (s *State) layerBatch(l, pos0, n int) {
 	s.block(l, n, b, kc, vc, s.matmul, func() {
 		t := s.tick()
 		for i := 0; i < n; i++ {
-			s.rot.at(pos0+i, hs).rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], hs)
+			s.rot.at(pos0+i, hs, c.RopeTheta()).rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], hs)
 		}
 		s.tock("rope", t, ropeCost(n*(dim+kvDim)))
 		t = s.tick()
-		var cost Cost
-		for i := 0; i < n; i++ {
-			cost = cost.Add(s.attend(l, pos0+i, b.q[i*dim:(i+1)*dim], b.xb[i*dim:(i+1)*dim]))
-		}
-		s.tock("attention", t, cost)
+		s.tock("attention", t, s.attendBatch(l, pos0, n))
 	})
 }
 
+// attendBatch runs attend for the n positions pos0..pos0+n-1 of the
+// batch, split between the threads by position: part p of P takes
+// positions p, p+P, p+2P, ..., so that each part gets as many short and
+// long (causal) rows as the others. Each part has its own scores buffer;
+// every position's result is what attend gives it alone.
+func (s *State) attendBatch(l, pos0, n int) (cost Cost) {
+	c := s.M.Config
+	dim := c.Dim
+	b := &s.batch
+	parts := min(s.ops.Threads(), n)
+	if parts <= 1 || n*c.KVDim() < attnSplitMin {
+		for i := 0; i < n; i++ {
+			cost = cost.Add(s.attend(l, pos0+i, s.att, b.q[i*dim:(i+1)*dim], b.xb[i*dim:(i+1)*dim]))
+		}
+		return cost
+	}
+	for len(b.att) < parts {
+		b.att = append(b.att, nil)
+	}
+	var part [maxAttnParts]Cost
+	parts = min(parts, maxAttnParts)
+	s.ops.Parallel(parts, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			if len(b.att[p]) < pos0+n {
+				b.att[p] = make([]float32, max(s.kvCap, pos0+n))
+			}
+			for i := p; i < n; i += parts {
+				part[p] = part[p].Add(s.attend(l, pos0+i, b.att[p], b.q[i*dim:(i+1)*dim], b.xb[i*dim:(i+1)*dim]))
+			}
+		}
+	})
+	for p := 0; p < parts; p++ {
+		cost = cost.Add(part[p])
+	}
+	return cost
+}
+
+// maxAttnParts bounds how many threads a batch's attention is split over.
+const maxAttnParts = 16
+
 // attend computes, for every head, the attention of q (one position's
 // queries, at pos) over layer l's cached keys and values 0..pos, writing
-// the heads' outputs to z. It returns its cost (the cost model's).
-func (s *State) attend(l, pos int, q, z []float32) Cost {
+// the heads' outputs to z, with att (at least pos+1 long) for the scores.
+// It returns its cost (the cost model's).
+func (s *State) attend(l, pos int, att, q, z []float32) Cost {
 	c := s.M.Config
 	kvDim, hs, kvMul := c.KVDim(), c.HeadSize(), c.Heads/c.KVHeads
-	att := s.att[:pos+1]
+	att = att[:pos+1]
 	for h := 0; h < c.Heads; h++ {
 		s.ops.AttnScores(att, q[h*hs:(h+1)*hs], s.keyCache[l][(h/kvMul)*hs:], kvDim)
 		s.ops.Softmax(att)
@@ -137,7 +173,7 @@ func (s *State) block(l, n int, b *batchBuffers, k, v []float32, mm matmulFunc, 
 	norm := func(wt []float32) {
 		t := s.tick()
 		for i := 0; i < n; i++ {
-			s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], wt, rmsEps)
+			s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], wt, c.Eps())
 		}
 		s.tock("rmsnorm", t, normCost(n*dim))
 	}
@@ -150,33 +186,29 @@ func (s *State) block(l, n int, b *batchBuffers, k, v []float32, mm matmulFunc, 
 	}
 
 	norm(w.AttNorm)
-	in := s.input(b.xb[:n*dim], b.xq, b.xs)
+	in := s.input(b.xb[:n*dim], &b.qx)
 	mm("wq", b.q[:n*dim], &w.Wq, in, n)
 	mm("wk", k, &w.Wk, in, n)
 	mm("wv", v, &w.Wv, in, n)
 	attend()
-	in = s.input(b.xb[:n*dim], b.xq, b.xs)
+	in = s.input(b.xb[:n*dim], &b.qx)
 	mm("wo", b.xb2[:n*dim], &w.Wo, in, n)
 	residual(b.xb2)
 
 	norm(w.FFNNorm)
-	in = s.input(b.xb[:n*dim], b.xq, b.xs)
+	in = s.input(b.xb[:n*dim], &b.qx)
 	mm("w1", b.hb[:n*hid], &w.W1, in, n)
 	mm("w3", b.hb2[:n*hid], &w.W3, in, n)
 	t := s.tick()
 	s.ops.SwiGLU(b.hb[:n*hid], b.hb2[:n*hid])
 	s.tock("swiglu", t, swigluCost(n*hid))
-	in = s.input(b.hb[:n*hid], b.hq, b.hs)
+	in = s.input(b.hb[:n*hid], &b.qh)
 	mm("w2", b.xb[:n*dim], &w.W2, in, n)
 	residual(b.xb)
 }
 
 func (s *State) matmul(op string, out []float32, m *Matrix, in vecIn, n int) {
 	t := s.tick()
-	if m.Quantized() {
-		s.ops.MatMulQ8(out, m.Q, m.S, in.q, in.sc, n, m.GS)
-	} else {
-		s.ops.MatMul(out, m.F, in.f, n)
-	}
+	m.apply(s.ops, out, in, n, true)
 	s.tock(op, t, matrixCost(m.Bytes(), m.Rows, m.Cols, n))
 }

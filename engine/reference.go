@@ -36,12 +36,12 @@ func (r *Reference) matvec(mx *Matrix, x []float64) []float64 {
 	return out
 }
 
-func rmsnorm64(x []float64, w []float32) []float64 {
+func rmsnorm64(x []float64, w []float32, eps float64) []float64 {
 	var ss float64
 	for _, v := range x {
 		ss += v * v
 	}
-	inv := 1 / math.Sqrt(ss/float64(len(x))+1e-5)
+	inv := 1 / math.Sqrt(ss/float64(len(x))+eps)
 	out := make([]float64, len(x))
 	for i, v := range x {
 		out[i] = float64(w[i]) * v * inv
@@ -69,12 +69,12 @@ func (r *Reference) Forward(token, pos int) (logits []float64, err error) {
 	}
 	for l := 0; l < c.Layers; l++ {
 		L := &m.W.Layers[l]
-		xb := rmsnorm64(x, L.AttNorm)
+		xb := rmsnorm64(x, L.AttNorm, float64(c.Eps()))
 		q := r.matvec(&L.Wq, xb)
 		k := r.matvec(&L.Wk, xb)
 		v := r.matvec(&L.Wv, xb)
 		for i := 0; i < dim; i += 2 {
-			freq := 1 / math.Pow(10000, float64(i%hs)/float64(hs))
+			freq := 1 / math.Pow(float64(c.RopeTheta()), float64(i%hs)/float64(hs))
 			a := float64(pos) * freq
 			cr, ci := math.Cos(a), math.Sin(a)
 			q[i], q[i+1] = q[i]*cr-q[i+1]*ci, q[i]*ci+q[i+1]*cr
@@ -113,7 +113,7 @@ func (r *Reference) Forward(token, pos int) (logits []float64, err error) {
 		for i := range x {
 			x[i] += o[i]
 		}
-		xb = rmsnorm64(x, L.FFNNorm)
+		xb = rmsnorm64(x, L.FFNNorm, float64(c.Eps()))
 		h1 := r.matvec(&L.W1, xb)
 		h3 := r.matvec(&L.W3, xb)
 		for i := range h1 {
@@ -124,7 +124,7 @@ func (r *Reference) Forward(token, pos int) (logits []float64, err error) {
 			x[i] += f[i]
 		}
 	}
-	return r.matvec(&m.W.Cls, rmsnorm64(x, m.W.FinalNorm)), nil
+	return r.matvec(&m.W.Cls, rmsnorm64(x, m.W.FinalNorm, float64(c.Eps()))), nil
 }
 
 // Perplexity feeds ids (starting with BOS) through s and returns the

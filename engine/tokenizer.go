@@ -23,6 +23,14 @@ type Tokenizer struct {
 	MaxLength int // max_token_length from the file header
 
 	ids map[string]int // piece to id (lowest id for duplicates)
+
+	// Set for vocabularies read from GGUF metadata (gguf_tokenizer.go);
+	// the zero values are llama2.c's behaviour.
+	types         []int32 // sentencepiece token types (nil: all normal)
+	byteIDs       []int32 // the token of each byte value (nil: byte+3)
+	noBOS         bool    // the vocabulary does not start text with BOS
+	noSpacePrefix bool    // no dummy-prefix space before the text
+	deferBytes    bool    // byte fallback after the merges, as llama.cpp does
 }
 
 // TokenizerError is a malformed tokenizer file.
@@ -42,7 +50,12 @@ func (e *TokenizerError) Error() string {
 // rest). Pass 0 to read every token in the file.
 // The file must be a regular file (a FIFO or a directory is refused before
 // it is opened) of at most MaxTokenizerBytes.
+//
+// A GGUF file (a model) gives the vocabulary stored in its metadata.
 func LoadTokenizer(path string, vocab int) (*Tokenizer, error) {
+	if isGGUFFile(path) {
+		return loadGGUFTokenizer(path, vocab)
+	}
 	data, err := ReadRegular(context.Background(), path, MaxTokenizerBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
@@ -101,6 +114,11 @@ func ParseTokenizer(data []byte, name string, vocab int) (*Tokenizer, error) {
 func (t *Tokenizer) index() {
 	t.ids = make(map[string]int, len(t.Pieces))
 	for i := len(t.Pieces) - 1; i >= 0; i-- {
+		// Control, unknown and unused pieces never come from text (so a
+		// literal "<s>" stays text, as in sentencepiece).
+		if t.types != nil && !textType(t.types[i]) {
+			continue
+		}
 		t.ids[t.Pieces[i]] = i
 	}
 }
@@ -120,28 +138,39 @@ func (t *Tokenizer) Lookup(piece string) int {
 // a dummy-prefix space piece before non-empty text, one piece per UTF-8
 // character (or its bytes as <0xXX> tokens when the character is not a
 // piece), then repeated merges of the adjacent pair whose merged piece has
-// the highest score; an optional EOS.
+// the highest score (the leftmost of equals); an optional EOS.
+//
+// A vocabulary read from GGUF follows llama.cpp's sentencepiece tokenizer
+// where it differs: the flags of the file decide BOS and the dummy prefix,
+// and a character that is not a piece stays a piece of text while merging
+// (it may still merge into a longer piece) and becomes byte tokens only
+// after the merges.
 func (t *Tokenizer) Encode(text string, bos, eos bool) []int {
-	out := t.encodeWith(text, t.merge)
-	if !bos {
-		out = out[1:]
-	}
+	out := t.encodeWith(text, bos, t.merge)
 	if eos {
 		out = append(out, EOS)
 	}
 	return out
 }
 
-// encodeWith is Encode with BOS and the given merge loop.
-func (t *Tokenizer) encodeWith(text string, merge func([]int) []int) []int {
-	bos := true
+// encodeWith is Encode without EOS, with the given merge loop. A
+// character kept as text (deferBytes) gets the id len(Pieces)+k, where
+// extra[k] is its text; the merge loops read texts through pieceText.
+func (t *Tokenizer) encodeWith(text string, bos bool, merge func([]int, []string) []int) []int {
 	tokens := make([]int, 0, len(text)+3)
-	if bos {
+	var extra []string
+	keep := func(s string) {
+		tokens = append(tokens, len(t.Pieces)+len(extra))
+		extra = append(extra, s)
+	}
+	if bos && !t.noBOS {
 		tokens = append(tokens, BOS)
 	}
-	if text != "" {
+	if text != "" && !t.noSpacePrefix {
 		if id := t.Lookup(" "); id >= 0 {
 			tokens = append(tokens, id)
+		} else if t.deferBytes {
+			keep(" ")
 		}
 	}
 	// Split into UTF-8 characters as llama2.c does: a lead byte starts a
@@ -152,16 +181,43 @@ func (t *Tokenizer) encodeWith(text string, merge func([]int) []int) []int {
 			j++
 		}
 		ch := text[i:j]
-		if id := t.Lookup(ch); id >= 0 {
+		switch id := t.Lookup(ch); {
+		case id >= 0:
 			tokens = append(tokens, id)
-		} else {
+		case t.deferBytes:
+			keep(ch)
+		default:
 			for k := 0; k < len(ch); k++ {
 				tokens = append(tokens, t.byteID(ch[k]))
 			}
 		}
 		i = j
 	}
-	return merge(tokens)
+	tokens = merge(tokens, extra)
+	if len(extra) == 0 {
+		return tokens
+	}
+	// The characters still kept as text become their bytes' tokens.
+	out := make([]int, 0, len(tokens))
+	for _, id := range tokens {
+		if id < len(t.Pieces) {
+			out = append(out, id)
+			continue
+		}
+		for _, b := range []byte(extra[id-len(t.Pieces)]) {
+			out = append(out, t.byteID(b))
+		}
+	}
+	return out
+}
+
+// pieceText is the text of a token id during merging: its piece, or a
+// character kept as text (see encodeWith).
+func (t *Tokenizer) pieceText(id int, extra []string) string {
+	if id < len(t.Pieces) {
+		return t.Pieces[id]
+	}
+	return extra[id-len(t.Pieces)]
 }
 
 // merge applies llama2.c's merges to tokens: while some adjacent pair's
@@ -173,7 +229,7 @@ func (t *Tokenizer) encodeWith(text string, merge func([]int) []int) []int {
 // operations, and gives the same result: the heap's top is exactly the
 // pair llama2.c's scan would pick. Entries made stale by a merge are
 // recognised by their nodes' versions and skipped.
-func (t *Tokenizer) merge(tokens []int) []int {
+func (t *Tokenizer) merge(tokens []int, extra []string) []int {
 	n := len(tokens)
 	if n < 2 {
 		return tokens
@@ -196,7 +252,7 @@ func (t *Tokenizer) merge(tokens []int) []int {
 		if r < 0 {
 			return
 		}
-		buf = append(append(buf[:0], t.Pieces[nodes[l].id]...), t.Pieces[nodes[r].id]...)
+		buf = append(append(buf[:0], t.pieceText(int(nodes[l].id), extra)...), t.pieceText(int(nodes[r].id), extra)...)
 		id, ok := t.ids[string(buf)]
 		if !ok {
 			return
@@ -312,6 +368,9 @@ func (h *pairHeap) down(i int) {
 // byteID is the token of a raw byte. llama2.c uses byte+3, where
 // sentencepiece puts the <0xXX> pieces after <unk>, <s> and </s>.
 func (t *Tokenizer) byteID(b byte) int {
+	if t.byteIDs != nil {
+		return int(t.byteIDs[b])
+	}
 	if int(b)+3 < len(t.Pieces) {
 		return int(b) + 3
 	}
@@ -324,6 +383,9 @@ func (t *Tokenizer) byteID(b byte) int {
 func (t *Tokenizer) Decode(prev, id int) string {
 	if id < 0 || id >= len(t.Pieces) {
 		return ""
+	}
+	if t.types != nil && t.types[id] == tokenControl {
+		return "" // as llama.cpp prints control tokens without special
 	}
 	p := t.Pieces[id]
 	if prev == BOS && strings.HasPrefix(p, " ") {

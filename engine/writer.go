@@ -45,10 +45,10 @@ func Shape(name string) (Config, error) {
 	return c, nil
 }
 
-// DefaultGroupSize is llama2.c's choice (export.py, version 2): 64, halved
-// until it divides dim; memwall also needs it to divide hidden_dim (the
-// rows of w2), so it keeps halving until it divides both. stories15M (dim
-// 288) gets 32, stories260K (hidden 172) 4.
+// DefaultGroupSize is llama2.c's choice (export.py): 64, halved until it
+// divides dim, and here also hidden_dim (every matrix row must hold whole
+// groups; llama2.c's export asserts that instead). stories15M gets 32, as
+// llama2.c gives it, stories260K (hidden_dim 172) 4.
 func DefaultGroupSize(c Config) int {
 	gs := 64
 	for gs > 1 && (c.Dim%gs != 0 || c.HiddenDim%gs != 0) {

@@ -35,6 +35,7 @@ type wireMsg struct {
 	Parent   map[string]any
 	Metadata map[string]any
 	Content  map[string]any
+	Buffers  [][]byte
 }
 
 func (m *wireMsg) Type() string     { s, _ := m.Header["msg_type"].(string); return s }
@@ -247,6 +248,7 @@ func (c *testClient) decode(frames [][]byte) (*wireMsg, error) {
 			return nil, fmt.Errorf("frame %d: %v: %s", j, err, frames[i+2+j])
 		}
 	}
+	m.Buffers = frames[i+6:]
 	if _, ok := m.Header["date"].(string); !ok {
 		return nil, fmt.Errorf("no date in header %v", m.Header)
 	}

@@ -41,9 +41,20 @@
 //     they are answered with the matching "_reply" with status "error" and
 //     ename "UnknownMessageType", so that a client waiting for an answer
 //     does not hang; other unknown messages get no reply.
-//   - comm_open for any target is answered with comm_close (the kernel has
-//     no comm targets); comm_msg and comm_close are ignored;
-//     comm_info_request lists no comms.
+//   - Comms (comm_open, comm_msg, comm_close) work both ways with binary
+//     buffers: an Interpreter that implements CommUser registers targets
+//     and opens comms through *Comms. A comm_open for a target nobody
+//     registered is answered with comm_close; a comm_msg or comm_close for
+//     a comm that is not open is logged and dropped. Comm messages from
+//     the front end are handled on the executor, in order with the cells,
+//     framed by busy/idle, interruptible; a failing or panicking handler
+//     becomes an "error" message parented to the comm message. A comm
+//     can mark messages that interrupt what runs as they arrive (a Stop
+//     button), and a handler can see how many messages for its comm are
+//     queued behind it (to coalesce a flood). Package kernel/widget builds
+//     the Jupyter widgets protocol on these comms.
+//     comm_info_request (shell or control) lists the open comms, filtered
+//     by target_name when one is given.
 //   - history_request (tail, range, search with a glob pattern) is answered
 //     from the inputs of this kernel process, kept in memory (session 1).
 //   - Panics in the Interpreter are recovered and reported as errors; the

@@ -114,6 +114,10 @@ type kernel struct {
 	pendingMu sync.Mutex
 	pending   *pendingInput
 
+	comms    *Comms
+	parentMu sync.Mutex
+	parent   *message // the request the executor handles (or handled last)
+
 	// executor-goroutine state
 	abort     int // queued requests still to abort after a failed cell
 	execCount int
@@ -155,6 +159,17 @@ func newKernel(ci ConnectionInfo, interp Interpreter, opts Options) *kernel {
 	k.stdin = &channel{name: "stdin", port: &k.ci.StdinPort}
 	k.iopub = &channel{name: "iopub", port: &k.ci.IOPubPort}
 	k.hb = &channel{name: "hb", port: &k.ci.HBPort}
+	k.comms = newComms(k)
+	if cu, ok := interp.(CommUser); ok {
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					k.log.Error("panic in Interpreter.UseComms", "panic", v)
+				}
+			}()
+			cu.UseComms(k.comms)
+		}()
+	}
 	return k
 }
 
@@ -389,6 +404,10 @@ func (k *kernel) readShell() {
 		case "interrupt_request", "shutdown_request":
 			// Must not wait behind the running cell.
 			k.handleControl(k.shell, m)
+		case "comm_msg":
+			tagComm(m)
+			k.comms.arriving(m)
+			k.queue.push(m)
 		default:
 			k.queue.push(m)
 		}
@@ -441,10 +460,15 @@ func (k *kernel) readStdin() {
 
 // send signs and sends a message on c. It reports failures in the log.
 func (k *kernel) send(c *channel, idents [][]byte, h header, parent json.RawMessage, content any) {
+	k.sendFull(c, idents, h, parent, nil, content, nil)
+}
+
+// sendFull is send with metadata and binary buffers.
+func (k *kernel) sendFull(c *channel, idents [][]byte, h header, parent json.RawMessage, metadata, content any, buffers [][]byte) {
 	if k.closed.Load() {
 		return
 	}
-	frames, err := k.sign.encode(idents, h, parent, nil, content)
+	frames, err := k.sign.encode(idents, h, parent, metadata, content, buffers...)
 	if err != nil {
 		k.log.Error("cannot encode message", "channel", c.name, "msg_type", h.MsgType, "err", err)
 		return
@@ -510,7 +534,7 @@ func (k *kernel) handleControl(c *channel, m *message) {
 			k.publish(m, "shutdown_reply", content)
 			k.shutdown.Store(true)
 		case "comm_info_request":
-			k.reply(c, m, map[string]any{"status": "ok", "comms": map[string]any{}})
+			k.commInfo(c, m)
 		default:
 			k.unknown(c, m)
 		}

@@ -23,6 +23,7 @@ type cellOutput struct {
 	count      int
 	silent     bool
 	allowStdin bool
+	comm       bool // the Output of a comm handler: Result is display_data
 
 	mu         sync.Mutex
 	closed     bool
@@ -157,6 +158,10 @@ func (o *cellOutput) Result(b Bundle) {
 	}
 	defer o.mu.Unlock()
 	o.flushLocked(false)
+	if o.comm {
+		o.k.publish(o.parent, "display_data", map[string]any{"data": bundleData(b), "metadata": bundleMetadata(b), "transient": map[string]any{}})
+		return
+	}
 	if s, ok := b.Data["text/plain"].(string); ok {
 		o.lastResult = s
 	}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 )
 
@@ -9,14 +10,32 @@ import (
 type msgQueue struct {
 	mu     sync.Mutex
 	items  []*message
+	comms  map[string]int // queued comm_msg per comm_id
 	notify chan struct{}
 }
 
-func newMsgQueue() *msgQueue { return &msgQueue{notify: make(chan struct{}, 1)} }
+func newMsgQueue() *msgQueue {
+	return &msgQueue{notify: make(chan struct{}, 1), comms: map[string]int{}}
+}
+
+// tagComm records the comm_id of a comm_msg in m.commID.
+func tagComm(m *message) {
+	if m.Header.MsgType == "comm_msg" && m.commID == "" {
+		var c struct {
+			CommID string `json:"comm_id"`
+		}
+		_ = json.Unmarshal(m.Content, &c)
+		m.commID = c.CommID
+	}
+}
 
 func (q *msgQueue) push(m *message) {
+	tagComm(m)
 	q.mu.Lock()
 	q.items = append(q.items, m)
+	if m.commID != "" {
+		q.comms[m.commID]++
+	}
 	q.mu.Unlock()
 	select {
 	case q.notify <- struct{}{}:
@@ -30,6 +49,13 @@ func (q *msgQueue) len() int {
 	return len(q.items)
 }
 
+// pendingFor is the number of queued comm_msg for commID.
+func (q *msgQueue) pendingFor(commID string) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.comms[commID]
+}
+
 // pop blocks until a message is queued or ctx is done.
 func (q *msgQueue) pop(ctx context.Context) (*message, bool) {
 	for {
@@ -38,6 +64,11 @@ func (q *msgQueue) pop(ctx context.Context) (*message, bool) {
 			m := q.items[0]
 			q.items[0] = nil
 			q.items = q.items[1:]
+			if m.commID != "" {
+				if q.comms[m.commID]--; q.comms[m.commID] <= 0 {
+					delete(q.comms, m.commID)
+				}
+			}
 			q.mu.Unlock()
 			return m, true
 		}

@@ -26,6 +26,7 @@ func (k *kernel) executor() {
 				continue
 			}
 		}
+		k.setParent(m)
 		k.status(m, "busy")
 		k.handleShell(m)
 		k.status(m, "idle")
@@ -49,17 +50,9 @@ func (k *kernel) handleShell(m *message) {
 	case "history_request":
 		k.historyRequest(m)
 	case "comm_info_request":
-		k.reply(k.shell, m, map[string]any{"status": "ok", "comms": map[string]any{}})
-	case "comm_open":
-		var c struct {
-			CommID     string `json:"comm_id"`
-			TargetName string `json:"target_name"`
-		}
-		_ = json.Unmarshal(m.Content, &c)
-		k.log.Info("comm_open for unknown target: closing it", "target_name", c.TargetName, "comm_id", c.CommID)
-		k.publish(m, "comm_close", map[string]any{"comm_id": c.CommID, "data": map[string]any{}})
-	case "comm_msg", "comm_close":
-		k.log.Debug("ignored", "msg_type", m.Header.MsgType)
+		k.commInfo(k.shell, m)
+	case "comm_open", "comm_msg", "comm_close":
+		k.handleComm(m)
 	default:
 		k.unknown(k.shell, m)
 	}
@@ -95,7 +88,9 @@ func (k *kernel) execute(m *message) {
 	}
 	count := k.execCount
 	if !req.Silent {
-		k.publish(m, "execute_input", map[string]any{"code": req.Code, "execution_count": count})
+		// Every subscriber gets the echo: a 50 MB cell is echoed as its
+		// first 64 KiB, as the history keeps it.
+		k.publish(m, "execute_input", map[string]any{"code": clipHistory(req.Code), "execution_count": count})
 	}
 
 	var (
@@ -367,7 +362,8 @@ func (k *kernel) isComplete(m *message) {
 }
 
 // MaxHistoryEntry bounds the bytes of one input (or output) the history
-// keeps: a 50 MB cell is answered, but not kept for the kernel's lifetime.
+// keeps, and of the execute_input echo: a 50 MB cell is answered, but not
+// kept for the kernel's lifetime nor sent back to every client.
 const MaxHistoryEntry = 64 << 10
 
 func clipHistory(s string) string {

@@ -40,6 +40,9 @@ type message struct {
 	Content   json.RawMessage
 	Buffers   [][]byte
 
+	// commID is the comm_id of a queued comm_msg.
+	commID string
+
 	// Digest is a prefix of the verified signature (zero when signing is
 	// off); the kernel drops a message whose digest it has seen before.
 	Digest digest
@@ -154,8 +157,9 @@ func newHeader(session, msgType string) header {
 }
 
 // encode builds the frames of an outgoing message: idents, delimiter,
-// signature, header, parent, metadata, content.
-func (s signer) encode(idents [][]byte, h header, parent json.RawMessage, metadata, content any) ([][]byte, error) {
+// signature, header, parent, metadata, content, then any binary buffers
+// (which the signature does not cover, as in the Jupyter wire protocol).
+func (s signer) encode(idents [][]byte, h header, parent json.RawMessage, metadata, content any, buffers ...[]byte) ([][]byte, error) {
 	hb, err := json.Marshal(h)
 	if err != nil {
 		return nil, err
@@ -173,7 +177,7 @@ func (s signer) encode(idents [][]byte, h header, parent json.RawMessage, metada
 	if err != nil {
 		return nil, fmt.Errorf("content of %s: %w", h.MsgType, err)
 	}
-	frames := make([][]byte, 0, len(idents)+6)
+	frames := make([][]byte, 0, len(idents)+6+len(buffers))
 	frames = append(frames, idents...)
 	frames = append(frames, delimiter)
 	var sig []byte
@@ -183,5 +187,6 @@ func (s signer) encode(idents [][]byte, h header, parent json.RawMessage, metada
 		sig = []byte{}
 	}
 	frames = append(frames, sig, hb, parent, mb, cb)
+	frames = append(frames, buffers...)
 	return frames, nil
 }

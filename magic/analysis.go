@@ -81,6 +81,9 @@ func (s *Interpreter) capturePatterns(c *call, ids []int) ([][][][]float64, erro
 }
 
 func (s *Interpreter) doAttention(c *call) error {
+	if c.args.bool("ui") {
+		return s.attentionUI(c)
+	}
 	ids, err := s.contextIDs(c)
 	if err != nil {
 		return err

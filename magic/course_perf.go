@@ -44,7 +44,18 @@ func (s *Interpreter) doLadder(c *call) error {
 	if mib <= 0 {
 		return usagef(c.spec.usage(), "--size must be positive")
 	}
-	res, err := course.Ladder(c.ctx, course.LadderOptions{Shape: shape, FP32: fp, Int8: q8, Tokens: n, Repeats: repeats,
+	convert := func(weights string) (*engine.Model, error) {
+		m, err := s.openShape(c.ctx, shape, "v0")
+		if err != nil {
+			return nil, err
+		}
+		if err := convertAtLoad(m, weights); err != nil {
+			m.Close()
+			return nil, err
+		}
+		return m, nil
+	}
+	res, err := course.Ladder(c.ctx, course.LadderOptions{Shape: shape, FP32: fp, Int8: q8, Convert: convert, Tokens: n, Repeats: repeats,
 		ProbeBytes: int64(mib) << 20, Progress: prog, Quick: changes})
 	if err != nil {
 		return err

@@ -57,6 +57,9 @@ func (s *Interpreter) busyStepping(what string) error {
 
 // doGenerate implements %generate, %%generate and plain-text cells.
 func (s *Interpreter) doGenerate(c *call) error {
+	if c.args.bool("ui") {
+		return s.generateUI(c)
+	}
 	if err := s.ensureModel(c); err != nil {
 		return err
 	}
@@ -194,6 +197,10 @@ func (s *Interpreter) decode(ctx context.Context, ids []int, g genOptions, onPie
 	st.Profile = nil
 	r.prefill = time.Since(start)
 	if err != nil {
+		r.stopped = "error"
+		if ctx.Err() != nil {
+			r.stopped = "interrupted"
+		}
 		r.ids = s.ids
 		return r, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/memwall/memwall/inspect"
 	"github.com/memwall/memwall/internal/site"
 	"github.com/memwall/memwall/kernel"
+	"github.com/memwall/memwall/kernel/widget"
 )
 
 // Options configures an Interpreter. The zero value works.
@@ -97,6 +98,9 @@ type Interpreter struct {
 	limits limits // what one cell may use (limits.go)
 
 	seq atomic.Int64 // display ids
+
+	ui   *widget.Manager // the kernel's widgets (nil outside a kernel)
+	live []*widget.Box   // the live views shown, oldest first
 }
 
 var _ kernel.Interpreter = (*Interpreter)(nil)

@@ -63,6 +63,9 @@ func defaultLimits() (limits, []string) {
 		source:        map[string]string{},
 	}
 	var warn []string
+	if err := site.Err(); err != nil {
+		warn = append(warn, err.Error())
+	}
 	for _, k := range limitKeys {
 		l.source[k.name] = "default"
 		v, src, ok := site.Lookup(k.name)

@@ -88,10 +88,13 @@ func (s *Interpreter) doLoad(c *call) error {
 	if a.has("format") && !a.has("shape") {
 		return usagef(c.spec.usage(), "--format only applies to a synthetic model (--shape)")
 	}
-	if err := s.load(c.ctx, path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap")}); err != nil {
+	if err := s.load(c.ctx, path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap"), ContextLength: a.int("context-length", 0)}, a.str("weights", "")); err != nil {
 		return err
 	}
 	s.synthetic = synthetic
+	for _, w := range s.model.Load.Warnings {
+		c.out.Stream("stderr", "warning: "+w+"\n")
+	}
 	if synthetic && banner == "" {
 		banner = "!!! RANDOM WEIGHTS !!! synthetic " + a.str("shape", "stories15M") + "-shape model: right size and speed, gibberish text."
 	}
@@ -143,12 +146,21 @@ func (s *Interpreter) syntheticModel(ctx context.Context, shape string, seed int
 }
 
 // load replaces the session's model.
-func (s *Interpreter) load(ctx context.Context, path, tokPath string, lo engine.LoadOptions) error {
+func (s *Interpreter) load(ctx context.Context, path, tokPath string, lo engine.LoadOptions, weights string) error {
 	m, err := engine.OpenContext(ctx, path, lo)
 	if err != nil {
 		return err
 	}
-	tok, tp, note, err := s.findTokenizer(path, tokPath, m.Vocab)
+	if weights != "" {
+		if err := convertAtLoad(m, weights); err != nil {
+			m.Close()
+			return err
+		}
+	}
+	tok, tp, note, err := m.Tok, path+" (the vocabulary inside the GGUF file)", "", error(nil)
+	if tok == nil || tokPath != "" {
+		tok, tp, note, err = s.findTokenizer(path, tokPath, m.Vocab)
+	}
 	if err != nil {
 		m.Close()
 		return err
@@ -212,7 +224,7 @@ func (s *Interpreter) ensureModel(c *call) error {
 		}
 		synthetic = true
 	}
-	if err := s.load(c.ctx, p, "", engine.LoadOptions{}); err != nil {
+	if err := s.load(c.ctx, p, "", engine.LoadOptions{}, ""); err != nil {
 		return fmt.Errorf("no model loaded and loading the default failed: %w", err)
 	}
 	s.synthetic = synthetic
@@ -340,7 +352,8 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		{"resident now", residentText(resident, rerr)},
 		{"load time", m.Load.Duration.String()},
 		{"tokenizer", tok},
-		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", s.ops.Name, s.ops.Threads(), s.layout)},
+		{"kernels", fmt.Sprintf("%s, %d thread(s), %s weights", engine.KernelSummary(m, s.ops.Kernels), s.ops.Threads(), layoutText(m, s.layout))},
+		{"weights", strings.TrimSuffix(m.WeightTypes()+", "+m.Load.Converted, ", ")},
 	}
 	title := "Model: " + filepath.Base(m.Path)
 	if s.synthetic {
@@ -361,9 +374,33 @@ func (s *Interpreter) modelCard() inspect.Bundle {
 		"quantized": cfg.Quantized(), "group_size": cfg.GroupSize,
 		"mapped_bytes": m.Load.MappedBytes, "copied_bytes": m.Load.CopiedBytes, "resident_bytes": resident,
 		"load_ms": ms(m.Load.Duration), "tokenizer": s.tokPath, "synthetic": s.synthetic,
+		"weights": m.WeightTypes(), "kernels": engine.KernelRoutines(m, s.ops.Kernels), "converted": m.Load.Converted,
 		"builtin": source != "file", "source": source,
 	}
+	if extra := s.ggufCard(); extra != nil {
+		js := b.JSON.(map[string]any)
+		js["gguf"] = s.ggufJSON()
+		b = join(append([]inspect.Bundle{b}, extra...), js)
+	}
 	return b
+}
+
+// layoutText names where the weights are read from: a model converted at
+// load reads its converted copy, not the mapping.
+func layoutText(m *engine.Model, l engine.Layout) string {
+	if m.Load.Converted != "" && l == engine.LayoutMapped {
+		return "converted (heap copy)"
+	}
+	return l.String()
+}
+
+// convertAtLoad converts m's matrices as %load --weights asks.
+func convertAtLoad(m *engine.Model, weights string) error {
+	t, fallback, err := engine.ParseWeights(weights)
+	if err != nil {
+		return fmt.Errorf("--weights: %w", err)
+	}
+	return m.Convert(t, fallback)
 }
 
 func residentText(n int64, err error) string {

@@ -38,8 +38,14 @@ func (s *Interpreter) variantTable() inspect.Bundle {
 		t.Rows = append(t.Rows, []string{v.Name, feat, yesNo(v.Available), fmt.Sprint(v.Rank), mark})
 		js = append(js, map[string]any{"name": v.Name, "features": nonNil(v.Features), "available": v.Available, "rank": v.Rank, "active": v.Name == active})
 	}
+	var routines map[string]string
+	if s.ops != nil && s.model != nil {
+		// What actually runs for this model's shapes, fallbacks named.
+		routines = engine.KernelRoutines(s.model, s.ops.Kernels)
+		t.Note += "; with " + filepath.Base(s.model.Path) + ": " + engine.KernelSummary(s.model, s.ops.Kernels)
+	}
 	b := t.Bundle()
-	b.JSON = map[string]any{"variants": js, "active": active, "best": asm.Best(), "threads": s.threads}
+	b.JSON = map[string]any{"variants": js, "active": active, "best": asm.Best(), "threads": s.threads, "routines": routines}
 	return b
 }
 
@@ -283,7 +289,7 @@ func breakdownRows(run *timeRun) ([]engine.OpStat, time.Duration) {
 func (s *Interpreter) timeBundle(run *timeRun) inspect.Bundle {
 	rows, total := breakdownRows(run)
 	tok := max(run.tokens, 1)
-	t := inspect.Table{Title: fmt.Sprintf("Where the time goes: %s, %d token(s), %.3f ms/token, %s × %d thread(s)", run.label, run.tokens, ms(total)/float64(tok), s.ops.Name, s.ops.Threads()),
+	t := inspect.Table{Title: fmt.Sprintf("Where the time goes: %s, %d token(s), %.3f ms/token, %s × %d thread(s)", run.label, run.tokens, ms(total)/float64(tok), engine.KernelSummary(s.model, s.ops.Kernels), s.ops.Threads()),
 		Header: []string{"op", "calls", "ms", "share", "ms/token", "MB moved", "GB/s", "GFLOP/s"}}
 	t.Shade = [][]float64{}
 	var js []map[string]any
@@ -318,7 +324,7 @@ func (s *Interpreter) timeBundle(run *timeRun) inspect.Bundle {
 	bar := inspect.StackedBar(seg, []inspect.StackedBarItem{{Label: "decode", Values: vals}}, inspect.ChartOpts{Title: "Time per token by op", XLabel: "ms per token", Height: 200})
 	return join([]inspect.Bundle{t.Bundle(), bar}, map[string]any{
 		"tokens": run.tokens, "total_ms": ms(total), "sum_ms": sumMS, "ms_per_token": ms(total) / float64(tok),
-		"prefill_ms": ms(run.prefill), "variant": s.ops.Name, "threads": s.ops.Threads(), "rows": js})
+		"prefill_ms": ms(run.prefill), "variant": s.ops.Name, "routines": engine.KernelRoutines(s.model, s.ops.Kernels), "threads": s.ops.Threads(), "rows": js})
 }
 
 // ---- %bench ----

@@ -111,8 +111,11 @@ var registry map[string]*magicSpec
 
 func init() {
 	registry = map[string]*magicSpec{}
-	for _, m := range append(append(append(allMagics(), courseMagics()...), pullMagics()...), limitMagics()...) {
-		registry[m.name] = m
+	groups := [][]*magicSpec{allMagics(), courseMagics(), pullMagics(), limitMagics(), uiMagics()}
+	for _, g := range groups {
+		for _, m := range g {
+			registry[m.name] = m
+		}
 	}
 }
 
@@ -139,7 +142,7 @@ func allMagics() []*magicSpec {
 		{name: "help", args: "[MAGIC]", maxPos: 1, summary: "Show the list of magics, or one magic's help.", run: (*Interpreter).doHelp},
 		{name: "lsmagic", summary: "List every magic with a one-line summary.", run: (*Interpreter).doLsmagic},
 		{name: "load", args: "[MODEL]", maxPos: 1, pos: pathValues, run: (*Interpreter).doLoad,
-			summary: "Load a llama2.c checkpoint (or a synthetic model) and its tokenizer; print the model card.",
+			summary: "Load a llama2.c checkpoint, a GGUF file (or a synthetic model) and its tokenizer; print the model card.",
 			help: `MODEL is a path or a bare name (stories260K, stories260K.bin) looked up in $MEMWALL_MODEL,
 the directories in $MEMWALL_MODELS, ./models, $XDG_DATA_HOME/memwall/models (default
 ~/.local/share/memwall/models, where memwall pull and %pull put downloads), the kernel's configured
@@ -148,7 +151,8 @@ Llama 2 tokenizer.bin). With no MODEL the first of stories15M, stories260K, stor
 found is loaded, else the built-in stories260K. The built-in is written once to the cache directory and
 mapped from there; the model card says so. The tokenizer is found beside the model (tok512.bin for a
 512-token vocabulary, tokenizer.bin for 32000), else among the built-in ones, unless --tokenizer is
-given.
+given; a GGUF file brings its own vocabulary, and its card lists the general.* metadata and every
+tensor's type.
 --shape writes a synthetic random-weight checkpoint of a named shape into the cache directory
 (reused when it exists) and loads it.`,
 			flags: []flagSpec{
@@ -158,6 +162,8 @@ given.
 				{name: "format", kind: stringFlag, arg: "v0|v1|v2", help: "format of the synthetic checkpoint (default v1; v2 is Q8_0)"},
 				{name: "prefault", kind: boolFlag, help: "read every page of the weights into memory now"},
 				{name: "no-mmap", kind: boolFlag, help: "read the file into the heap instead of mapping it"},
+				{name: "context-length", kind: intFlag, arg: "N", help: "override a GGUF file's context length (llama.context_length), with a warning"},
+				{name: "weights", kind: stringFlag, arg: "TYPE", help: "convert the weight matrices at load to fp32, f16, bf16, q8_0 or q4_0 (ggml's blocks of 32; TYPE,f16 keeps rows that are not a multiple of 32 in f16); the copy counts as copied bytes"},
 			}},
 		{name: "model", summary: "Show the model card of the loaded model again.", run: (*Interpreter).doModel},
 		{name: "weights", args: "[TENSOR]", maxPos: 1, pos: tensorValues, run: (*Interpreter).doWeights,
@@ -184,6 +190,7 @@ PROMPT (which may be empty) to the current context instead of starting afresh. A
 				{name: "top-k", short: "k", kind: intFlag, arg: "K", help: "sample among the K most probable tokens"},
 				{name: "seed", short: "s", kind: intFlag, arg: "S", help: "random seed (default 42)"},
 				{name: "continue", short: "c", kind: boolFlag, help: "continue the current context instead of starting afresh"},
+				flagUI,
 			}},
 		{name: "reset", summary: "Clear the context (token ids, key/value cache, captured activations, step-through, profile).", run: (*Interpreter).doReset},
 		{name: "topk", args: "", run: (*Interpreter).doTopK,
@@ -192,7 +199,7 @@ PROMPT (which may be empty) to the current context instead of starting afresh. A
 		{name: "attention", run: (*Interpreter).doAttention,
 			summary: "Attention patterns over the current context as heatmaps (one head, one layer's heads, or every layer × head).",
 			flags: []flagSpec{flagLayer, flagHead,
-				{name: "log", kind: boolFlag, help: "colour by log10 of the weight"}, flagPrompt}},
+				{name: "log", kind: boolFlag, help: "colour by log10 of the weight"}, flagPrompt, flagUI}},
 		{name: "cache", args: "[HOOK ...]", maxPos: -1, pos: hookValues, posLast: hookValues, run: (*Interpreter).doCache,
 			summary: "Capture the named hook tensors (globs allowed; all of them by default) at every position of the current context.",
 			flags:   []flagSpec{flagPrompt}},
@@ -221,7 +228,8 @@ lists the active ones.`,
 			summary: "Step through the next token's forward pass, one layer (default) or one op (hook point) per call.",
 			help: `Each step shows what changed: the residual stream's norm, this layer's attention row, the logit
 lens at this depth and the time the step took. %continue runs to the end and appends the predicted
-token to the context; %reset abandons the step-through.`},
+token to the context; %reset abandons the step-through. --ui shows Next layer, Next op and
+Continue buttons that do the same.`, flags: []flagSpec{flagUI}},
 		{name: "continue", run: (*Interpreter).doContinue,
 			summary: "Finish the forward pass being stepped through and append its token to the context."},
 		{name: "variant", args: "[NAME]", maxPos: 1, pos: variantValues, run: (*Interpreter).doVariant,

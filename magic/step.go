@@ -173,6 +173,9 @@ func (s *Interpreter) advance(ctx context.Context, stop func(stepEvent) bool) ([
 }
 
 func (s *Interpreter) doStep(c *call) error {
+	if c.args.bool("ui") {
+		return s.stepUI(c)
+	}
 	if err := s.ensureModel(c); err != nil {
 		return err
 	}
@@ -293,12 +296,7 @@ func (s *Interpreter) stepBundle(seen []stepEvent, mode string, compute, wall ti
 	case isResid || last.name == engine.HookLnFinal:
 		logits = make([]float32, cfg.Vocab)
 		if last.name == engine.HookLnFinal {
-			w := s.st.W
-			if w.Cls.Quantized() {
-				logits = nil
-			} else {
-				s.ops.MatVec(logits, w.Cls.F, last.data)
-			}
+			s.st.W.Cls.MulVec(s.ops, logits, last.data)
 		} else {
 			if s.st.LogitLens(last.data, logits) != nil { // a residual of another size: no lens
 				logits = nil

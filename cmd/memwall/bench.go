@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,32 +110,41 @@ func shapeModel(e *env, shape, format string) (string, error) {
 // benchReport is memwall bench's result; the JSON field names are part of
 // the command's interface.
 type benchReport struct {
-	Machine            string           `json:"machine"`
-	Model              string           `json:"model"`
-	Format             string           `json:"format"`
-	Variant            string           `json:"variant"`
-	Threads            int              `json:"threads"`
-	Layout             string           `json:"layout"`
-	Tokens             int              `json:"tokens"`
-	Context            int              `json:"context"`
-	TokPerS            float64          `json:"tok_per_s"`
-	MsP50              float64          `json:"ms_per_token_p50"`
-	MsP99              optFloat         `json:"ms_per_token_p99"` // null when the sample is too small for it
-	PercentileDef      string           `json:"percentile_definition"`
-	Unsupported        []string         `json:"percentiles_unsupported,omitempty"`
-	MsMax              float64          `json:"ms_per_token_max"`
-	WeightBytes        int64            `json:"weight_bytes_per_token"`
-	EffectiveGBps      float64          `json:"effective_gb_per_s"`
-	ReadGBps           float64          `json:"read_bandwidth_gb_per_s"` // median of the probes
-	ReadGBpsMin        float64          `json:"read_bandwidth_gb_per_s_min"`
-	ReadGBpsMax        float64          `json:"read_bandwidth_gb_per_s_max"`
-	Probes             []float64        `json:"read_bandwidth_probes_gb_per_s"`
-	FloorMs            float64          `json:"floor_ms_per_token"`
-	RooflineFraction   float64          `json:"roofline_fraction"`
-	PromptTokens       int              `json:"prompt_tokens,omitempty"`
-	TTFTBatchedMs      float64          `json:"ttft_batched_ms,omitempty"`
-	TTFTTokenByTokenMs float64          `json:"ttft_token_by_token_ms,omitempty"`
-	Conclusions        []map[string]any `json:"conclusions"`
+	Machine string `json:"machine"`
+	Model   string `json:"model"`
+	Format  string `json:"format"`
+	Variant string `json:"variant"`
+	// Kernels names the routine that ran each kind of op (the variant's
+	// own, or what it fell back to and why), weight types included.
+	Kernels            map[string]string `json:"kernels"`
+	Threads            int               `json:"threads"`
+	Layout             string            `json:"layout"`
+	Tokens             int               `json:"tokens"`
+	Context            int               `json:"context"`
+	TokPerS            float64           `json:"tok_per_s"`
+	MsP50              float64           `json:"ms_per_token_p50"`
+	MsP99              optFloat          `json:"ms_per_token_p99"` // null when the sample is too small for it
+	PercentileDef      string            `json:"percentile_definition"`
+	Unsupported        []string          `json:"percentiles_unsupported,omitempty"`
+	MsMax              float64           `json:"ms_per_token_max"`
+	WeightBytes        int64             `json:"weight_bytes_per_token"`
+	EffectiveGBps      float64           `json:"effective_gb_per_s"`
+	ReadGBps           float64           `json:"read_bandwidth_gb_per_s"` // median of the probes
+	ReadGBpsMin        float64           `json:"read_bandwidth_gb_per_s_min"`
+	ReadGBpsMax        float64           `json:"read_bandwidth_gb_per_s_max"`
+	Probes             []float64         `json:"read_bandwidth_probes_gb_per_s"`
+	FloorMs            float64           `json:"floor_ms_per_token"`
+	RooflineFraction   float64           `json:"roofline_fraction"`
+	PromptTokens       int               `json:"prompt_tokens,omitempty"`
+	TTFTBatchedMs      float64           `json:"ttft_batched_ms,omitempty"`
+	TTFTTokenByTokenMs float64           `json:"ttft_token_by_token_ms,omitempty"`
+	Conclusions        []map[string]any  `json:"conclusions"`
+	// Weights is the storage of the matrices (after --weights), Converted
+	// how --weights changed it, CopiedBytes the bytes the load copied out
+	// of the file.
+	Weights     string `json:"weights"`
+	Converted   string `json:"converted,omitempty"`
+	CopiedBytes int64  `json:"copied_bytes"`
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
@@ -163,6 +174,7 @@ func cmdBench(e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	repeats := fs.Int("repeats", 5, "with --ladder: interleaved rounds over all rungs")
 	chunks := fs.Int("probes", 4, "decode in this many chunks with a bandwidth probe before each and after the last")
+	weights := fs.String("weights", "", "convert the weight matrices at load: fp32, f16, bf16, q8_0 or q4_0 (ggml blocks; TYPE,f16 keeps rows that are not a multiple of 32 in f16)")
 	ladder := fs.Bool("ladder", false, "run the whole kernel ladder (scalar, scalar4, SIMD, threads, int8, aligned) on --shape and print one table")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -193,7 +205,7 @@ func cmdBench(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	r, err := benchOne(ctx, path, ops, *aligned, *at, *n, *warmup, *prompt, *chunks)
+	r, err := benchWeights(ctx, path, *weights, ops, *aligned, *at, *n, *warmup, *prompt, *chunks)
 	if err != nil {
 		return err
 	}
@@ -203,6 +215,16 @@ func cmdBench(e *env, args []string) error {
 	w := e.stdout
 	fmt.Fprintf(w, "machine:  %s\nmodel:    %s (%s), %d weight bytes per token\n", r.Machine, r.Model, r.Format, r.WeightBytes)
 	fmt.Fprintf(w, "kernels:  %s, %d thread(s), weights %s\n", r.Variant, r.Threads, r.Layout)
+	fmt.Fprintf(w, "weights:  %s", r.Weights)
+	if r.Converted != "" {
+		fmt.Fprintf(w, ", %s (%d bytes copied)", r.Converted, r.CopiedBytes)
+	}
+	fmt.Fprintln(w)
+	for _, op := range slices.Sorted(maps.Keys(r.Kernels)) {
+		if r.Kernels[op] != r.Variant {
+			fmt.Fprintf(w, "          %s runs %s\n", op, r.Kernels[op])
+		}
+	}
 	fmt.Fprintf(w, "decode:   %d tokens after %d warm-up, from position %d: %.1f tok/s, ms/token P50 %.3f, P99 %s, max %.3f\n",
 		r.Tokens, *warmup, r.Context, r.TokPerS, r.MsP50, inspect.Cell(float64(r.MsP99), "%.3f"), r.MsMax)
 	fmt.Fprintf(w, "          percentiles: %s", r.PercentileDef)
@@ -220,14 +242,24 @@ func cmdBench(e *env, args []string) error {
 	return nil
 }
 
-// benchOne loads path and benchmarks decoding on it, with the read roof
-// probed between chunks of the decode (course.Bench).
-func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, at, n, warmup, prompt, chunks int) (*benchReport, error) {
+// benchWeights loads path, converts its matrices as --weights says ("" for
+// as stored) and benchmarks decoding on it, with the read roof probed
+// between chunks of the decode (course.Bench).
+func benchWeights(ctx context.Context, path, weights string, ops *asm.Ops, aligned bool, at, n, warmup, prompt, chunks int) (*benchReport, error) {
 	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
+	if weights != "" {
+		t, fallback, err := engine.ParseWeights(weights)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --weights: %v", errUsage, err)
+		}
+		if err := m.Convert(t, fallback); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	s, err := engine.NewState(m, ops)
 	if err != nil {
 		return nil, err
@@ -246,11 +278,15 @@ func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, at, 
 	lat := course.DecodeStats(res.Times)
 	roof := res.Roof()
 	r := benchReport{
-		Machine: machine(), Model: path, Format: m.FormatName(), Variant: ops.Name, Threads: ops.Threads(),
+		Machine: machine(), Model: path, Format: m.FormatName(), Variant: ops.Name, Kernels: engine.KernelRoutines(m, ops.Kernels), Threads: ops.Threads(),
 		Layout: s.Layout().String(), Tokens: len(res.Times), Context: at, TokPerS: res.TokPerSec(),
 		MsP50: lat.P50, MsP99: optFloat(lat.P99), MsMax: lat.Max, PercentileDef: inspect.PercentileDefinition, Unsupported: lat.Unsupported,
 		WeightBytes: res.WeightBytes, ReadGBps: roof.Median, ReadGBpsMin: roof.Min, ReadGBpsMax: roof.Max, Probes: res.Probes,
 		Conclusions: res.Conclusions().JSON(),
+		Weights:     m.WeightTypes(), Converted: m.Load.Converted, CopiedBytes: m.Load.CopiedBytes,
+	}
+	if m.Load.Converted != "" && !aligned {
+		r.Layout = "converted copy on the heap" // not the mapping, whatever the layout says
 	}
 	r.EffectiveGBps = res.EffectiveGBps()
 	r.FloorMs = float64(res.WeightBytes) / (roof.Median * 1e9) * 1e3

@@ -17,11 +17,13 @@ func runLadder(e *env, shape string, n, warmup, prompt, repeats int, asJSON bool
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	models := map[string]*engine.Model{}
+	paths := map[string]string{}
 	for _, f := range []string{"v0", "v2"} {
 		p, err := shapeModel(e, shape, f)
 		if err != nil {
 			return err
 		}
+		paths[f] = p
 		m, err := engine.Open(p, engine.LoadOptions{Prefault: true})
 		if err != nil {
 			return err
@@ -29,7 +31,22 @@ func runLadder(e *env, shape string, n, warmup, prompt, repeats int, asJSON bool
 		defer m.Close()
 		models[f] = m
 	}
-	res, err := course.Ladder(ctx, course.LadderOptions{Shape: shape, FP32: models["v0"], Int8: models["v2"], Tokens: n, Warmup: warmup,
+	convert := func(weights string) (*engine.Model, error) {
+		m, err := engine.Open(paths["v0"], engine.LoadOptions{Prefault: true})
+		if err != nil {
+			return nil, err
+		}
+		t, fallback, err := engine.ParseWeights(weights)
+		if err == nil {
+			err = m.Convert(t, fallback)
+		}
+		if err != nil {
+			m.Close()
+			return nil, err
+		}
+		return m, nil
+	}
+	res, err := course.Ladder(ctx, course.LadderOptions{Shape: shape, FP32: models["v0"], Int8: models["v2"], Convert: convert, Tokens: n, Warmup: warmup,
 		Repeats: repeats, PromptTokens: prompt, Progress: func(msg string) { fmt.Fprintf(e.stderr, "ladder: %s\n", msg) }})
 	if err != nil {
 		return err

@@ -33,10 +33,11 @@ func init() {
 	commands = []command{
 		{"kernel", "CONNECTION_FILE", "run the Jupyter kernel (started by Jupyter through the kernelspec)", cmdKernel},
 		{"install", "[--user | --sys-prefix | --prefix DIR] [--name NAME] [--env KEY=VALUE ...] [--uninstall]", "install (or remove) the Jupyter kernelspec", cmdInstall},
-		{"run", "MODEL [-z TOKENIZER] [-t TEMP] [-p TOPP] [-k TOPK] [-s SEED] [-n STEPS] [-i PROMPT]", "generate text, a drop-in for llama2.c's run", cmdRun},
-		{"tokenize", "-z TOKENIZER [--ids] [--bos] [--eos] TEXT", "print the token ids (and pieces) of a text", cmdTokenize},
+		{"run", "MODEL [-z TOKENIZER] [-t TEMP] [-p TOPP] [-k TOPK] [-s SEED] [-n STEPS] [-i PROMPT] [--context-length N]", "generate text, a drop-in for llama2.c's run", cmdRun},
+		{"tokenize", "-z TOKENIZER|MODEL.gguf [--ids] [--bos] [--eos] TEXT", "print the token ids (and pieces) of a text", cmdTokenize},
 		{"gen", "--shape NAME [--seed N] [--untied] [--format v0|v1|v2] [--group-size G] -o FILE", "write a synthetic random-weight checkpoint", cmdGen},
 		{"quantize", "IN -o OUT [--group-size G]", "convert a checkpoint to Q8_0 (version 2)", cmdQuantize},
+		{"convert", "IN -o OUT.gguf [--type f32|f16|bf16|q8_0|q4_0] [-z TOKENIZER] [--name NAME]", "write any model memwall reads as a GGUF file (for llama.cpp, or to test GGUF speed)", cmdConvert},
 		{"info", "MODEL", "describe a checkpoint: header, parameters, every tensor's shape, offset and alignment (alias: inspect-file)", cmdInfo},
 		{"inspect-file", "MODEL", "", cmdInfo},
 		{"bandwidth", "[--threads N] [--size BYTES|--model FILE] [--runs R] [--json]", "measure memory read/copy/triad bandwidth", cmdBandwidth},

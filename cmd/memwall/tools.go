@@ -53,6 +53,7 @@ func cmdRun(e *env, args []string) error {
 	mode := fs.String("m", "generate", "mode: generate (chat is not supported)")
 	variant := fs.String("variant", "auto", "kernel variant")
 	threads := fs.Int("threads", 1, "threads for the matrix products")
+	ctxLen := fs.Int("context-length", 0, "override a GGUF file's context length (llama.context_length), with a warning")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -73,19 +74,24 @@ func cmdRun(e *env, args []string) error {
 	if *seed <= 0 {
 		*seed = time.Now().Unix()
 	}
-	m, err := engine.Open(path, engine.LoadOptions{})
+	m, err := engine.Open(path, engine.LoadOptions{ContextLength: *ctxLen})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if *tokPath == "" {
-		if *tokPath, err = findTokenizer(path, m.Vocab); err != nil {
+	for _, w := range m.Load.Warnings {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
+	}
+	tok := m.Tok // a GGUF file's own vocabulary
+	if *tokPath != "" || tok == nil {
+		if *tokPath == "" {
+			if *tokPath, err = findTokenizer(path, m.Vocab); err != nil {
+				return err
+			}
+		}
+		if tok, err = engine.LoadTokenizer(*tokPath, m.Vocab); err != nil {
 			return err
 		}
-	}
-	tok, err := engine.LoadTokenizer(*tokPath, m.Vocab)
-	if err != nil {
-		return err
 	}
 	ops, err := newOps(*variant, *threads)
 	if err != nil {
@@ -120,7 +126,7 @@ func cmdRun(e *env, args []string) error {
 
 func cmdTokenize(e *env, args []string) error {
 	fs := newFlags(e, "tokenize")
-	tokPath := fs.String("z", "", "tokenizer file (required)")
+	tokPath := fs.String("z", "", "tokenizer file, or a GGUF model whose vocabulary to use (required)")
 	idsOnly := fs.Bool("ids", false, "print only the ids")
 	bos := fs.Bool("bos", true, "start with BOS (1)")
 	eos := fs.Bool("eos", false, "end with EOS (2)")
@@ -158,7 +164,7 @@ func cmdGen(e *env, args []string) error {
 	seed := fs.Uint64("seed", 1, "random seed (the same seed gives the same weights in every format)")
 	untied := fs.Bool("untied", false, "write a separate classifier instead of sharing the embedding")
 	format := fs.String("format", "v0", "v0 (legacy), v1 (fp32) or v2 (Q8_0)")
-	gs := fs.Int("group-size", 0, "Q8_0 group size for v2 (default: llama2.c's, 64 halved until it divides dim and hidden_dim)")
+	gs := fs.Int("group-size", 0, "Q8_0 group size for v2 (default: llama2.c's, 64 halved until it divides every row)")
 	out := fs.String("o", "", "output file (required)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -209,7 +215,7 @@ func parseFormat(s string) (int, error) {
 func cmdQuantize(e *env, args []string) error {
 	fs := newFlags(e, "quantize")
 	out := fs.String("o", "", "output file (required)")
-	gs := fs.Int("group-size", 0, "Q8_0 group size (default: llama2.c's, 64 halved until it divides dim and hidden_dim)")
+	gs := fs.Int("group-size", 0, "Q8_0 group size (default: llama2.c's, 64 halved until it divides every row)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -282,7 +288,18 @@ func cmdInfo(e *env, args []string) error {
 	}
 	fmt.Fprintf(w, "classifier:  %s\n", tie)
 	fmt.Fprintf(w, "parameters:  %d\n", c.Params())
-	fmt.Fprintf(w, "weights read per token: %d bytes\n\n", m.WeightBytes())
+	fmt.Fprintf(w, "weights read per token: %d bytes\n", m.WeightBytes())
+	if g := m.GGUF; g != nil {
+		fmt.Fprintf(w, "rms_norm_eps %g, rope_freq_base %g, alignment %d, tensor data from offset %d\n", c.Eps(), c.RopeTheta(), g.Alignment, g.DataOffset)
+		fmt.Fprintf(w, "\nmetadata (%d keys):\n", len(g.KV))
+		for _, kv := range g.KV {
+			fmt.Fprintf(w, "  %s = %s\n", kv.Key, engine.FormatGGUFValue(kv.Value, 6))
+		}
+	}
+	for _, warn := range m.Load.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "tensor\tshape\tdtype\toffset\tbytes\talign\t")
 	for _, t := range m.Tensors {

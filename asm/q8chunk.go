@@ -1,0 +1,76 @@
+//go:build (amd64 || arm64) && !noasm
+
+package asm
+
+import "sync"
+
+// q8Shape is how the any-group-size int8 kernels (q8rowsAVX2, and
+// gemvQ8NEON off multiples of 16) walk the groups of one group size:
+// nfull whole chunks of the kernel's width, then (tailw > 0) one chunk of
+// tailw bytes ending at the group's end, tailadj bytes back. x is laid out
+// in the same chunks (chunked), so the bytes of the overlap multiply zero.
+type q8Shape struct{ gs, width, nfull, tailw, tailadj int }
+
+// q8ShapeOf is the shape of group size gs in chunks of width bytes; with
+// half set, a tail of at most width/2 bytes takes a half-width chunk.
+func q8ShapeOf(gs, width int, half bool) q8Shape {
+	sh := q8Shape{gs: gs, width: width, nfull: gs / width}
+	if t := gs % width; t > 0 {
+		sh.tailw = width
+		if half && t <= width/2 {
+			sh.tailw = width / 2
+		}
+		sh.tailadj = sh.tailw - t
+	}
+	return sh
+}
+
+// chunkBytes is the length of x laid out in chunks for gpr groups.
+func (sh q8Shape) chunkBytes(gpr int) int {
+	return gpr * (sh.nfull*sh.width + sh.tailw)
+}
+
+// q8Scratch holds the per-call buffers of the int8 kernels (x in chunks, a
+// padded copy of a row), reused through a pool so a product allocates
+// nothing.
+var q8Scratch = sync.Pool{New: func() any { return new([]int8) }}
+
+var q8ScratchF32 = sync.Pool{New: func() any { return new([]float32) }}
+
+func scratchF32(n int) *[]float32 {
+	p := q8ScratchF32.Get().(*[]float32)
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+func scratchInt8(n int) *[]int8 {
+	p := q8Scratch.Get().(*[]int8)
+	if cap(*p) < n {
+		*p = make([]int8, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+// chunked lays x (gpr groups of gs) out in the kernel's chunks into buf:
+// the whole chunks of each group as they are, and its last partial chunk
+// as the tailw bytes ending at the group's end with the bytes before the
+// group's tail zeroed. With gs a multiple of 32 the layout is x itself.
+func (sh q8Shape) chunked(buf, x []int8, gpr int) []int8 {
+	if sh.tailw == 0 {
+		return x
+	}
+	gs, o := sh.gs, 0
+	for g := 0; g < gpr; g++ {
+		xg := x[g*gs : (g+1)*gs]
+		full := sh.nfull * sh.width
+		o += copy(buf[o:], xg[:full])
+		clear(buf[o : o+sh.tailadj])
+		copy(buf[o+sh.tailadj:o+sh.tailw], xg[full:])
+		o += sh.tailw
+	}
+	return buf[:o]
+}

@@ -1,0 +1,112 @@
+//go:build !noasm
+
+package asm
+
+import "golang.org/x/sys/cpu"
+
+// archWeightKernels sets the SIMD routines of the new weight types for the
+// amd64 variants. Both "avx2" and "avx512" run the AVX2 routines (every
+// AVX-512 CPU has AVX2 and F16C): AVX-512 versions, VDPBF16PS among them,
+// are not written yet, because no machine this was developed on exposes
+// AVX-512 (and qemu 7.2 does not emulate it), and an untested kernel is not
+// shipped. WeightKernel says so.
+func archWeightKernels(k *Kernels) {
+	weightKernelsAVX2(k, cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C)
+}
+
+// weightKernelsAVX2 sets the AVX2 routines on the avx2 and avx512 variants
+// when have (AVX2, FMA and F16C) is true; otherwise they keep the portable
+// ones, which WeightKernel then names. Tests call it with have = false.
+func weightKernelsAVX2(k *Kernels, have bool) {
+	switch k.Name {
+	case "avx2", "avx512":
+	default:
+		return
+	}
+	if !have {
+		return
+	}
+	k.MatVecBF16 = matVecBF16Pairs(bf16px4AVX2, bf16px1AVX2)
+	k.MatVecF16 = matVecH16(f16x4AVX2, f16x1AVX2, F16ToF32)
+	k.MatVecQ8B = matVecBlocks(q8bx4AVX2, q8bx1AVX2, Q8BlockBytes)
+	k.MatVecQ4_0 = matVecQ4Pairs(q40px4AVX2, q40px1AVX2)
+	kernel := map[string]string{
+		TypeBF16:     "AVX2: bf16 split into even and odd weights by a shift and a mask, fp32 FMA (exact products)",
+		TypeF16:      "AVX2: f16 converted by F16C VCVTPH2PS, fp32 FMA",
+		TypeQ8Blocks: "AVX2: VPMADDUBSW int8 products, int32 block sums",
+		TypeQ4_0:     "AVX2: two rows per register, VPMADDUBSW on the nibbles, int32 block sums, 8·Σx taken off once per row",
+	}
+	if k.Name == "avx512" {
+		for t, d := range kernel {
+			kernel[t] = d + " (the AVX2 routine: no AVX-512 one yet)"
+		}
+	}
+	k.WeightKernel = func(t string) string { return kernel[t] }
+}
+
+//go:noescape
+func f16x4AVX2(w *uint16, stride int, x *float32, n int, out *float32, ostride int)
+
+//go:noescape
+func f16x1AVX2(w *uint16, x *float32, n int) float32
+
+//go:noescape
+func q8bx4AVX2(w *byte, stride int, xq *int8, xs *float32, nb int, out *float32, ostride int)
+
+//go:noescape
+func q8bx1AVX2(w *byte, xq *int8, xs *float32, nb int) float32
+
+//go:noescape
+func bf16px4AVX2(w *uint16, stride int, x *float32, n int, out *float32, ostride int)
+
+//go:noescape
+func bf16px1AVX2(w *uint16, x *float32, n int) float32
+
+//go:noescape
+func q40px4AVX2(w *byte, stride int, xq *int8, xs *float32, c *float32, nb int, out *float32, ostride int)
+
+//go:noescape
+func q40px1AVX2(w *byte, xq *int8, xs *float32, c *float32, nb int) float32
+
+// matVecQ4Pairs is matVecBlocks for the Q4_0 routines that take the
+// unsigned nibbles and subtract, per row, sum_b d_b·c_b with c_b =
+// 8·Σxq_b·xs_b, computed here once per product.
+func matVecQ4Pairs(
+	four func(w *byte, stride int, xq *int8, xs *float32, c *float32, nb int, out *float32, ostride int),
+	one func(w *byte, xq *int8, xs *float32, c *float32, nb int) float32,
+) func(out []float32, w []byte, xq []int8, xs []float32) {
+	return func(out []float32, w []byte, xq []int8, xs []float32) {
+		rows, nb := len(out), len(xq)/BlockSize
+		if rows == 0 {
+			return
+		}
+		if nb == 0 {
+			clear(out)
+			return
+		}
+		rb := nb * Q4_0BlockBytes
+		_ = w[rows*rb-1]
+		_ = xq[nb*BlockSize-1]
+		_ = xs[nb-1]
+		bp := pairScratch.Get().(*[]float32)
+		if cap(*bp) < nb {
+			*bp = make([]float32, nb)
+		}
+		c := (*bp)[:nb]
+		for b := range c {
+			var s int32
+			for _, v := range xq[b*BlockSize : (b+1)*BlockSize] {
+				s += int32(v)
+			}
+			c[b] = float32(8*s) * xs[b]
+		}
+		q := rows / 4
+		for i := 0; i < q; i++ {
+			four(&w[i*rb], q*rb, &xq[0], &xs[0], &c[0], nb, &out[i], 4*q)
+		}
+		for r := 4 * q; r < rows; r++ {
+			out[r] = one(&w[r*rb], &xq[0], &xs[0], &c[0], nb)
+		}
+		pairScratch.Put(bp)
+	}
+}

@@ -1,0 +1,138 @@
+//go:build (amd64 || arm64) && !noasm
+
+package asm
+
+import "sync"
+
+// The Go side of the SIMD kernels of the new weight types: each
+// architecture provides a four-row and a one-row routine per type, and
+// these wrappers lay out the rows as the fp32 and int8 kernels do. With
+// q = rows/4, block i takes rows i, i+q, i+2q and i+3q (four streams a
+// quarter of the matrix apart, which the hardware prefetchers follow
+// better than adjacent rows); the rows%4 after 4q go one at a time. The
+// routines sum every row alike, so a row's bits do not depend on where it
+// falls, and the columns past the last multiple of 8 of a 16-bit row are
+// added after the routine's sum, in order, here.
+
+func matVecH16(
+	four func(w *uint16, stride int, x *float32, n int, out *float32, ostride int),
+	one func(w *uint16, x *float32, n int) float32,
+	conv func(uint16) float32,
+) func(out []float32, w []uint16, x []float32) {
+	return func(out []float32, w []uint16, x []float32) {
+		rows, cols := len(out), len(x)
+		if rows == 0 {
+			return
+		}
+		if cols == 0 {
+			clear(out)
+			return
+		}
+		_ = w[rows*cols-1]
+		m := cols &^ 7
+		q := rows / 4
+		for i := 0; i < q; i++ {
+			four(&w[i*cols], 2*q*cols, &x[0], m, &out[i], 4*q)
+		}
+		for r := 4 * q; r < rows; r++ {
+			out[r] = one(&w[r*cols], &x[0], m)
+		}
+		if m == cols {
+			return
+		}
+		for r := range out {
+			s := out[r]
+			row := w[r*cols : (r+1)*cols]
+			for j := m; j < cols; j++ {
+				s += float32(conv(row[j]) * x[j])
+			}
+			out[r] = s
+		}
+	}
+}
+
+// matVecBF16Pairs is matVecH16 for routines that take x deinterleaved in
+// chunks of 16 columns (the 8 even, then the 8 odd ones) and rows of a
+// multiple of 16 columns; the rest of each row is added here, in order.
+func matVecBF16Pairs(
+	four func(w *uint16, stride int, x *float32, n int, out *float32, ostride int),
+	one func(w *uint16, x *float32, n int) float32,
+) func(out []float32, w []uint16, x []float32) {
+	return func(out []float32, w []uint16, x []float32) {
+		rows, cols := len(out), len(x)
+		if rows == 0 {
+			return
+		}
+		if cols == 0 {
+			clear(out)
+			return
+		}
+		_ = w[rows*cols-1]
+		m := cols &^ 15
+		clear(out)
+		if m > 0 {
+			bp := pairScratch.Get().(*[]float32)
+			if cap(*bp) < m {
+				*bp = make([]float32, m)
+			}
+			xp := (*bp)[:m]
+			for c := 0; c < m; c += 16 {
+				xc, pc := x[c:c+16:c+16], xp[c:c+16:c+16]
+				for k := 0; k < 8; k++ {
+					pc[k], pc[8+k] = xc[2*k], xc[2*k+1]
+				}
+			}
+			q := rows / 4
+			for i := 0; i < q; i++ {
+				four(&w[i*cols], 2*q*cols, &xp[0], m, &out[i], 4*q)
+			}
+			for r := 4 * q; r < rows; r++ {
+				out[r] = one(&w[r*cols], &xp[0], m)
+			}
+			pairScratch.Put(bp)
+		}
+		if m == cols {
+			return
+		}
+		for r := range out {
+			s := out[r]
+			row := w[r*cols : (r+1)*cols]
+			for j := m; j < cols; j++ {
+				s += float32(BF16ToF32(row[j]) * x[j])
+			}
+			out[r] = s
+		}
+	}
+}
+
+// pairScratch holds the deinterleaved x of matVecBF16Pairs, one per
+// goroutine at a time.
+var pairScratch = sync.Pool{New: func() any { return new([]float32) }}
+
+func matVecBlocks(
+	four func(w *byte, stride int, xq *int8, xs *float32, nb int, out *float32, ostride int),
+	one func(w *byte, xq *int8, xs *float32, nb int) float32,
+	bb int,
+) func(out []float32, w []byte, xq []int8, xs []float32) {
+	return func(out []float32, w []byte, xq []int8, xs []float32) {
+		rows, nb := len(out), len(xq)/BlockSize
+		if rows == 0 {
+			return
+		}
+		if nb == 0 {
+			clear(out)
+			return
+		}
+		rb := nb * bb
+		_ = w[rows*rb-1]
+		_ = xq[nb*BlockSize-1]
+		_ = xs[nb-1]
+		q := rows / 4
+		for i := 0; i < q; i++ {
+			four(&w[i*rb], q*rb, &xq[0], &xs[0], nb, &out[i], 4*q)
+		}
+		for r := 4 * q; r < rows; r++ {
+			out[r] = one(&w[r*rb], &xq[0], &xs[0], nb)
+		}
+	}
+}
