@@ -87,6 +87,15 @@ type Kernels struct {
 	// the value cache, from out = 0, or continued over the next positions
 	// (the same bits as one call over all of them).
 	AttnMix func(out, att, v []float32, stride int)
+	// AttnScoresF16, AttnMixF16 and the BF16 pair are AttnScores and
+	// AttnMix over a key/value cache of 16-bit values (attn_h16.go), each
+	// converted to float32 exactly as it is read; KVKernel names the
+	// routine that runs for a cache type (KVF16, KVBF16) on this CPU.
+	AttnScoresF16  func(out, q []float32, k []uint16, stride int)
+	AttnMixF16     func(out, att []float32, v []uint16, stride int)
+	AttnScoresBF16 func(out, q []float32, k []uint16, stride int)
+	AttnMixBF16    func(out, att []float32, v []uint16, stride int)
+	KVKernel       func(kvType string) string
 
 	// The products for GGUF's other weight types (wtypes.go); a variant
 	// without its own routine gets the portable one, and WeightKernel
@@ -119,6 +128,7 @@ func Register(k *Kernels) {
 		panic("asm: variant registered twice: " + k.Name)
 	}
 	fillWeightKernels(k)
+	fillKVKernels(k)
 	registry[k.Name] = k
 }
 

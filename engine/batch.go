@@ -85,14 +85,8 @@ func (b *Batch) CopyCache(dst, src, from, to int) {
 	}
 	b.Seq[dst].ensure(to)
 	b.Seq[src].ensure(to)
-	c := b.M.Config
-	kv := c.KVDim()
-	b.Traffic.CopyBytes += CacheCopyCost(c, to-from).Bytes
-	for l := 0; l < c.Layers; l++ {
-		d, s := b.Seq[dst], b.Seq[src]
-		copy(d.keyCache[l][from*kv:to*kv], s.keyCache[l][from*kv:to*kv])
-		copy(d.valueCache[l][from*kv:to*kv], s.valueCache[l][from*kv:to*kv])
-	}
+	b.Traffic.CopyBytes += CacheCopyCost(b.M.Config, to-from, b.Seq[src].kv.Bytes()).Bytes
+	b.Seq[dst].kvCopy(b.Seq[src], from, to)
 }
 
 // Step runs tokens[i] at position pos for every sequence i, in one pass
@@ -136,10 +130,9 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 		}
 		s0.block(l, n, bf, kBuf, vBuf, mm, func() {
 			for i, s := range b.Seq {
-				k := s.keyCache[l][pos*kvDim : (pos+1)*kvDim]
-				copy(k, kBuf[i*kvDim:(i+1)*kvDim])
-				copy(s.valueCache[l][pos*kvDim:(pos+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim])
+				k, v := kBuf[i*kvDim:(i+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim]
 				s0.rot.at(pos, hs, c.RopeTheta()).rope(bf.q[i*dim:(i+1)*dim], k, hs)
+				s.kvStore(l, pos, 1, k, v)
 				ac := s.attend(l, pos, s.att, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
 				b.Traffic.KVBytes += ac.Bytes
 				b.Traffic.Flops += ac.Flops

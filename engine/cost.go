@@ -42,6 +42,8 @@ type Encoding struct {
 	Quantized bool // llama2.c's Q8_0: int8 weights and a float32 scale per group
 	GroupSize int
 	Type      WeightType
+	// KVElem is the bytes of one key/value cache element (0: fp32's 4).
+	KVElem int
 }
 
 // EncodingOf is the encoding of m's matrices, as its first layer's query
@@ -95,10 +97,18 @@ func quantizeCost(n int) Cost { return Cost{5 * int64(n), 3 * int64(n)} }  // re
 
 // attentionCost is one query position attending over positions 0..pos of
 // one layer: every cached key and value read once (shared by the heads of
-// a group), a dot product and an axpy per head and position.
-func attentionCost(c Config, pos int) Cost {
+// a group), a dot product and an axpy per head and position. elem is the
+// bytes of one cached element (4 for fp32, 2 for f16 and bf16; 0 means 4).
+func attentionCost(c Config, pos, elem int) Cost {
 	p := int64(pos + 1)
-	return Cost{Bytes: 2 * 4 * p * int64(c.KVDim()), Flops: 4 * p * int64(c.Dim)}
+	return Cost{Bytes: 2 * int64(kvElem(elem)) * p * int64(c.KVDim()), Flops: 4 * p * int64(c.Dim)}
+}
+
+func kvElem(elem int) int {
+	if elem <= 0 {
+		return 4
+	}
+	return elem
 }
 
 // SamplingCost is choosing a token from the logits: every logit read once
@@ -109,8 +119,9 @@ func SamplingCost(vocab int) Cost { return Cost{Bytes: 4 * int64(vocab), Flops: 
 // CacheCopyCost is copying positions of one sequence's key/value cache to
 // another's (beam search reordering its beams, contrastive search keeping
 // the winner's entry): keys and values of every layer read and written.
-func CacheCopyCost(c Config, positions int) Cost {
-	return Cost{Bytes: 2 * 2 * 4 * int64(positions) * int64(c.KVDim()) * int64(c.Layers)}
+// elem is the bytes of one cached element, as for attentionCost.
+func CacheCopyCost(c Config, positions, elem int) Cost {
+	return Cost{Bytes: 2 * 2 * int64(kvElem(elem)) * int64(positions) * int64(c.KVDim()) * int64(c.Layers)}
 }
 
 // OpCost is one op of a decoded token in the cost model.
@@ -136,7 +147,7 @@ func TokenCosts(c Config, e Encoding, pos int) []OpCost {
 	ops := []OpCost{
 		mat("wq", d, d, L), mat("wk", kv, d, L), mat("wv", kv, d, L), mat("wo", d, d, L),
 		mat("w1", h, d, L), mat("w3", h, d, L), mat("w2", d, h, L), mat("classifier", c.Vocab, d, 1),
-		{Name: "attention", Count: L, Cost: attentionCost(c, pos).Scale(int64(L))},
+		{Name: "attention", Count: L, Cost: attentionCost(c, pos, e.KVElem).Scale(int64(L))},
 		{Name: "rope", Count: L, Cost: ropeCost(d + kv).Scale(int64(L))},
 		{Name: "rmsnorm", Count: 2*L + 1, Cost: normCost(d).Scale(int64(2*L + 1))},
 		{Name: "residual", Count: 2 * L, Cost: residualCost(d).Scale(int64(2 * L))},
@@ -183,6 +194,6 @@ func MatrixCost(c Config, e Encoding) Cost {
 func DecodeStepCost(c Config, e Encoding, pos int) Traffic {
 	mc := MatrixCost(c, e)
 	_, wb := TokenCost(c, e, pos)
-	a := attentionCost(c, pos).Scale(int64(c.Layers))
+	a := attentionCost(c, pos, e.KVElem).Scale(int64(c.Layers))
 	return Traffic{WeightBytes: wb, KVBytes: a.Bytes, Flops: mc.Flops + a.Flops}
 }

@@ -54,7 +54,7 @@ func TestCostModelMatchesModel(t *testing.T) {
 // key and value, not Dim.
 func TestAttentionCostGroupedQuery(t *testing.T) {
 	c, _ := Shape("stories260K")
-	a := attentionCost(c, 9)
+	a := attentionCost(c, 9, 0)
 	if want := int64(2 * 4 * 10 * c.Dim / 2); a.Bytes != want {
 		t.Errorf("attention bytes %d, want %d", a.Bytes, want)
 	}
@@ -75,7 +75,7 @@ func TestAttentionCostGroupedQuery(t *testing.T) {
 	}
 	var want Cost
 	for pos := 0; pos < 10; pos++ {
-		want = want.Add(attentionCost(c, pos).Scale(int64(c.Layers)))
+		want = want.Add(attentionCost(c, pos, 0).Scale(int64(c.Layers)))
 	}
 	for _, o := range s.Profile.Ops() {
 		if o.Name == "attention" && (o.Bytes != want.Bytes || o.Flops != want.Flops) {

@@ -137,7 +137,7 @@ func BeamSearch(ctx context.Context, m *Model, tok *Tokenizer, prompt string, wi
 		beams[i] = beam{ids: append(append([]int(nil), ids...), t), score: lp[t]}
 	}
 	pos := len(ids)
-	snap := map[int][2][]float32{}
+	snap := map[int]kvSnap{}
 	for step := 1; step < steps; step++ {
 		tokens := make([]int, width)
 		for i, bm := range beams {
@@ -196,27 +196,17 @@ func BeamSearch(ctx context.Context, m *Model, tok *Tokenizer, prompt string, wi
 		Score: best.score, Traffic: b.Traffic, Elapsed: time.Since(start), Batched: batched, Width: width}, nil
 }
 
-func (b *Batch) snapshot(i, n int) [2][]float32 {
-	c := b.M.Config
-	kv := c.KVDim()
-	var out [2][]float32
-	b.Traffic.CopyBytes += CacheCopyCost(c, n).Bytes / 2 // read here, written by restore
-	for l := 0; l < c.Layers; l++ {
-		out[0] = append(out[0], b.Seq[i].keyCache[l][:n*kv]...)
-		out[1] = append(out[1], b.Seq[i].valueCache[l][:n*kv]...)
-	}
-	return out
+// snapshot copies sequence i's cache positions [0, n), for restore.
+func (b *Batch) snapshot(i, n int) kvSnap {
+	b.Traffic.CopyBytes += CacheCopyCost(b.M.Config, n, b.Seq[i].kv.Bytes()).Bytes / 2 // read here, written by restore
+	return b.Seq[i].kvSnapshot(n)
 }
 
-func (b *Batch) restore(i int, snap [2][]float32, n int) {
-	c := b.M.Config
-	kv := c.KVDim()
+// restore puts a snapshot into sequence i's cache.
+func (b *Batch) restore(i int, snap kvSnap, n int) {
 	b.Seq[i].ensure(n)
-	b.Traffic.CopyBytes += CacheCopyCost(c, n).Bytes / 2
-	for l := 0; l < c.Layers; l++ {
-		copy(b.Seq[i].keyCache[l][:n*kv], snap[0][l*n*kv:(l+1)*n*kv])
-		copy(b.Seq[i].valueCache[l][:n*kv], snap[1][l*n*kv:(l+1)*n*kv])
-	}
+	b.Traffic.CopyBytes += CacheCopyCost(b.M.Config, n, b.Seq[i].kv.Bytes()).Bytes / 2
+	b.Seq[i].kvRestore(snap)
 }
 
 // TopK returns the indices of the k largest values of x, largest first,

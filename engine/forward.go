@@ -33,6 +33,12 @@ type State struct {
 	// context costs memory only for the context actually used.
 	keyCache, valueCache [][]float32
 	kvCap                int // positions the caches hold
+	// With a 16-bit cache (SetKV, kvcache.go) the caches are key16 and
+	// value16 instead, and new keys and values are made in kvScratch.
+	kv                 KVType
+	key16, value16     [][]uint16
+	kvScratch, kvBatch []float32
+	allLogits          []float32 // forwardAll's rows (speculative.go)
 
 	hooks     hookSet
 	hookNames [][nLayerHooks]string
@@ -123,18 +129,11 @@ func (s *State) Logits() []float32 { return s.logits }
 
 // KeyCache returns the cached keys of layer l at positions [0, n):
 // n × KVDim values.
-func (s *State) KeyCache(l, n int) []float32 {
-	kv := s.M.KVDim()
-	s.ensure(n)
-	return s.keyCache[l][:n*kv]
-}
+// n × KVDim values (a converted copy for a 16-bit cache).
+func (s *State) KeyCache(l, n int) []float32 { return s.cacheRows(l, n, true) }
 
 // ValueCache is KeyCache for values.
-func (s *State) ValueCache(l, n int) []float32 {
-	kv := s.M.KVDim()
-	s.ensure(n)
-	return s.valueCache[l][:n*kv]
-}
+func (s *State) ValueCache(l, n int) []float32 { return s.cacheRows(l, n, false) }
 
 // PositionError is a position outside the model's context.
 type PositionError struct{ Pos, SeqLen int }
@@ -162,15 +161,7 @@ func (s *State) ensure(n int) {
 	}
 	c := s.M.Config
 	newCap := min(max(n, 2*s.kvCap, 16), c.SeqLen)
-	kv := c.KVDim()
-	for l := range s.keyCache {
-		k := make([]float32, newCap*kv)
-		copy(k, s.keyCache[l])
-		s.keyCache[l] = k
-		v := make([]float32, newCap*kv)
-		copy(v, s.valueCache[l])
-		s.valueCache[l] = v
-	}
+	s.growKV(newCap)
 	s.att = make([]float32, c.Heads*newCap)
 	s.kvCap = newCap
 }
@@ -238,8 +229,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	s.tock("rmsnorm", t, normCost(dim))
 	fire(hLn1, s.xb, dim, 0)
 
-	k := s.keyCache[l][pos*kvDim : (pos+1)*kvDim]
-	v := s.valueCache[l][pos*kvDim : (pos+1)*kvDim]
+	k, v := s.kvRows(l, pos, 1, s.kvScratch)
 	in := s.input(s.xb, &s.qx)
 	s.matvec("wq", s.q, &w.Wq, in)
 	s.matvec("wk", k, &w.Wk, in)
@@ -253,6 +243,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	s.tock("rope", t, ropeCost(dim+kvDim))
 	fire(hRotQ, s.q, c.Heads, hs)
 	fire(hRotK, k, c.KVHeads, hs)
+	s.kvStore(l, pos, 1, k, v)
 
 	// Each query head attends over the cached keys of its kv head. Heads
 	// are independent, so with more than one thread they are split
@@ -266,7 +257,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	s.heads(split, s.headSoftmax)
 	fire(hPattern, s.att[:c.Heads*n], c.Heads, n)
 	s.heads(split, s.headMix)
-	s.tock("attention", t, attentionCost(c, n-1))
+	s.tock("attention", t, attentionCost(c, n-1, s.kv.Bytes()))
 	fire(hZ, s.xb, c.Heads, hs)
 
 	// Output projection and residual.
@@ -430,13 +421,12 @@ var attnSplitMin = 1 << 12
 // nothing.
 func (s *State) scoresFor(h0, h1 int) {
 	c := &s.M.Config
-	hs, kvDim, n := c.HeadSize(), c.KVDim(), s.cur.n
+	hs, n := c.HeadSize(), s.cur.n
 	kvMul := c.Heads / c.KVHeads
-	kc := s.keyCache[s.cur.layer]
-	s.attnBlocks(kc, func(t0, t1 int) {
+	l := s.cur.layer
+	s.attnBlocks(true, func(t0, t1 int) {
 		for h := h0; h < h1; h++ {
-			kh := kc[t0*kvDim+(h/kvMul)*hs:]
-			s.ops.AttnScores(s.att[h*n+t0:h*n+t1], s.q[h*hs:(h+1)*hs], kh, kvDim)
+			s.scores(s.att[h*n+t0:h*n+t1], s.q[h*hs:(h+1)*hs], l, t0, (h/kvMul)*hs)
 		}
 	})
 }
@@ -450,27 +440,27 @@ func (s *State) softmaxFor(h0, h1 int) {
 
 func (s *State) mixFor(h0, h1 int) {
 	c := &s.M.Config
-	hs, kvDim, n := c.HeadSize(), c.KVDim(), s.cur.n
+	hs, n := c.HeadSize(), s.cur.n
 	kvMul := c.Heads / c.KVHeads
-	vc := s.valueCache[s.cur.layer]
+	l := s.cur.layer
 	clear(s.xb[h0*hs : h1*hs])
-	s.attnBlocks(vc, func(t0, t1 int) {
+	s.attnBlocks(false, func(t0, t1 int) {
 		for h := h0; h < h1; h++ {
-			vh := vc[t0*kvDim+(h/kvMul)*hs:]
-			s.ops.AttnMix(s.xb[h*hs:(h+1)*hs], s.att[h*n+t0:h*n+t1], vh, kvDim)
+			s.mix(s.xb[h*hs:(h+1)*hs], s.att[h*n+t0:h*n+t1], l, t0, (h/kvMul)*hs)
 		}
 	})
 }
 
-// attnBlocks walks the first s.cur.n positions of a layer's key or value
-// cache in blocks of attnBlock positions: it brings each block's rows into
-// cache with one sequential pass, then calls fn(t0, t1) for it.
-func (s *State) attnBlocks(cache []float32, fn func(t0, t1 int)) {
-	kvDim, n := s.M.Config.KVDim(), s.cur.n
-	step := attnBlock(kvDim)
+// attnBlocks walks the first s.cur.n positions of the current layer's key
+// (or value) cache in blocks of attnBlock positions: it brings each
+// block's rows into cache with one sequential pass, then calls fn(t0, t1)
+// for it.
+func (s *State) attnBlocks(keys bool, fn func(t0, t1 int)) {
+	n := s.cur.n
+	step := attnBlock(s.M.Config.KVDim() * s.kv.Bytes() / 4)
 	for t0 := 0; t0 < n; t0 += step {
 		t1 := min(n, t0+step)
-		asm.Warm(cache[t0*kvDim : t1*kvDim])
+		s.warmKV(s.cur.layer, keys, t0, t1)
 		fn(t0, t1)
 	}
 }

@@ -87,14 +87,14 @@ func (s *State) layerBatch(l, pos0, n int) {
 	c := s.M.Config
 	b := &s.batch
 	dim, kvDim, hs := c.Dim, c.KVDim(), c.HeadSize()
-	kc := s.keyCache[l][pos0*kvDim : (pos0+n)*kvDim]
-	vc := s.valueCache[l][pos0*kvDim : (pos0+n)*kvDim]
+	kc, vc := s.kvRows(l, pos0, n, s.kvBatchScratch(n))
 	s.block(l, n, b, kc, vc, s.matmul, func() {
 		t := s.tick()
 		for i := 0; i < n; i++ {
 			s.rot.at(pos0+i, hs, c.RopeTheta()).rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], hs)
 		}
 		s.tock("rope", t, ropeCost(n*(dim+kvDim)))
+		s.kvStore(l, pos0, n, kc, vc)
 		t = s.tick()
 		s.tock("attention", t, s.attendBatch(l, pos0, n))
 	})
@@ -146,15 +146,15 @@ const maxAttnParts = 16
 // It returns its cost (the cost model's).
 func (s *State) attend(l, pos int, att, q, z []float32) Cost {
 	c := s.M.Config
-	kvDim, hs, kvMul := c.KVDim(), c.HeadSize(), c.Heads/c.KVHeads
+	hs, kvMul := c.HeadSize(), c.Heads/c.KVHeads
 	att = att[:pos+1]
 	for h := 0; h < c.Heads; h++ {
-		s.ops.AttnScores(att, q[h*hs:(h+1)*hs], s.keyCache[l][(h/kvMul)*hs:], kvDim)
+		s.scores(att, q[h*hs:(h+1)*hs], l, 0, (h/kvMul)*hs)
 		s.ops.Softmax(att)
 		clear(z[h*hs : (h+1)*hs])
-		s.ops.AttnMix(z[h*hs:(h+1)*hs], att, s.valueCache[l][(h/kvMul)*hs:], kvDim)
+		s.mix(z[h*hs:(h+1)*hs], att, l, 0, (h/kvMul)*hs)
 	}
-	return attentionCost(c, pos)
+	return attentionCost(c, pos, s.kv.Bytes())
 }
 
 // matmulFunc multiplies n input vectors by a weight matrix (State.matmul,

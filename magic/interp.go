@@ -75,6 +75,7 @@ type Interpreter struct {
 	layout  engine.Layout
 	st      *engine.State
 	scratch *engine.State
+	kv      engine.KVType // the main state's key/value cache (%kv, %load --kv)
 
 	// The context: token ids (BOS first) and how many of them the main
 	// state's key/value cache holds.

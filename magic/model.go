@@ -88,6 +88,13 @@ func (s *Interpreter) doLoad(c *call) error {
 	if a.has("format") && !a.has("shape") {
 		return usagef(c.spec.usage(), "--format only applies to a synthetic model (--shape)")
 	}
+	if a.has("kv") {
+		kv, err := engine.ParseKVType(a.str("kv", ""))
+		if err != nil {
+			return usagef(c.spec.usage(), "--kv: %v", err)
+		}
+		s.kv = kv
+	}
 	if err := s.load(c.ctx, path, a.str("tokenizer", ""), engine.LoadOptions{Prefault: a.bool("prefault"), NoMmap: a.bool("no-mmap"), ContextLength: a.int("context-length", 0)}, a.str("weights", "")); err != nil {
 		return err
 	}
@@ -173,6 +180,9 @@ func (s *Interpreter) load(ctx context.Context, path, tokPath string, lo engine.
 	st, err := engine.NewState(m, ops)
 	if err == nil {
 		err = st.SetLayout(s.layout)
+	}
+	if err == nil {
+		err = st.SetKV(s.kv)
 	}
 	if err != nil {
 		ops.Close()

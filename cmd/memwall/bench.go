@@ -145,6 +145,10 @@ type benchReport struct {
 	Weights     string `json:"weights"`
 	Converted   string `json:"converted,omitempty"`
 	CopiedBytes int64  `json:"copied_bytes"`
+	// KV is the key/value cache's storage (--kv), KVKernel the attention
+	// routine that read it.
+	KV       string `json:"kv_cache"`
+	KVKernel string `json:"kv_kernel"`
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
@@ -172,9 +176,12 @@ func cmdBench(e *env, args []string) error {
 	prompt := fs.Int("prompt-tokens", 0, "also time the first token of a prompt this long, batched and token by token")
 	aligned := fs.Bool("aligned", false, "read weights from a 64-byte-aligned copy instead of the mapping")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	repeats := fs.Int("repeats", 5, "with --ladder: interleaved rounds over all rungs")
+	repeats := fs.Int("repeats", 5, "with --ladder: interleaved rounds over all rungs; with --speculative: of plain and speculative decoding")
 	chunks := fs.Int("probes", 4, "decode in this many chunks with a bandwidth probe before each and after the last")
 	weights := fs.String("weights", "", "convert the weight matrices at load: fp32, f16, bf16, q8_0 or q4_0 (ggml blocks; TYPE,f16 keeps rows that are not a multiple of 32 in f16)")
+	kv := fs.String("kv", "fp32", "key/value cache storage: fp32, f16 or bf16")
+	spec := fs.String("speculative", "", "compare speculative decoding with plain greedy, drafting with DRAFT: layers:N (the first N layers) or a weight type (q8_0, q4_0,f16, ...)")
+	specK := fs.Int("k", 4, "with --speculative: tokens drafted per full-model pass")
 	ladder := fs.Bool("ladder", false, "run the whole kernel ladder (scalar, scalar4, SIMD, threads, int8, aligned) on --shape and print one table")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -205,7 +212,11 @@ func cmdBench(e *env, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	r, err := benchWeights(ctx, path, *weights, ops, *aligned, *at, *n, *warmup, *prompt, *chunks)
+	if *spec != "" {
+		return benchSpeculative(ctx, e, specBench{path: path, weights: *weights, kv: *kv, draft: *spec, k: *specK,
+			n: *n, repeats: *repeats, ops: ops, json: *asJSON})
+	}
+	r, err := benchWeights(ctx, path, *weights, *kv, ops, *aligned, *at, *n, *warmup, *prompt, *chunks)
 	if err != nil {
 		return err
 	}
@@ -225,6 +236,7 @@ func cmdBench(e *env, args []string) error {
 			fmt.Fprintf(w, "          %s runs %s\n", op, r.Kernels[op])
 		}
 	}
+	fmt.Fprintf(w, "kv cache: %s; attention %s\n", r.KV, r.KVKernel)
 	fmt.Fprintf(w, "decode:   %d tokens after %d warm-up, from position %d: %.1f tok/s, ms/token P50 %.3f, P99 %s, max %.3f\n",
 		r.Tokens, *warmup, r.Context, r.TokPerS, r.MsP50, inspect.Cell(float64(r.MsP99), "%.3f"), r.MsMax)
 	fmt.Fprintf(w, "          percentiles: %s", r.PercentileDef)
@@ -243,9 +255,10 @@ func cmdBench(e *env, args []string) error {
 }
 
 // benchWeights loads path, converts its matrices as --weights says ("" for
-// as stored) and benchmarks decoding on it, with the read roof probed
-// between chunks of the decode (course.Bench).
-func benchWeights(ctx context.Context, path, weights string, ops *asm.Ops, aligned bool, at, n, warmup, prompt, chunks int) (*benchReport, error) {
+// as stored), keeps its key/value cache as kv says ("" for fp32) and
+// benchmarks decoding on it, with the read roof probed between chunks of
+// the decode (course.Bench).
+func benchWeights(ctx context.Context, path, weights, kv string, ops *asm.Ops, aligned bool, at, n, warmup, prompt, chunks int) (*benchReport, error) {
 	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
 	if err != nil {
 		return nil, err
@@ -262,6 +275,13 @@ func benchWeights(ctx context.Context, path, weights string, ops *asm.Ops, align
 	}
 	s, err := engine.NewState(m, ops)
 	if err != nil {
+		return nil, err
+	}
+	kvType, err := engine.ParseKVType(kv)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --kv: %v", errUsage, err)
+	}
+	if err := s.SetKV(kvType); err != nil {
 		return nil, err
 	}
 	layout := engine.LayoutMapped
@@ -284,6 +304,7 @@ func benchWeights(ctx context.Context, path, weights string, ops *asm.Ops, align
 		WeightBytes: res.WeightBytes, ReadGBps: roof.Median, ReadGBpsMin: roof.Min, ReadGBpsMax: roof.Max, Probes: res.Probes,
 		Conclusions: res.Conclusions().JSON(),
 		Weights:     m.WeightTypes(), Converted: m.Load.Converted, CopiedBytes: m.Load.CopiedBytes,
+		KV: s.KV().String(), KVKernel: s.KVKernel(),
 	}
 	if m.Load.Converted != "" && !aligned {
 		r.Layout = "converted copy on the heap" // not the mapping, whatever the layout says

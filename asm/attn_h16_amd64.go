@@ -1,0 +1,85 @@
+//go:build !noasm
+
+package asm
+
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
+
+// archKVKernels sets the AVX2 routines of attention over a 16-bit cache
+// for the amd64 variants: f16 converted by F16C's VCVTPH2PS, bf16 widened
+// and shifted into the top half of a float32 (both exact), fp32 FMA.
+// "avx512" runs the same AVX2 routines: no machine this was written on
+// exposes AVX-512 (and qemu does not emulate it), and an untested kernel
+// is not shipped; KVKernel says so.
+func archKVKernels(k *Kernels) {
+	switch k.Name {
+	case "avx2", "avx512":
+	default:
+		return
+	}
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C {
+		return // the variant cannot run here anyway; keep the portable ones
+	}
+	k.AttnScoresF16 = attnScoresH16(f16scoresAVX2)
+	k.AttnMixF16 = attnMixH16(f16mixAVX2)
+	k.AttnScoresBF16 = attnScoresH16(bf16scoresAVX2)
+	k.AttnMixBF16 = attnMixH16(bf16mixAVX2)
+	desc := map[string]string{
+		KVF16:  "AVX2: f16 keys and values converted by F16C VCVTPH2PS, fp32 FMA",
+		KVBF16: "AVX2: bf16 keys and values widened and shifted to fp32, fp32 FMA",
+	}
+	if k.Name == "avx512" {
+		for t, d := range desc {
+			desc[t] = d + " (the AVX2 routine: no AVX-512 one yet)"
+		}
+	}
+	k.KVKernel = func(t string) string { return desc[t] }
+}
+
+func attnScoresH16(f func(out, q *float32, k *uint16, stride, n, nt int, div float32)) func(out, q []float32, k []uint16, stride int) {
+	return func(out, q []float32, k []uint16, stride int) {
+		nt, hs := len(out), len(q)
+		if nt == 0 {
+			return
+		}
+		if hs == 0 {
+			clear(out)
+			return
+		}
+		_ = k[(nt-1)*stride+hs-1]
+		f(&out[0], &q[0], &k[0], stride, hs, nt, float32(math.Sqrt(float64(hs))))
+	}
+}
+
+func attnMixH16(f func(out, att *float32, v *uint16, stride, n, nt int)) func(out, att []float32, v []uint16, stride int) {
+	return func(out, att []float32, v []uint16, stride int) {
+		nt, hs := len(att), len(out)
+		if nt == 0 || hs == 0 {
+			return
+		}
+		_ = v[(nt-1)*stride+hs-1]
+		f(&out[0], &att[0], &v[0], stride, hs, nt)
+	}
+}
+
+// The routines: n values a head, nt positions, stride values between
+// positions. Scores: out[t] = (q · k[t]) / div, the first n&^7 columns
+// summed in two 8-lane accumulators (16 at a time) and folded, the rest
+// added one by one. Mix: out[i] += att[t]*v[t][i] for t in order, one
+// fused multiply-add per value, so any split of the positions between
+// calls gives the same bits.
+
+//go:noescape
+func f16scoresAVX2(out, q *float32, k *uint16, stride, n, nt int, div float32)
+
+//go:noescape
+func bf16scoresAVX2(out, q *float32, k *uint16, stride, n, nt int, div float32)
+
+//go:noescape
+func f16mixAVX2(out, att *float32, v *uint16, stride, n, nt int)
+
+//go:noescape
+func bf16mixAVX2(out, att *float32, v *uint16, stride, n, nt int)

@@ -1,0 +1,322 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Speculative decoding: a cheaper draft model proposes k tokens one after
+// another, and the full model checks all of them in one batched pass (the
+// matrix-matrix products of Prefill: every weight read once for k+1
+// positions). Greedy acceptance keeps the drafted tokens up to the first
+// the full model would not have chosen and adds the full model's own
+// choice there, so the output is exactly plain greedy decoding's; what
+// changes is how many tokens each read of the full model's weights yields.
+
+// DraftModel makes the cheaper model a speculative decoder drafts with,
+// from m's own weights:
+//
+//   - "layers:N": m's first N layers (then m's final norm and classifier);
+//     it shares m's weights, nothing is copied.
+//   - a weight type as --weights takes it ("q8_0", "q4_0", "q4_0,f16",
+//     "bf16"): m's matrices converted at load (counted as copied bytes).
+//
+// The draft shares m's mapped file: it must not be used after m is closed,
+// and closing it does not unmap m.
+func (m *Model) DraftModel(spec string) (*Model, error) {
+	d := &Model{Config: m.Config, Path: m.Path, Tensors: m.Tensors, W: m.W, Load: m.Load}
+	d.Load.CopiedBytes, d.Load.Converted = 0, ""
+	if rest, ok := strings.CutPrefix(spec, "layers:"); ok {
+		n, err := strconv.Atoi(rest)
+		if err != nil || n < 1 || n >= m.Layers {
+			return nil, fmt.Errorf("draft %q: want layers:N with N from 1 to %d (the model has %d layers)", spec, m.Layers-1, m.Layers)
+		}
+		w := *m.W
+		w.Layers = m.W.Layers[:n]
+		d.W, d.Config.Layers = &w, n
+		return d, nil
+	}
+	t, fb, err := ParseWeights(spec)
+	if err != nil {
+		return nil, fmt.Errorf("draft %q: %w (or layers:N)", spec, err)
+	}
+	if err := d.Convert(t, fb); err != nil {
+		return nil, fmt.Errorf("draft %q: %w", spec, err)
+	}
+	return d, nil
+}
+
+// DraftDescribe says what a draft made by DraftModel is, for reports.
+func DraftDescribe(full, draft *Model) string {
+	if draft.Layers < full.Layers {
+		return fmt.Sprintf("the first %d of %d layers (shared weights, %d of %d weight bytes per token)",
+			draft.Layers, full.Layers, draft.WeightBytes(), full.WeightBytes())
+	}
+	return fmt.Sprintf("%s weights (%d of %d weight bytes per token; %d bytes copied at load)",
+		draft.WeightTypes(), draft.WeightBytes(), full.WeightBytes(), draft.Load.CopiedBytes)
+}
+
+// SpecOptions controls Speculate.
+type SpecOptions struct {
+	// K is the number of tokens the draft proposes per full-model pass;
+	// 0 decodes plainly (one full-model pass per token, no draft).
+	K int
+	// Steps and StopAtEOS are as in GenerateOptions: positions to run,
+	// prompt included (0 or more than seq_len: seq_len).
+	Steps     int
+	StopAtEOS bool
+	// Through runs to the step limit past BOS and EOS: benchmarks of
+	// random-weight models, whose greedy choice may well be BOS.
+	Through bool
+}
+
+// Speculation is the outcome of Speculate.
+type Speculation struct {
+	Generation
+	K int
+	// Passes are the full model's passes after the prompt (each verifying
+	// up to K drafted tokens, or decoding one token when K is 0);
+	// DraftPasses the draft's single-token passes.
+	Passes, DraftPasses int
+	// Drafted and Accepted count the drafted tokens and those the full
+	// model agreed with.
+	Drafted, Accepted int
+	// Decode is the time after the prompt: drafting, verifying and
+	// choosing; DraftTime and VerifyTime its draft passes and full-model
+	// passes.
+	Decode, DraftTime, VerifyTime time.Duration
+}
+
+// AcceptanceRate is the fraction of drafted tokens the full model kept
+// (0 when nothing was drafted).
+func (r *Speculation) AcceptanceRate() float64 {
+	if r.Drafted == 0 {
+		return 0
+	}
+	return float64(r.Accepted) / float64(r.Drafted)
+}
+
+// TokensPerPass is the generated tokens per full-model pass: what one read
+// of the full model's weights yields.
+func (r *Speculation) TokensPerPass() float64 {
+	if r.Passes == 0 {
+		return 0
+	}
+	return float64(r.Generated()) / float64(r.Passes)
+}
+
+// DecodeTokPerSec is the generated tokens per second after the prompt.
+func (r *Speculation) DecodeTokPerSec() float64 {
+	if r.Decode <= 0 {
+		return 0
+	}
+	return float64(r.Generated()) / r.Decode.Seconds()
+}
+
+// Speculate decodes greedily from ids (prompt with BOS) with the full
+// model's State s and a draft's State (nil, or K == 0, for plain greedy
+// decoding through the same loop): both get the prompt by Prefill, then
+// each round the draft proposes up to K tokens and s verifies them in one
+// batched pass. The tokens are exactly those greedy Generate produces
+// with s (the batched pass computes each position as Forward does), and
+// stop at the same places: the step limit, BOS, EOS when asked. onToken
+// gets each generated token (Time is the round's time shared among its
+// tokens). With a nil tok no text is decoded.
+func Speculate(ctx context.Context, s, draft *State, tok *Tokenizer, ids []int, opt SpecOptions, onToken func(Token) error) (*Speculation, error) {
+	if len(ids) == 0 {
+		return nil, errors.New("nothing to generate from: no tokens")
+	}
+	if opt.K < 0 {
+		return nil, fmt.Errorf("speculative k = %d: want 0 or more", opt.K)
+	}
+	if len(ids) > s.M.SeqLen {
+		return nil, fmt.Errorf("%w: %d tokens, seq_len %d", ErrPromptTooLong, len(ids), s.M.SeqLen)
+	}
+	k := opt.K
+	if draft == nil {
+		k = 0
+	}
+	if k > 0 {
+		if draft.M.Vocab != s.M.Vocab {
+			return nil, fmt.Errorf("draft vocabulary of %d tokens, the model's is %d", draft.M.Vocab, s.M.Vocab)
+		}
+		if draft.M.SeqLen < s.M.SeqLen {
+			return nil, fmt.Errorf("draft context of %d positions, the model's is %d", draft.M.SeqLen, s.M.SeqLen)
+		}
+	}
+	steps := opt.Steps
+	if steps <= 0 || steps > s.M.SeqLen {
+		steps = s.M.SeqLen
+	}
+	start := time.Now()
+	r := &Speculation{Generation: Generation{IDs: append([]int(nil), ids...), PromptTokens: len(ids), Stopped: "steps"}, K: k}
+	fail := func(err error) (*Speculation, error) {
+		if ctx.Err() != nil {
+			r.Stopped = "cancelled"
+		}
+		r.Elapsed = time.Since(start)
+		return r, err
+	}
+	p := len(ids) - 1
+	if p > 0 {
+		if _, err := s.Prefill(ctx, ids[:p], 0); err != nil {
+			return fail(err)
+		}
+		if k > 0 {
+			if _, err := draft.Prefill(ctx, ids[:p], 0); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	t0 := time.Now()
+	pos, cur := p, ids[p]
+	dv := p // positions of the draft's cache that hold the sequence
+	var sb []byte
+	drafts := make([]int, 0, k)
+	toks := make([]int, 0, k+1)
+	for pos < steps {
+		round := time.Now()
+		kk := min(k, steps-1-pos)
+		td := time.Now()
+		// The draft catches up (after a round that accepted everything,
+		// its cache lacks the last drafted token) and proposes kk tokens.
+		for ; kk > 0 && dv < pos; dv++ {
+			if _, err := draft.Forward(ctx, r.IDs[dv], dv); err != nil {
+				return fail(err)
+			}
+			r.DraftPasses++
+		}
+		drafts = drafts[:0]
+		t := cur
+		for j := 0; j < kk; j++ {
+			logits, err := draft.Forward(ctx, t, pos+j)
+			if err != nil {
+				return fail(err)
+			}
+			r.DraftPasses++
+			t = Argmax(logits)
+			drafts = append(drafts, t)
+		}
+		toks = append(append(toks[:0], cur), drafts...)
+		tv := time.Now()
+		r.DraftTime += tv.Sub(td)
+		rows, err := s.forwardAll(ctx, toks, pos)
+		if err != nil {
+			return fail(err)
+		}
+		r.VerifyTime += time.Since(tv)
+		r.Passes++
+		r.Drafted += kk
+		// Keep the drafts the full model agrees with, then its own token.
+		var out []int
+		for i := range toks {
+			next := Argmax(rows[i*s.M.Vocab : (i+1)*s.M.Vocab])
+			out = append(out, next)
+			if i == kk || next != drafts[i] {
+				break
+			}
+		}
+		a := len(out) - 1
+		r.Accepted += a
+		if kk > 0 {
+			dv = pos + min(a+1, kk) // the draft's rows hold cur and the accepted drafts
+		}
+		dt := time.Since(round) / time.Duration(len(out))
+		for _, next := range out {
+			switch {
+			case opt.Through:
+			case next == BOS:
+				r.Stopped = "bos"
+			case opt.StopAtEOS && next == EOS:
+				r.Stopped = "eos"
+			}
+			if r.Stopped != "steps" {
+				break
+			}
+			if len(r.Times) == 0 {
+				r.TimeToFirst = time.Since(start)
+			}
+			r.IDs = append(r.IDs, next)
+			r.Times = append(r.Times, dt)
+			var piece string
+			if tok != nil {
+				piece = tok.Decode(cur, next)
+				sb = append(sb, piece...)
+			}
+			pos++
+			if onToken != nil {
+				if err := onToken(Token{ID: next, Piece: piece, Pos: pos, Time: dt}); err != nil {
+					r.Text, r.Elapsed, r.Decode = string(sb), time.Since(start), time.Since(t0)
+					return r, err
+				}
+			}
+			cur = next
+		}
+		if r.Stopped != "steps" {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			r.Stopped = "cancelled"
+			r.Text, r.Elapsed, r.Decode = string(sb), time.Since(start), time.Since(t0)
+			return r, err
+		}
+	}
+	r.Text, r.Elapsed, r.Decode = string(sb), time.Since(start), time.Since(t0)
+	return r, nil
+}
+
+// forwardAll runs tokens at positions pos0, pos0+1, ... as Prefill does
+// (one pass over the weights) and returns every position's logits, n ×
+// Vocab, in a buffer reused by the next call. Each row equals what Forward
+// gives for its position (bit for bit with kernels whose batched and
+// single products sum alike). With hooks registered, or for one token, it
+// runs Forward per token.
+func (s *State) forwardAll(ctx context.Context, tokens []int, pos0 int) (rows []float32, err error) {
+	n, c := len(tokens), s.M.Config
+	if len(s.allLogits) < n*c.Vocab {
+		s.allLogits = make([]float32, n*c.Vocab)
+	}
+	out := s.allLogits[:n*c.Vocab]
+	for i, t := range tokens {
+		if err := s.checkArgs(t, pos0+i); err != nil {
+			return nil, err
+		}
+	}
+	if n == 1 || s.hooks.active() {
+		for i, t := range tokens {
+			logits, err := s.Forward(ctx, t, pos0+i)
+			if err != nil {
+				return nil, err
+			}
+			copy(out[i*c.Vocab:], logits)
+		}
+		return out, nil
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.M.catchFault(&err)
+	b := &s.batch
+	b.ensure(s, n)
+	dim := c.Dim
+	for i, t := range tokens {
+		s.embed(t, b.x[i*dim:(i+1)*dim])
+	}
+	for l := 0; l < c.Layers; l++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		s.layerBatch(l, pos0, n)
+	}
+	t := s.tick()
+	for i := 0; i < n; i++ {
+		s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], s.W.FinalNorm, c.Eps())
+	}
+	s.tock("rmsnorm", t, normCost(n*dim))
+	in := s.input(b.xb[:n*dim], &b.qx)
+	s.matmul("classifier", out, &s.W.Cls, in, n)
+	return out, nil
+}
