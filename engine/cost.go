@@ -44,18 +44,23 @@ type Encoding struct {
 	Type      WeightType
 	// KVElem is the bytes of one key/value cache element (0: fp32's 4).
 	KVElem int
+	// OpBytes, when set, is each matrix op's weight bytes per token as the
+	// model stores them (Model.OpWeightBytes): exact for files that mix
+	// types per tensor, where Type (the first query matrix's) is not.
+	OpBytes map[string]int64
 }
 
 // EncodingOf is the encoding of m's matrices, as its first layer's query
-// matrix has it (a model converted with a fallback type for some matrices
-// is counted as that type throughout; Model.WeightBytes is then exact).
+// matrix has it, with every matrix op's own stored bytes (OpBytes), so
+// that a model mixing types (a fallback type for some matrices, a GGUF
+// file with f16 ffn_down) is counted as it is stored.
 func EncodingOf(m *Model) Encoding {
 	if len(m.W.Layers) == 0 {
 		return Encoding{Quantized: m.Quantized(), GroupSize: m.GroupSize}
 	}
 	wq := &m.W.Layers[0].Wq
 	t := wq.kind()
-	return Encoding{Quantized: t == WeightQ8, GroupSize: wq.GS, Type: t}
+	return Encoding{Quantized: t == WeightQ8, GroupSize: wq.GS, Type: t, OpBytes: m.OpWeightBytes()}
 }
 
 // Name is the weight type's usual name.
@@ -141,8 +146,15 @@ type OpCost struct {
 func TokenCosts(c Config, e Encoding, pos int) []OpCost {
 	d, h, kv, L := c.Dim, c.HiddenDim, c.KVDim(), c.Layers
 	mat := func(name string, rows, cols, count int) OpCost {
-		return OpCost{Name: name, Rows: rows, Cols: cols, Count: count, Weights: true,
-			Cost: matrixCost(e.MatrixBytes(rows, cols), rows, cols, 1).Scale(int64(count))}
+		cost := matrixCost(e.MatrixBytes(rows, cols), rows, cols, 1).Scale(int64(count))
+		if b, ok := e.OpBytes[name]; ok {
+			cost.Bytes = b // all count products: the stored matrices' own bytes
+		}
+		return OpCost{Name: name, Rows: rows, Cols: cols, Count: count, Weights: true, Cost: cost}
+	}
+	embedRow := e.MatrixBytes(c.Vocab, d) / int64(c.Vocab)
+	if b, ok := e.OpBytes["embed"]; ok {
+		embedRow = b
 	}
 	ops := []OpCost{
 		mat("wq", d, d, L), mat("wk", kv, d, L), mat("wv", kv, d, L), mat("wo", d, d, L),
@@ -154,7 +166,7 @@ func TokenCosts(c Config, e Encoding, pos int) []OpCost {
 		{Name: "swiglu", Count: L, Cost: swigluCost(h).Scale(int64(L))},
 		// Norm weights and the embedding row are weights too, fp32 in every format.
 		{Name: "norm weights", Count: 2*L + 1, Weights: true, Cost: Cost{Bytes: 4 * int64(2*L+1) * int64(d)}},
-		{Name: "embed", Count: 1, Weights: true, Cost: Cost{Bytes: e.MatrixBytes(c.Vocab, d) / int64(c.Vocab)}},
+		{Name: "embed", Count: 1, Weights: true, Cost: Cost{Bytes: embedRow}},
 	}
 	if e.Quantized || e.Type == WeightQ8 || e.Type == WeightQ8Blocks || e.Type == WeightQ4_0 {
 		// The activations are quantized before the q/k/v, output and w1/w3

@@ -3,6 +3,8 @@ package engine
 import (
 	"path/filepath"
 	"testing"
+
+	"github.com/memwall/memwall/internal/testdata"
 )
 
 // The cost model's weight bytes are what the loaded matrices occupy, for
@@ -145,5 +147,34 @@ func TestTopK(t *testing.T) {
 	}
 	if TopK(x, 0) != nil || TopK([]float64{}, 3) != nil {
 		t.Error("k = 0 or empty input should give nothing")
+	}
+}
+
+// A GGUF file that mixes types per tensor (llama.cpp keeps ffn_down in f16
+// in its q8_0 and q4_0 files) is counted as stored, op by op, and the
+// mixed op is counted in f16, not in the first query matrix's type.
+func TestCostModelMixedGGUF(t *testing.T) {
+	for _, name := range []string{"stories260K-q8_0.gguf", "stories260K-q4_0.gguf"} {
+		m, err := Open(testdata.GGUF(name), LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		if m.W.Layers[0].W2.kind() == m.W.Layers[0].Wq.kind() {
+			t.Fatalf("%s: ffn_down is %v like attn_q; the test needs a mixed file", name, m.W.Layers[0].W2.kind())
+		}
+		e := EncodingOf(m)
+		if _, wb := TokenCost(m.Config, e, 0); wb != m.WeightBytes() {
+			t.Errorf("%s: cost model %d weight bytes, model %d", name, wb, m.WeightBytes())
+		}
+		var w2 int64
+		for _, o := range TokenCosts(m.Config, e, 0) {
+			if o.Name == "w2" {
+				w2 = o.Bytes
+			}
+		}
+		if want := 2 * int64(m.Layers) * int64(m.Dim) * int64(m.HiddenDim); w2 != want {
+			t.Errorf("%s: w2 counted as %d bytes, its f16 storage is %d", name, w2, want)
+		}
 	}
 }
