@@ -15,10 +15,11 @@ package course
 import (
 	"fmt"
 	"html"
-	"math"
 	"sort"
 	"strings"
 
+	"github.com/memwall/memwall/asm"
+	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
 )
 
@@ -103,12 +104,7 @@ func (cs Conclusions) Bundle() inspect.Bundle {
 }
 
 // Num makes a float JSON-safe: NaN and Inf become nil.
-func Num(f float64) any {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil
-	}
-	return f
-}
+func Num(f float64) any { return inspect.Finite(f) }
 
 // ev builds an evidence map from name, value pairs.
 func ev(kv ...any) map[string]float64 {
@@ -202,6 +198,23 @@ func Parts(bs ...inspect.Bundle) []inspect.Bundle {
 }
 
 func parts(bs ...inspect.Bundle) []inspect.Bundle { return Parts(bs...) }
+
+// newState makes a state over m with its own kernels of a variant and
+// thread count and a weight layout; release closes the kernels.
+func newState(m *engine.Model, variant string, threads int, layout engine.Layout) (st *engine.State, release func(), err error) {
+	ops, err := asm.New(variant, max(threads, 1))
+	if err != nil {
+		return nil, nil, err
+	}
+	if st, err = engine.NewState(m, ops); err == nil {
+		err = st.SetLayout(layout)
+	}
+	if err != nil {
+		ops.Close()
+		return nil, nil, err
+	}
+	return st, func() { ops.Close() }, nil
+}
 
 // Progress receives a short description of what an experiment is doing;
 // nil is fine.

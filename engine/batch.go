@@ -28,8 +28,21 @@ type Batch struct {
 type Traffic struct {
 	WeightBytes int64 // weight bytes read
 	KVBytes     int64 // key/value cache bytes read
-	Flops       int64
-	Steps       int
+	// CopyBytes are key/value cache bytes copied between sequences (read
+	// and written): beam search reordering its beams, contrastive search
+	// handing the winner's entry to every candidate.
+	CopyBytes int64
+	Flops     int64
+	Steps     int
+}
+
+// Add accumulates u into t (Steps included).
+func (t *Traffic) Add(u Traffic) {
+	t.WeightBytes += u.WeightBytes
+	t.KVBytes += u.KVBytes
+	t.CopyBytes += u.CopyBytes
+	t.Flops += u.Flops
+	t.Steps += u.Steps
 }
 
 // NewBatch makes a batch of b sequences over m.
@@ -72,6 +85,7 @@ func (b *Batch) CopyCache(dst, src, from, to int) {
 	}
 	b.Seq[dst].ensure(to)
 	b.Seq[src].ensure(to)
+	b.Traffic.CopyBytes += CacheCopyCost(b.M.Config, to-from, b.Seq[src].kv.Bytes()).Bytes
 	b.Seq[dst].kvCopy(b.Seq[src], from, to)
 }
 
@@ -103,8 +117,9 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 	var wBytes int64
 	mm := func(_ string, out []float32, m *Matrix, in vecIn, n int) {
 		m.apply(b.ops, out, in, n, true)
-		wBytes += m.Bytes()
-		b.Traffic.Flops += 2 * int64(n) * int64(m.Rows) * int64(m.Cols)
+		mc := matrixCost(m.Bytes(), m.Rows, m.Cols, n)
+		wBytes += mc.Bytes
+		b.Traffic.Flops += mc.Flops
 	}
 	// The new keys and values land in scratch rows, then each goes to its
 	// own sequence's cache.
@@ -118,9 +133,9 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 				k, v := kBuf[i*kvDim:(i+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim]
 				s0.rot.at(pos, hs, c.RopeTheta()).rope(bf.q[i*dim:(i+1)*dim], k, hs)
 				s.kvStore(l, pos, 1, k, v)
-				bytes, flops := s.attend(l, pos, s.att, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
-				b.Traffic.KVBytes += bytes
-				b.Traffic.Flops += flops
+				ac := s.attend(l, pos, s.att, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
+				b.Traffic.KVBytes += ac.Bytes
+				b.Traffic.Flops += ac.Flops
 			}
 		})
 	}

@@ -69,27 +69,36 @@ func (s *State) Bench(ctx context.Context, opt BenchOptions) (*BenchResult, erro
 		}
 		token = Argmax(logits)
 	}
-	first := token
-	run := func(count int, times []time.Duration) ([]time.Duration, error) {
-		token := first
-		for pos := at; pos < at+count; pos++ {
-			t0 := time.Now()
-			logits, err := s.Forward(ctx, token, pos)
-			if err != nil {
-				return times, err
-			}
-			token = Argmax(logits)
-			if times != nil {
-				times = append(times, time.Since(t0))
-			}
-		}
-		return times, nil
-	}
-	if _, err := run(warm, nil); err != nil {
+	if _, err := s.DecodeGreedy(ctx, token, at, warm, nil); err != nil {
 		return nil, err
 	}
-	times, err := run(n, make([]time.Duration, 0, n))
+	times := make([]time.Duration, 0, n)
+	_, err := s.DecodeGreedy(ctx, token, at, n, func(_, _ int, d time.Duration) { times = append(times, d) })
 	return &BenchResult{Times: times, WeightBytes: s.M.WeightBytes()}, err
+}
+
+// DecodeGreedy is the engine's one timed decoding loop: it feeds token at
+// position pos, picks the most probable next token, and so on for n
+// tokens, calling step (when not nil) after each with its position, the
+// token chosen and the time the forward pass and the choice took. With a
+// Profile attached, the choice is charged to "sampling" by the cost model.
+// It returns the last token chosen. Bench, %latency and %time decode
+// through it.
+func (s *State) DecodeGreedy(ctx context.Context, token, pos, n int, step func(pos, next int, d time.Duration)) (int, error) {
+	for i := 0; i < n; i++ {
+		t0 := time.Now()
+		logits, err := s.Forward(ctx, token, pos+i)
+		if err != nil {
+			return token, err
+		}
+		ts := s.tick()
+		token = Argmax(logits)
+		s.tock("sampling", ts, SamplingCost(len(logits)))
+		if step != nil {
+			step(pos+i, token, time.Since(t0))
+		}
+	}
+	return token, nil
 }
 
 // TimeToFirstToken feeds a prompt of n tokens (BOS then arbitrary ids)

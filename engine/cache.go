@@ -16,7 +16,13 @@ import (
 // seed and format in a cache directory: one name for every part of memwall
 // (the kernel's %load --shape, memwall bench --shape), so that they share
 // the file.
+// A Q8_0 (v2) name carries its group size, so that a change of
+// DefaultGroupSize gives a new file rather than a size clash with an old one
+// in a shared cache.
 func SyntheticName(shape string, seed int, v int) string {
+	if c, err := Shape(shape); err == nil && v == V2 {
+		return fmt.Sprintf("%s-seed%d-v2-gs%d.bin", shape, seed, DefaultGroupSize(c))
+	}
 	return fmt.Sprintf("%s-seed%d-v%d.bin", shape, seed, v)
 }
 

@@ -24,9 +24,7 @@ func (b *Batch) step(ctx context.Context, tokens []int, pos int, batched bool) e
 		}
 		copy(b.logits[i*c.Vocab:], logits)
 		copy(b.hidden[i*c.Dim:], s.x) // Forward leaves the final normalized state in x
-		b.Traffic.WeightBytes += b.M.WeightBytes()
-		b.Traffic.KVBytes += 2 * 4 * int64(pos+1) * int64(c.KVDim()) * int64(c.Heads/c.KVHeads) * int64(c.Layers)
-		b.Traffic.Flops += b.M.MatFlops() + 4*int64(pos+1)*int64(c.Dim)*int64(c.Layers)
+		b.Traffic.Add(DecodeStepCost(c, EncodingOf(b.M), pos))
 	}
 	b.Traffic.Steps++
 	return nil
@@ -132,14 +130,14 @@ func BeamSearch(ctx context.Context, m *Model, tok *Tokenizer, prompt string, wi
 		done  bool
 	}
 	lp := logSoftmax(logits, nil)
-	first := topN(lp, width)
+	first := TopK(lp, width)
 	beams := make([]beam, width)
 	for i := range beams {
 		t := first[i%len(first)]
 		beams[i] = beam{ids: append(append([]int(nil), ids...), t), score: lp[t]}
 	}
 	pos := len(ids)
-	snap := map[int][2][]float32{}
+	snap := map[int]kvSnap{}
 	for step := 1; step < steps; step++ {
 		tokens := make([]int, width)
 		for i, bm := range beams {
@@ -155,7 +153,7 @@ func BeamSearch(ctx context.Context, m *Model, tok *Tokenizer, prompt string, wi
 				continue
 			}
 			lp = logSoftmax(b.Logits(i), lp)
-			for _, t := range topN(lp, width) {
+			for _, t := range TopK(lp, width) {
 				cands = append(cands, cand{i, t, bm.score + lp[t]})
 			}
 		}
@@ -198,33 +196,31 @@ func BeamSearch(ctx context.Context, m *Model, tok *Tokenizer, prompt string, wi
 		Score: best.score, Traffic: b.Traffic, Elapsed: time.Since(start), Batched: batched, Width: width}, nil
 }
 
-func (b *Batch) snapshot(i, n int) [2][]float32 {
-	c := b.M.Config
-	kv := c.KVDim()
-	var out [2][]float32
-	for l := 0; l < c.Layers; l++ {
-		out[0] = append(out[0], b.Seq[i].keyCache[l][:n*kv]...)
-		out[1] = append(out[1], b.Seq[i].valueCache[l][:n*kv]...)
-	}
-	return out
+// snapshot copies sequence i's cache positions [0, n), for restore.
+func (b *Batch) snapshot(i, n int) kvSnap {
+	b.Traffic.CopyBytes += CacheCopyCost(b.M.Config, n, b.Seq[i].kv.Bytes()).Bytes / 2 // read here, written by restore
+	return b.Seq[i].kvSnapshot(n)
 }
 
-func (b *Batch) restore(i int, snap [2][]float32, n int) {
-	c := b.M.Config
-	kv := c.KVDim()
+// restore puts a snapshot into sequence i's cache.
+func (b *Batch) restore(i int, snap kvSnap, n int) {
 	b.Seq[i].ensure(n)
-	for l := 0; l < c.Layers; l++ {
-		copy(b.Seq[i].keyCache[l][:n*kv], snap[0][l*n*kv:(l+1)*n*kv])
-		copy(b.Seq[i].valueCache[l][:n*kv], snap[1][l*n*kv:(l+1)*n*kv])
-	}
+	b.Traffic.CopyBytes += CacheCopyCost(b.M.Config, n, b.Seq[i].kv.Bytes()).Bytes / 2
+	b.Seq[i].kvRestore(snap)
 }
 
-// topN returns the indices of the n largest values, largest first.
-func topN(x []float64, n int) []int {
+// TopK returns the indices of the k largest values of x, largest first,
+// ties by lower index: the one top-k of memwall (beam and contrastive
+// search, %topk, %numerics' agreement).
+func TopK[T ~float32 | ~float64](x []T, k int) []int {
+	n := min(k, len(x))
+	if n <= 0 {
+		return nil
+	}
 	idx := make([]int, 0, n+1)
 	for i, v := range x {
 		if len(idx) < n || v > x[idx[len(idx)-1]] {
-			j := sort.Search(len(idx), func(k int) bool { return x[idx[k]] < v })
+			j := sort.Search(len(idx), func(m int) bool { return x[idx[m]] < v })
 			idx = append(idx, 0)
 			copy(idx[j+1:], idx[j:])
 			idx[j] = i
@@ -272,7 +268,7 @@ func ContrastiveSearch(ctx context.Context, m *Model, tok *Tokenizer, prompt str
 	probs := make([]float64, m.Vocab)
 	for step := 0; step < steps; step++ {
 		lp := logSoftmax(logits, probs[:0])
-		cands := topN(lp, k)
+		cands := TopK(lp, k)
 		tokens := make([]int, k)
 		for i := range tokens {
 			tokens[i] = cands[i%len(cands)]

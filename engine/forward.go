@@ -195,7 +195,7 @@ func (s *State) Forward(ctx context.Context, token, pos int) (logits []float32, 
 
 	t := s.tick()
 	s.ops.RMSNorm(s.x, s.x, s.W.FinalNorm, c.Eps())
-	s.tock("rmsnorm", t, 8*int64(c.Dim), 3*int64(c.Dim))
+	s.tock("rmsnorm", t, normCost(c.Dim))
 	if hooked {
 		s.fire(-1, HookLnFinal, s.x, c.Dim, 0)
 	}
@@ -226,7 +226,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	// Attention: normalise, project to q, k, v, rotate q and k.
 	t := s.tick()
 	s.ops.RMSNorm(s.xb, s.x, w.AttNorm, c.Eps())
-	s.tock("rmsnorm", t, 8*int64(dim), 3*int64(dim))
+	s.tock("rmsnorm", t, normCost(dim))
 	fire(hLn1, s.xb, dim, 0)
 
 	k, v := s.kvRows(l, pos, 1, s.kvScratch)
@@ -240,7 +240,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 
 	t = s.tick()
 	s.rot.at(pos, hs, c.RopeTheta()).rope(s.q, k, hs)
-	s.tock("rope", t, 4*int64(dim+kvDim)*2, 6*int64(dim+kvDim)/2)
+	s.tock("rope", t, ropeCost(dim+kvDim))
 	fire(hRotQ, s.q, c.Heads, hs)
 	fire(hRotK, k, c.KVHeads, hs)
 	s.kvStore(l, pos, 1, k, v)
@@ -257,7 +257,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	s.heads(split, s.headSoftmax)
 	fire(hPattern, s.att[:c.Heads*n], c.Heads, n)
 	s.heads(split, s.headMix)
-	s.tock("attention", t, 2*int64(s.kv.Bytes())*int64(n)*int64(kvDim)*int64(c.Heads/c.KVHeads), 4*int64(n)*int64(dim))
+	s.tock("attention", t, attentionCost(c, n-1, s.kv.Bytes()))
 	fire(hZ, s.xb, c.Heads, hs)
 
 	// Output projection and residual.
@@ -268,13 +268,13 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	for i := range s.x {
 		s.x[i] += s.xb2[i]
 	}
-	s.tock("residual", t, 12*int64(dim), int64(dim))
+	s.tock("residual", t, residualCost(dim))
 	fire(hResidMid, s.x, dim, 0)
 
 	// Feed-forward: silu(w1·x) * (w3·x), then w2.
 	t = s.tick()
 	s.ops.RMSNorm(s.xb, s.x, w.FFNNorm, c.Eps())
-	s.tock("rmsnorm", t, 8*int64(dim), 3*int64(dim))
+	s.tock("rmsnorm", t, normCost(dim))
 	fire(hLn2, s.xb, dim, 0)
 	in = s.input(s.xb, &s.qx)
 	s.matvec("w1", s.hb, &w.W1, in)
@@ -283,7 +283,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	fire(hMLPPreLinear, s.hb2, c.HiddenDim, 0)
 	t = s.tick()
 	s.ops.SwiGLU(s.hb, s.hb2)
-	s.tock("swiglu", t, 12*int64(c.HiddenDim), 5*int64(c.HiddenDim))
+	s.tock("swiglu", t, swigluCost(c.HiddenDim))
 	fire(hMLPPost, s.hb, c.HiddenDim, 0)
 	in = s.input(s.hb, &s.qh)
 	s.matvec("w2", s.xb, &w.W2, in)
@@ -292,7 +292,7 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	for i := range s.x {
 		s.x[i] += s.xb[i]
 	}
-	s.tock("residual", t, 12*int64(dim), int64(dim))
+	s.tock("residual", t, residualCost(dim))
 	fire(hResidPost, s.x, dim, 0)
 }
 
@@ -304,7 +304,7 @@ func (s *State) embed(token int, x []float32) {
 	if &r[0] != &x[0] {
 		copy(x, r)
 	}
-	s.tock("embed", t, e.Bytes()/int64(e.Rows), 0)
+	s.tock("embed", t, Cost{Bytes: e.Bytes() / int64(e.Rows)})
 }
 
 // ropeTable holds the rotation of one position: the cosine and sine of
@@ -377,14 +377,14 @@ func (s *State) input(x []float32, buf *quantBuf) vecIn {
 			s.ops.Quantize(in.qb, in.scb, x, asm.BlockSize)
 		}
 	}
-	s.tock("quantize", t, 5*int64(len(x)), 3*int64(len(x)))
+	s.tock("quantize", t, quantizeCost(len(x)))
 	return in
 }
 
 func (s *State) matvec(op string, out []float32, m *Matrix, in vecIn) {
 	t := s.tick()
 	m.apply(s.ops, out, in, 1, false)
-	s.tock(op, t, m.Bytes(), 2*int64(m.Rows)*int64(m.Cols))
+	s.tock(op, t, matrixCost(m.Bytes(), m.Rows, m.Cols, 1))
 }
 
 // fire calls the hooks registered at name with data of shape [d0] (d1 ==
@@ -497,9 +497,9 @@ func (s *State) tick() time.Time {
 	return time.Now()
 }
 
-func (s *State) tock(op string, t time.Time, bytes, flops int64) {
+func (s *State) tock(op string, t time.Time, cost Cost) {
 	if s.Profile == nil {
 		return
 	}
-	s.Profile.Add(op, time.Since(t), bytes, flops)
+	s.Profile.Add(op, time.Since(t), cost.Bytes, cost.Flops)
 }

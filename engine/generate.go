@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 )
 
@@ -69,19 +68,6 @@ func (g *Generation) TokPerSec() float64 {
 		return 0
 	}
 	return float64(n) / total.Seconds()
-}
-
-// Percentile returns the p-th percentile (0..100) of per-token times, by
-// the nearest-rank method.
-func Percentile(ts []time.Duration, p float64) time.Duration {
-	if len(ts) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ts...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	k := int(p/100*float64(len(s))+0.9999999) - 1
-	k = max(0, min(k, len(s)-1))
-	return s[k]
 }
 
 // ErrPromptTooLong is returned when the prompt does not fit the context.
@@ -160,7 +146,7 @@ func (s *State) Continue(ctx context.Context, tok *Tokenizer, ids []int, done in
 		} else {
 			ts := s.tick()
 			next = sampler.Sample(logits)
-			s.tock("sampling", ts, 4*int64(len(logits)), 3*int64(len(logits)))
+			s.tock("sampling", ts, SamplingCost(len(logits)))
 		}
 		dt := time.Since(t0)
 		pos++

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/memwall/memwall/asm"
@@ -245,4 +246,41 @@ func (s *State) kvBatchScratch(n int) []float32 {
 		s.kvBatch = make([]float32, need)
 	}
 	return s.kvBatch
+}
+
+// kvSnap is a copy of positions [0, n) of every layer's cache, in the
+// cache's own type.
+type kvSnap struct {
+	n        int
+	k, v     [][]float32
+	k16, v16 [][]uint16
+}
+
+// kvSnapshot copies positions [0, n) of every layer's cache.
+func (s *State) kvSnapshot(n int) kvSnap {
+	kv := s.M.KVDim()
+	sn := kvSnap{n: n}
+	for l := 0; l < s.M.Layers; l++ {
+		if s.kv == KVF32 {
+			sn.k = append(sn.k, slices.Clone(s.keyCache[l][:n*kv]))
+			sn.v = append(sn.v, slices.Clone(s.valueCache[l][:n*kv]))
+		} else {
+			sn.k16 = append(sn.k16, slices.Clone(s.key16[l][:n*kv]))
+			sn.v16 = append(sn.v16, slices.Clone(s.value16[l][:n*kv]))
+		}
+	}
+	return sn
+}
+
+// kvRestore puts a snapshot back (the cache must hold its positions).
+func (s *State) kvRestore(sn kvSnap) {
+	for l := 0; l < s.M.Layers; l++ {
+		if s.kv == KVF32 {
+			copy(s.keyCache[l], sn.k[l])
+			copy(s.valueCache[l], sn.v[l])
+		} else {
+			copy(s.key16[l], sn.k16[l])
+			copy(s.value16[l], sn.v16[l])
+		}
+	}
 }

@@ -417,15 +417,7 @@ func (m *Model) TensorValues(name string) (vals []float32, shape []int, err erro
 
 // MatFlops is the floating-point operations of one token's matrix
 // products (a multiply and an add per weight).
-func (m *Model) MatFlops() int64 {
-	var n int64
-	for _, l := range m.W.Layers {
-		for _, mx := range []*Matrix{&l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.W1, &l.W2, &l.W3} {
-			n += 2 * int64(mx.Rows) * int64(mx.Cols)
-		}
-	}
-	return n + 2*int64(m.W.Cls.Rows)*int64(m.W.Cls.Cols)
-}
+func (m *Model) MatFlops() int64 { return MatrixCost(m.Config, EncodingOf(m)).Flops }
 
 // Aligned returns the weights copied into 64-byte-aligned memory, making
 // the copy on first call. The copy lives until Close.

@@ -74,7 +74,7 @@ func (s *State) Prefill(ctx context.Context, tokens []int, pos0 int) (logits []f
 	last := b.x[(n-1)*dim : n*dim]
 	t := s.tick()
 	s.ops.RMSNorm(s.x, last, s.W.FinalNorm, c.Eps())
-	s.tock("rmsnorm", t, 8*int64(dim), 3*int64(dim))
+	s.tock("rmsnorm", t, normCost(dim))
 	in := s.input(s.x, &s.qx)
 	s.matvec("classifier", s.logits, &s.W.Cls, in)
 	return s.logits, nil
@@ -93,11 +93,10 @@ func (s *State) layerBatch(l, pos0, n int) {
 		for i := 0; i < n; i++ {
 			s.rot.at(pos0+i, hs, c.RopeTheta()).rope(b.q[i*dim:(i+1)*dim], kc[i*kvDim:(i+1)*kvDim], hs)
 		}
-		s.tock("rope", t, 8*int64(n*(dim+kvDim)), 3*int64(n*(dim+kvDim)))
+		s.tock("rope", t, ropeCost(n*(dim+kvDim)))
 		s.kvStore(l, pos0, n, kc, vc)
 		t = s.tick()
-		bytes, flops := s.attendBatch(l, pos0, n)
-		s.tock("attention", t, bytes, flops)
+		s.tock("attention", t, s.attendBatch(l, pos0, n))
 	})
 }
 
@@ -106,22 +105,21 @@ func (s *State) layerBatch(l, pos0, n int) {
 // positions p, p+P, p+2P, ..., so that each part gets as many short and
 // long (causal) rows as the others. Each part has its own scores buffer;
 // every position's result is what attend gives it alone.
-func (s *State) attendBatch(l, pos0, n int) (bytes, flops int64) {
+func (s *State) attendBatch(l, pos0, n int) (cost Cost) {
 	c := s.M.Config
 	dim := c.Dim
 	b := &s.batch
 	parts := min(s.ops.Threads(), n)
 	if parts <= 1 || n*c.KVDim() < attnSplitMin {
 		for i := 0; i < n; i++ {
-			by, fl := s.attend(l, pos0+i, s.att, b.q[i*dim:(i+1)*dim], b.xb[i*dim:(i+1)*dim])
-			bytes, flops = bytes+by, flops+fl
+			cost = cost.Add(s.attend(l, pos0+i, s.att, b.q[i*dim:(i+1)*dim], b.xb[i*dim:(i+1)*dim]))
 		}
-		return bytes, flops
+		return cost
 	}
 	for len(b.att) < parts {
 		b.att = append(b.att, nil)
 	}
-	var by, fl [maxAttnParts]int64
+	var part [maxAttnParts]Cost
 	parts = min(parts, maxAttnParts)
 	s.ops.Parallel(parts, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
@@ -129,15 +127,14 @@ func (s *State) attendBatch(l, pos0, n int) (bytes, flops int64) {
 				b.att[p] = make([]float32, max(s.kvCap, pos0+n))
 			}
 			for i := p; i < n; i += parts {
-				y, f := s.attend(l, pos0+i, b.att[p], b.q[i*dim:(i+1)*dim], b.xb[i*dim:(i+1)*dim])
-				by[p], fl[p] = by[p]+y, fl[p]+f
+				part[p] = part[p].Add(s.attend(l, pos0+i, b.att[p], b.q[i*dim:(i+1)*dim], b.xb[i*dim:(i+1)*dim]))
 			}
 		}
 	})
 	for p := 0; p < parts; p++ {
-		bytes, flops = bytes+by[p], flops+fl[p]
+		cost = cost.Add(part[p])
 	}
-	return bytes, flops
+	return cost
 }
 
 // maxAttnParts bounds how many threads a batch's attention is split over.
@@ -145,10 +142,11 @@ const maxAttnParts = 16
 
 // attend computes, for every head, the attention of q (one position's
 // queries, at pos) over layer l's cached keys and values 0..pos, writing
-// the heads' outputs to z, with att (at least pos+1 long) for the scores. It returns the cache bytes read and the FLOPs.
-func (s *State) attend(l, pos int, att, q, z []float32) (bytes, flops int64) {
+// the heads' outputs to z, with att (at least pos+1 long) for the scores.
+// It returns its cost (the cost model's).
+func (s *State) attend(l, pos int, att, q, z []float32) Cost {
 	c := s.M.Config
-	kvDim, hs, kvMul := c.KVDim(), c.HeadSize(), c.Heads/c.KVHeads
+	hs, kvMul := c.HeadSize(), c.Heads/c.KVHeads
 	att = att[:pos+1]
 	for h := 0; h < c.Heads; h++ {
 		s.scores(att, q[h*hs:(h+1)*hs], l, 0, (h/kvMul)*hs)
@@ -156,7 +154,7 @@ func (s *State) attend(l, pos int, att, q, z []float32) (bytes, flops int64) {
 		clear(z[h*hs : (h+1)*hs])
 		s.mix(z[h*hs:(h+1)*hs], att, l, 0, (h/kvMul)*hs)
 	}
-	return 2 * int64(s.kv.Bytes()) * int64(pos+1) * int64(kvDim) * int64(kvMul), 4 * int64(pos+1) * int64(c.Dim)
+	return attentionCost(c, pos, s.kv.Bytes())
 }
 
 // matmulFunc multiplies n input vectors by a weight matrix (State.matmul,
@@ -177,14 +175,14 @@ func (s *State) block(l, n int, b *batchBuffers, k, v []float32, mm matmulFunc, 
 		for i := 0; i < n; i++ {
 			s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], wt, c.Eps())
 		}
-		s.tock("rmsnorm", t, 8*int64(n*dim), 3*int64(n*dim))
+		s.tock("rmsnorm", t, normCost(n*dim))
 	}
 	residual := func(add []float32) {
 		t := s.tick()
 		for i := range b.x[:n*dim] {
 			b.x[i] += add[i]
 		}
-		s.tock("residual", t, 12*int64(n*dim), int64(n*dim))
+		s.tock("residual", t, residualCost(n*dim))
 	}
 
 	norm(w.AttNorm)
@@ -203,7 +201,7 @@ func (s *State) block(l, n int, b *batchBuffers, k, v []float32, mm matmulFunc, 
 	mm("w3", b.hb2[:n*hid], &w.W3, in, n)
 	t := s.tick()
 	s.ops.SwiGLU(b.hb[:n*hid], b.hb2[:n*hid])
-	s.tock("swiglu", t, 12*int64(n*hid), 5*int64(n*hid))
+	s.tock("swiglu", t, swigluCost(n*hid))
 	in = s.input(b.hb[:n*hid], &b.qh)
 	mm("w2", b.xb[:n*dim], &w.W2, in, n)
 	residual(b.xb)
@@ -212,5 +210,5 @@ func (s *State) block(l, n int, b *batchBuffers, k, v []float32, mm matmulFunc, 
 func (s *State) matmul(op string, out []float32, m *Matrix, in vecIn, n int) {
 	t := s.tick()
 	m.apply(s.ops, out, in, n, true)
-	s.tock(op, t, m.Bytes(), 2*int64(n)*int64(m.Rows)*int64(m.Cols))
+	s.tock(op, t, matrixCost(m.Bytes(), m.Rows, m.Cols, n))
 }

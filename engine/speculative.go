@@ -313,9 +313,9 @@ func (s *State) forwardAll(ctx context.Context, tokens []int, pos0 int) (rows []
 	}
 	t := s.tick()
 	for i := 0; i < n; i++ {
-		s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], s.W.FinalNorm, rmsEps)
+		s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], s.W.FinalNorm, c.Eps())
 	}
-	s.tock("rmsnorm", t, 8*int64(n*dim), 3*int64(n*dim))
+	s.tock("rmsnorm", t, normCost(n*dim))
 	in := s.input(b.xb[:n*dim], &b.qx)
 	s.matmul("classifier", out, &s.W.Cls, in, n)
 	return out, nil

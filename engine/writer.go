@@ -121,17 +121,28 @@ func writeCheckpoint(ctx context.Context, path string, c Config, src TensorSourc
 			return fmt.Errorf("writing %s: tensor %s: source gave %d values, want %d", path, t.Name, len(vals), t.Elems())
 		}
 		if t.DType == F32 {
-			buf = appendF32(buf[:0], vals)
-		} else {
-			q := make([]int8, len(vals))
-			s := make([]float32, len(vals)/c.GroupSize)
-			asm.MustNew("scalar", 1).Quantize(q, s, vals, c.GroupSize)
-			buf = buf[:0]
-			for _, v := range q {
-				buf = append(buf, byte(v))
+			// In slices of 256k values, so that an interrupt does not wait
+			// for a whole embedding (98 MB for stories110M) to be encoded
+			// and written.
+			for off := 0; off < len(vals); off += 1 << 18 {
+				if ctx.Err() != nil {
+					return fmt.Errorf("writing %s: stopped in tensor %s: %w", path, t.Name, context.Cause(ctx))
+				}
+				buf = appendF32(buf[:0], vals[off:min(len(vals), off+1<<18)])
+				if _, err := w.Write(buf); err != nil {
+					return fmt.Errorf("writing %s: tensor %s: %w", path, t.Name, err)
+				}
 			}
-			buf = appendF32(buf, s)
+			continue
 		}
+		q := make([]int8, len(vals))
+		sc := make([]float32, len(vals)/c.GroupSize)
+		asm.MustNew("scalar", 1).Quantize(q, sc, vals, c.GroupSize)
+		buf = buf[:0]
+		for _, v := range q {
+			buf = append(buf, byte(v))
+		}
+		buf = appendF32(buf, sc)
 		if _, err := w.Write(buf); err != nil {
 			return fmt.Errorf("writing %s: tensor %s: %w", path, t.Name, err)
 		}
@@ -197,7 +208,7 @@ func legacyRopeTable(c Config, name string) []float32 {
 func Synthetic(seed uint64) TensorSource { return SyntheticContext(context.Background(), seed) }
 
 // SyntheticContext is Synthetic whose tensors stop being produced when ctx
-// ends (checked every million values: stories110M's embedding alone is
+// ends (checked every 256k values: stories110M's embedding alone is
 // 24.6M), so that writing a large synthetic model is interruptible.
 func SyntheticContext(ctx context.Context, seed uint64) TensorSource {
 	return func(t TensorInfo) ([]float32, error) {
@@ -216,7 +227,7 @@ func SyntheticContext(ctx context.Context, seed uint64) TensorSource {
 			std = 1
 		}
 		for i := range out {
-			if i%(1<<20) == 0 && ctx.Err() != nil {
+			if i%(1<<18) == 0 && ctx.Err() != nil {
 				return nil, context.Cause(ctx)
 			}
 			out[i] = float32(r.NormFloat64() * std)

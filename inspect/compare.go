@@ -103,10 +103,16 @@ type Comparison struct {
 	Outcome  string  `json:"outcome"`
 }
 
+// MinCoverage is the least coverage an interval needs for Compare to
+// decide: five pairs give 93.75% (their smallest to largest ratio), three
+// only 75%, too little to call a difference.
+const MinCoverage = 0.9
+
 // Compare compares b against a, pair by pair (a[i] with b[i]); conf is the
 // coverage wanted (0.95 when 0). With too few pairs for that coverage the
 // interval is the widest one (smallest to largest ratio) and Coverage says
-// what it really is; with fewer than 3 pairs the outcome is TooFewRun.
+// what it really is; below MinCoverage (fewer than five pairs) the outcome
+// is TooFewRun.
 func Compare(a, b []float64, conf float64) Comparison {
 	if conf <= 0 || conf >= 1 {
 		conf = 0.95
@@ -135,7 +141,7 @@ func Compare(a, b []float64, conf float64) Comparison {
 	}
 	c.Lo, c.Hi = s[k-1], s[n-k]
 	c.Coverage = 1 - 2*bin.CDF(float64(k-1))
-	if n < 3 {
+	if c.Coverage < MinCoverage {
 		return c
 	}
 	switch {

@@ -21,6 +21,10 @@ type RooflinePoint struct {
 	Group     string
 	Intensity float64 // FLOP/byte
 	GFLOPS    float64 // achieved GFLOP/s
+	// Memory and Compute name the roofs this point is held against (an
+	// int8 product against the int8 compute roof, not the fp32 one); empty
+	// means the main (first) roof of that kind.
+	Memory, Compute string
 }
 
 // Roofline describes a roofline plot. The first Memory and first Compute
@@ -70,6 +74,70 @@ func (r Roofline) Attainable(intensity float64) float64 {
 		return math.NaN()
 	}
 	return b
+}
+
+// roofNamed returns the roof called name, or the first one when name is
+// empty or unknown (ok false when unknown).
+func roofNamed(rs []Roof, name string) (Roof, bool) {
+	if len(rs) == 0 {
+		return Roof{Value: math.NaN()}, false
+	}
+	if name == "" {
+		return rs[0], true
+	}
+	for _, r := range rs {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return rs[0], false
+}
+
+// Judgement is one point held against its own roofs.
+type Judgement struct {
+	Memory, Compute Roof    // the roofs the point is held against
+	Attainable      float64 // min(compute, bandwidth × intensity), GFLOP/s
+	Fraction        float64 // achieved / attainable
+	// Bound names the roof that is lower at the point's intensity, the one
+	// the point is nearest to: "memory" or "compute".
+	Bound string
+	// MemoryFraction and ComputeFraction are the point's share of each
+	// roof at its intensity.
+	MemoryFraction, ComputeFraction float64
+}
+
+// Judge holds a point against the roofs it names (the main ones by
+// default). With no roof of a kind, that kind does not bound it.
+func (r Roofline) Judge(p RooflinePoint) Judgement {
+	mem, comp := validRoofs(r.Memory), validRoofs(r.Compute)
+	j := Judgement{Attainable: math.NaN(), Fraction: math.NaN(), MemoryFraction: math.NaN(), ComputeFraction: math.NaN(), Bound: "?"}
+	m, okm := roofNamed(mem, p.Memory)
+	c, okc := roofNamed(comp, p.Compute)
+	j.Memory, j.Compute = m, c
+	memAt := math.Inf(1)
+	if len(mem) > 0 && okm {
+		memAt = m.Value * p.Intensity
+		j.MemoryFraction = p.GFLOPS / memAt
+	}
+	compAt := math.Inf(1)
+	if len(comp) > 0 && okc {
+		compAt = c.Value
+		j.ComputeFraction = p.GFLOPS / compAt
+	}
+	switch {
+	case !plottable(p):
+		j.Bound = "not plotted"
+	case math.IsInf(memAt, 1) && math.IsInf(compAt, 1):
+		return j
+	case memAt <= compAt:
+		j.Bound, j.Attainable = "memory", memAt
+	default:
+		j.Bound, j.Attainable = "compute", compAt
+	}
+	if !math.IsNaN(j.Attainable) {
+		j.Fraction = p.GFLOPS / j.Attainable
+	}
+	return j
 }
 
 func plottable(p RooflinePoint) bool {
@@ -203,36 +271,30 @@ func RooflinePlot(r Roofline) Bundle {
 		}
 		k := groups[p.Group]
 		tip := fmt.Sprintf("%s: %s FLOP/B, %s GFLOP/s", Label(p.Name, 40), fmtNum(p.Intensity), fmtNum(p.GFLOPS))
-		if a := r.Attainable(p.Intensity); !math.IsNaN(a) {
-			tip += fmt.Sprintf(" (%.0f%% of roof)", 100*p.GFLOPS/a)
+		if j := r.Judge(p); !math.IsNaN(j.Fraction) {
+			tip += fmt.Sprintf(" (%.0f%% of its %s roof)", 100*j.Fraction, j.Bound)
 		}
 		c.marker(k, px, py, 5, Palette(k+1).Hex(), tip)
 		c.Text(px+8, py+3.5, Label(p.Name, 24), TextOpts{Size: 9.5, Fill: colLabel, Keep: true})
 	}
 
 	// Text and JSON: one row per point with its bound.
-	tbl := Table{Title: r.Title, Header: []string{"op", "group", "FLOP/B", "GFLOP/s", "roof GFLOP/s", "% of roof", "bound"}}
+	tbl := Table{Title: r.Title, Header: []string{"op", "group", "FLOP/B", "GFLOP/s", "held against", "roof GFLOP/s", "% of roof", "bound"}}
 	var js []map[string]any
 	for _, p := range r.Points {
-		a := r.Attainable(p.Intensity)
-		pct, bound := "", ""
-		if !math.IsNaN(a) && a > 0 && plottable(p) {
-			pct = fmt.Sprintf("%.0f%%", 100*p.GFLOPS/a)
+		j := r.Judge(p)
+		pct := ""
+		if !math.IsNaN(j.Fraction) {
+			pct = fmt.Sprintf("%.0f%%", 100*j.Fraction)
 		}
-		switch {
-		case !plottable(p):
-			bound = "not plotted"
-		case math.IsNaN(ridge):
-			bound = "?"
-		case p.Intensity < ridge:
-			bound = "memory"
-		default:
-			bound = "compute"
-		}
-		tbl.Rows = append(tbl.Rows, []string{p.Name, p.Group, fmtNum(p.Intensity), fmtNum(p.GFLOPS), fmtNum(a), pct, bound})
-		js = append(js, map[string]any{"name": p.Name, "group": p.Group, "intensity": finiteOrNil(p.Intensity),
-			"gflops": finiteOrNil(p.GFLOPS), "attainable": finiteOrNil(a), "bound": bound})
+		against := j.Memory.Name + " / " + j.Compute.Name
+		tbl.Rows = append(tbl.Rows, []string{p.Name, p.Group, fmtNum(p.Intensity), fmtNum(p.GFLOPS), against, fmtNum(j.Attainable), pct, j.Bound})
+		js = append(js, map[string]any{"name": p.Name, "group": p.Group, "intensity": Finite(p.Intensity),
+			"gflops": Finite(p.GFLOPS), "attainable": Finite(j.Attainable), "fraction": Finite(j.Fraction), "bound": j.Bound,
+			"memory_roof": j.Memory.Name, "compute_roof": j.Compute.Name,
+			"memory_fraction": Finite(j.MemoryFraction), "compute_fraction": Finite(j.ComputeFraction)})
 	}
+	tbl.Note = "each point is held against its own roofs (int8 against the int8 compute roof); bound: the roof that is lower at the point's intensity, which the point is nearest to"
 	var head strings.Builder
 	for _, m := range mem {
 		fmt.Fprintf(&head, "memory roof %s: %s GB/s\n", Label(m.Name, 30), fmtNum(m.Value))
@@ -252,10 +314,12 @@ func RooflinePlot(r Roofline) Bundle {
 		text = head.String() + text
 	}
 	return Bundle{Text: text, SVG: c.String(), HTML: tbl.HTML(),
-		JSON: map[string]any{"ridge": finiteOrNil(ridge), "points": js}}
+		JSON: map[string]any{"ridge": Finite(ridge), "points": js}}
 }
 
-func finiteOrNil(v float64) any {
+// Finite makes a float JSON-safe: NaN and ±Inf (which encoding/json
+// rejects) become nil. memwall's one such helper.
+func Finite(v float64) any {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return nil
 	}

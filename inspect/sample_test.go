@@ -72,8 +72,8 @@ func sampleBundles() map[string]Bundle {
 		"roofline": RooflinePlot(Roofline{Title: "roofline (synthetic)",
 			Memory:  []Roof{{"DRAM", 20}, {"L2", 150}},
 			Compute: []Roof{{"AVX2 FMA", 300}, {"scalar", 25}},
-			Points: []RooflinePoint{{"matmul decode", "fp32 decode", 0.5, 9}, {"matmul prefill", "fp32 prefill", 30, 180},
-				{"q8 matmul decode", "int8 decode", 1.9, 30}, {"attention", "fp32 decode", 0.25, 3}}}),
+			Points: []RooflinePoint{{"matmul decode", "fp32 decode", 0.5, 9, "", ""}, {"matmul prefill", "fp32 prefill", 30, 180, "", ""},
+				{"q8 matmul decode", "int8 decode", 1.9, 30, "", "scalar"}, {"attention", "fp32 decode", 0.25, 3, "", ""}}}),
 		"empty": LineChart(nil, ChartOpts{Title: "nothing"}),
 	}
 }

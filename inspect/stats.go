@@ -6,6 +6,9 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/stat"
 )
 
 // Float is the element type the statistics accept.
@@ -56,31 +59,18 @@ func Summarize[T Float](xs []T) Summary {
 	if s.AbsMax == 0 {
 		return s // all zeros: mean, std, L2 are 0
 	}
+	// Scale by the largest magnitude so values near the float64 limits do
+	// not overflow; gonum's two-pass moments do the rest.
 	scale := s.AbsMax
-	var sum, sumsq float64
+	u := make([]float64, 0, s.N)
 	for _, x := range xs {
 		v := float64(x)
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			continue
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			u = append(u, v/scale)
 		}
-		u := v / scale
-		sum += u
-		sumsq += u * u
 	}
-	n := float64(s.N)
-	mean := sum / n
-	var dev float64 // second pass for a numerically sound variance
-	for _, x := range xs {
-		v := float64(x)
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			continue
-		}
-		d := v/scale - mean
-		dev += d * d
-	}
-	s.Mean = mean * scale
-	s.Std = math.Sqrt(dev/n) * scale
-	s.L2 = math.Sqrt(sumsq) * scale
+	mean, std := stat.PopMeanStdDev(u, nil)
+	s.Mean, s.Std, s.L2 = mean*scale, std*scale, floats.Norm(u, 2)*scale
 	return s
 }
 
@@ -131,12 +121,15 @@ func finiteSorted[T Float](xs []T) []float64 {
 	return out
 }
 
-// Percentile returns the p-th percentile (p in [0, 100]) of the finite values
-// of xs. The method is linear interpolation between closest ranks: with the n
-// values sorted ascending as x[0..n-1], the rank is h = (n-1)·p/100 and the
-// result is x[⌊h⌋] + (h-⌊h⌋)·(x[⌊h⌋+1]-x[⌊h⌋]). This is Hyndman and Fan's
-// type 7, NumPy's default ("linear") and Excel's PERCENTILE.INC. It returns
-// NaN for empty input or p outside [0, 100] (or NaN).
+// PercentileDefinition names the one percentile definition memwall uses,
+// for reports to state it.
+const PercentileDefinition = "nearest rank (the smallest sample with at least p% of the samples at or below it; Hyndman-Fan type 1, gonum stat.Empirical)"
+
+// Percentile returns the p-th percentile (p in [0, 100]) of the finite
+// values of xs by PercentileDefinition: with n sorted values it is the
+// ⌈n·p/100⌉-th (the first for p = 0), so it is always one of the measured
+// values. It is gonum's stat.Quantile with stat.Empirical. It returns NaN
+// for empty input or p outside [0, 100] (or NaN).
 func Percentile[T Float](xs []T, p float64) float64 {
 	return percentileSorted(finiteSorted(xs), p)
 }
@@ -155,13 +148,26 @@ func percentileSorted(s []float64, p float64) float64 {
 	if len(s) == 0 || !(p >= 0 && p <= 100) {
 		return math.NaN()
 	}
-	h := float64(len(s)-1) * p / 100
-	lo := int(math.Floor(h))
-	if lo >= len(s)-1 {
-		return s[len(s)-1]
+	// p/100 is nudged down by a relative 1e-12 so that a rank n·p/100 that
+	// is an integer in decimal (999 of 1000 for P99.9) does not round up to
+	// the next sample in binary.
+	return stat.Quantile(p/100*(1-1e-12), stat.Empirical, s, nil)
+}
+
+// TailSupported reports whether n samples support the p-th percentile as
+// a tail statistic: at least one sample is expected beyond it, n·(1-p/100)
+// >= 1. P99 needs 100 samples, P99.9 a thousand; below that the "P99.9" of
+// a sample is just its maximum under another name.
+func TailSupported(n int, p float64) bool {
+	return n > 0 && float64(n)*(100-p) >= 100-1e-9
+}
+
+// TailNeeds is the number of samples TailSupported wants for p.
+func TailNeeds(p float64) int {
+	if p >= 100 {
+		return math.MaxInt
 	}
-	f := h - float64(lo)
-	return s[lo] + f*(s[lo+1]-s[lo])
+	return int(math.Ceil(100/(100-p) - 1e-9))
 }
 
 // Hist is a histogram over equal-width bins. Edges has len(Counts)+1
@@ -214,15 +220,24 @@ func Histogram[T Float](xs []T, bins int) Hist {
 		h.Edges[i] = 2 * (lo2 + step2*float64(i))
 	}
 	h.Edges[0], h.Edges[bins] = lo, hi
-	h.Counts = make([]int, bins)
-	for _, x := range xs {
-		v := float64(x)
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			continue
-		}
-		i := int((v/2 - lo2) / (hi2 - lo2) * float64(bins))
-		h.Counts[max(0, min(bins-1, i))]++
+	// gonum's Histogram counts sorted data into [d_i, d_i+1); the last
+	// divider is nudged up so the maximum lands in the last bin.
+	div := append([]float64(nil), h.Edges...)
+	div[bins] = math.Nextafter(hi, math.Inf(1))
+	if math.IsInf(div[bins], 0) {
+		div[bins] = hi
 	}
+	data := finiteSorted(xs)
+	top := 0 // values at MaxFloat64, where no divider can lie above them
+	for len(data) > 0 && data[len(data)-1] >= div[bins] {
+		data, top = data[:len(data)-1], top+1
+	}
+	counts := stat.Histogram(nil, div, data, nil)
+	h.Counts = make([]int, bins)
+	for i, c := range counts {
+		h.Counts[i] = int(c)
+	}
+	h.Counts[bins-1] += top
 	return h
 }
 
@@ -278,35 +293,61 @@ func probSum[T Float](v []T, name string) (float64, error) {
 }
 
 // Latency summarises a sample of timings in milliseconds. Percentiles use
-// the Percentile method; CV is std/mean.
+// PercentileDefinition; a tail percentile the sample does not support
+// (TailSupported) is NaN and listed in Unsupported. CV is std/mean.
 type Latency struct {
-	N    int     `json:"n"`
-	Mean float64 `json:"mean_ms"`
-	P50  float64 `json:"p50_ms"`
-	P99  float64 `json:"p99_ms"`
-	P999 float64 `json:"p999_ms"`
-	Max  float64 `json:"max_ms"`
-	CV   float64 `json:"cv"`
+	N           int      `json:"n"`
+	Mean        float64  `json:"mean_ms"`
+	P50         float64  `json:"p50_ms"`
+	P99         float64  `json:"p99_ms"`
+	P999        float64  `json:"p999_ms"`
+	Max         float64  `json:"max_ms"`
+	CV          float64  `json:"cv"`
+	Unsupported []string `json:"unsupported,omitempty"`
 }
 
 // LatencyOf summarises timings in milliseconds, ignoring NaN and Inf.
-// An empty sample gives N=0 and NaN statistics.
+// An empty sample gives N=0 and NaN statistics. memwall bench and every
+// magic that reports latency percentiles go through it.
 func LatencyOf[T Float](ms []T) Latency {
 	s := finiteSorted(ms)
 	l := Latency{N: len(s)}
 	sum := Summarize(s)
 	l.Mean, l.CV = sum.Mean, sum.CV()
 	l.P50 = percentileSorted(s, 50)
-	l.P99 = percentileSorted(s, 99)
-	l.P999 = percentileSorted(s, 99.9)
+	l.P99, l.P999 = math.NaN(), math.NaN()
+	for _, t := range []struct {
+		p   float64
+		dst *float64
+		nm  string
+	}{{99, &l.P99, "P99"}, {99.9, &l.P999, "P99.9"}} {
+		if TailSupported(len(s), t.p) {
+			*t.dst = percentileSorted(s, t.p)
+		} else if len(s) > 0 {
+			l.Unsupported = append(l.Unsupported, fmt.Sprintf("%s needs at least %d samples, have %d", t.nm, TailNeeds(t.p), len(s)))
+		}
+	}
 	l.Max = sum.Max
 	return l
 }
 
+// Cell formats a latency statistic for a table: "n/a" when the sample
+// does not support it.
+func Cell(v float64, format string) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return fmt.Sprintf(format, v)
+}
+
 // String renders the latency summary on one line.
 func (l Latency) String() string {
-	return fmt.Sprintf("n=%d mean=%sms p50=%sms p99=%sms p99.9=%sms max=%sms cv=%s",
+	s := fmt.Sprintf("n=%d mean=%sms p50=%sms p99=%sms p99.9=%sms max=%sms cv=%s",
 		l.N, fmtNum(l.Mean), fmtNum(l.P50), fmtNum(l.P99), fmtNum(l.P999), fmtNum(l.Max), fmtNum(l.CV))
+	if len(l.Unsupported) > 0 {
+		s += " (" + strings.Join(l.Unsupported, "; ") + ")"
+	}
+	return s
 }
 
 // fmtNum formats a number compactly with about four significant digits.
@@ -334,19 +375,15 @@ func fmtNum(v float64) string {
 // jsonSafe replaces NaN and Inf (which encoding/json rejects) by nil in the
 // JSON form of simple statistics structs.
 func jsonSafe(v any) any {
-	num := func(f float64) any {
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil
-		}
-		return f
-	}
+	num := Finite
 	switch s := v.(type) {
 	case Summary:
 		return map[string]any{"n": s.N, "nan": s.NaN, "inf": s.Inf, "mean": num(s.Mean),
 			"std": num(s.Std), "min": num(s.Min), "max": num(s.Max), "absmax": num(s.AbsMax), "l2": num(s.L2)}
 	case Latency:
 		return map[string]any{"n": s.N, "mean_ms": num(s.Mean), "p50_ms": num(s.P50), "p99_ms": num(s.P99),
-			"p999_ms": num(s.P999), "max_ms": num(s.Max), "cv": num(s.CV)}
+			"p999_ms": num(s.P999), "max_ms": num(s.Max), "cv": num(s.CV), "unsupported": s.Unsupported,
+			"percentile_definition": PercentileDefinition}
 	}
 	return v
 }

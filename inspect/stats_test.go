@@ -62,13 +62,14 @@ func TestSummarizeEdgeCases(t *testing.T) {
 
 func TestPercentile(t *testing.T) {
 	xs := []float64{4, 1, 3, 2} // sorted 1 2 3 4
-	cases := []struct{ p, want float64 }{{0, 1}, {50, 2.5}, {90, 3.7}, {100, 4}, {25, 1.75}}
+	// Nearest rank: the ⌈n·p/100⌉-th sorted value, always a measured one.
+	cases := []struct{ p, want float64 }{{0, 1}, {50, 2}, {51, 3}, {90, 4}, {100, 4}, {25, 1}, {26, 2}}
 	for _, c := range cases {
 		if got := Percentile(xs, c.p); !near(got, c.want, 1e-12) {
 			t.Errorf("P%v = %v, want %v", c.p, got, c.want)
 		}
 	}
-	if got := Percentiles(xs, 50, 99, 99.9); !near(got[1], 3.97, 1e-12) || !near(got[2], 3.997, 1e-12) {
+	if got := Percentiles(xs, 50, 99, 99.9); got[0] != 2 || got[1] != 4 || got[2] != 4 {
 		t.Errorf("Percentiles: %v", got)
 	}
 	if !math.IsNaN(Percentile([]float64{}, 50)) || !math.IsNaN(Percentile(xs, 101)) || !math.IsNaN(Percentile(xs, math.NaN())) {
@@ -167,8 +168,21 @@ func TestLatency(t *testing.T) {
 	if l.N != 1000 || l.Max != 1000 || !near(l.Mean, 500.5, 1e-12) {
 		t.Errorf("latency: %+v", l)
 	}
-	if !near(l.P50, 500.5, 1e-12) || !near(l.P99, 990.01, 1e-9) || !near(l.P999, 999.001, 1e-9) {
+	if l.P50 != 500 || l.P99 != 990 || l.P999 != 999 || len(l.Unsupported) != 0 {
 		t.Errorf("percentiles: %+v", l)
+	}
+	// 64 samples support neither P99 nor P99.9: they are NaN and say why.
+	s64 := LatencyOf(ms[:64])
+	if s64.P50 != 32 || !math.IsNaN(s64.P99) || !math.IsNaN(s64.P999) || len(s64.Unsupported) != 2 ||
+		!strings.Contains(s64.Unsupported[1], "at least 1000 samples, have 64") {
+		t.Errorf("64 samples: %+v", s64)
+	}
+	// 100 samples support P99 (the 99th value), not P99.9.
+	if s100 := LatencyOf(ms[:100]); s100.P99 != 99 || !math.IsNaN(s100.P999) {
+		t.Errorf("100 samples: %+v", s100)
+	}
+	if !TailSupported(1000, 99.9) || TailSupported(999, 99.9) || TailNeeds(99) != 100 {
+		t.Error("TailSupported thresholds")
 	}
 	if s := l.String(); !strings.Contains(s, "p99=990ms") {
 		t.Errorf("String: %s", s)

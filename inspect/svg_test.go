@@ -357,7 +357,7 @@ func TestRoofline(t *testing.T) {
 		Memory:  []Roof{{"DRAM", 20}},
 		Compute: []Roof{{"FMA", 200}},
 		Points: []RooflinePoint{
-			{"decode", "fp32", 0.5, 8}, {"prefill", "fp32", 40, 150}, {"q8", "int8", 2, 30}, {"bad", "x", 0, 1},
+			{"decode", "fp32", 0.5, 8, "", ""}, {"prefill", "fp32", 40, 150, "", ""}, {"q8", "int8", 2, 30, "", ""}, {"bad", "x", 0, 1, "", ""},
 		},
 	}
 	if r.Ridge() != 10 || r.Attainable(0.5) != 10 || r.Attainable(100) != 200 {

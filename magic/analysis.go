@@ -158,96 +158,59 @@ func quoteAll(xs []string) []string {
 
 // ---- %cache, %activations, %save ----
 
-// captured is one hook tensor over the positions of a context: each
-// position's values padded to a common shape (attention scores and
-// patterns grow with the position; the missing keys are zero).
-type captured struct {
-	name  string
-	shape []int       // per position
-	rows  [][]float32 // [position][prod(shape)]
-}
-
 // maxJSONValues bounds the numbers one JSON output carries.
 const maxJSONValues = 1 << 20
 
-// hookValuesPerPosition is the number of values a hook point holds at one
-// position of a context of n tokens (scores and patterns padded to n).
-func (s *Interpreter) hookValuesPerPosition(name string, n int) int {
-	cfg := s.model.Config
-	switch {
-	case name == engine.HookUnembed:
-		return cfg.Vocab
-	case strings.HasSuffix(name, "hook_attn_scores"), strings.HasSuffix(name, "hook_pattern"):
-		return cfg.Heads * n
-	case strings.HasSuffix(name, "attn.hook_k"), strings.HasSuffix(name, "attn.hook_v"), strings.HasSuffix(name, "attn.hook_rot_k"):
-		return cfg.KVDim()
-	case strings.Contains(name, "mlp.hook_"):
-		return cfg.HiddenDim
-	}
-	return cfg.Dim
-}
-
-// capture runs ids with hooks on every point matching patterns.
+// capture runs ids on the scratch state, with the session's ablations,
+// capturing every hook point matching patterns (engine.RunWithCache).
 //
 // kept is what stays captured beside the new capture; the capture is
-// refused before it runs when its estimate (4 bytes per value of every
-// hook at every position) and kept exceed the capture budget. kept < 0
-// means the new capture replaces the cache: the old one is dropped (and its
-// memory returned) once the estimate fits, so both are never held at once.
-func (s *Interpreter) capture(c *call, ids []int, patterns []string, kept int64) (map[string]*captured, []string, error) {
-	got := map[string]*captured{}
-	var order []string
-	want := map[string]bool{}
+// refused before it runs when its estimate (engine.EstimateCaptureBytes)
+// and kept exceed the capture budget. kept < 0 means the new capture
+// replaces the cache: the old one is dropped (and its memory returned) once
+// the estimate fits, so both are never held at once.
+func (s *Interpreter) capture(c *call, ids []int, patterns []string, kept int64) (map[string]*engine.Activation, []string, error) {
+	var names []string
+	seen := map[string]bool{}
 	for _, p := range patterns {
-		names, err := s.matchHooks(p)
+		ns, err := s.matchHooks(p)
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, n := range names {
-			if !want[n] {
-				want[n] = true
-				order = append(order, n)
+		for _, n := range ns {
+			if !seen[n] {
+				seen[n] = true
+				names = append(names, n)
 			}
 		}
 	}
-	var bytes int64
-	for _, n := range order {
-		bytes += 4 * int64(s.hookValuesPerPosition(n, len(ids))) * int64(len(ids))
+	bytes, err := engine.EstimateCaptureBytes(s.model.Config, names, len(ids))
+	if err != nil {
+		return nil, nil, err
 	}
 	if bytes+max(kept, 0) > s.limits.captureBudget {
-		return nil, nil, &CaptureBudgetError{Hooks: len(order), Positions: len(ids), Estimate: bytes, Kept: max(kept, 0), Budget: s.limits.captureBudget}
+		return nil, nil, &CaptureBudgetError{Hooks: len(names), Positions: len(ids), Estimate: bytes, Kept: max(kept, 0), Budget: s.limits.captureBudget}
 	}
 	if kept < 0 && s.cache != nil {
 		s.cache, s.cacheOrder, s.cacheIDs = nil, nil, nil
 		freeMemory()
 	}
-	hook := func(ev *engine.HookEvent) {
-		if !want[ev.Name] {
-			return
-		}
-		cp := got[ev.Name]
-		if cp == nil {
-			cp = &captured{name: ev.Name, rows: make([][]float32, len(ids))}
-			got[ev.Name] = cp
-		}
-		shape := append([]int(nil), ev.Shape...)
-		if len(shape) == 2 && (strings.HasSuffix(ev.Name, "hook_pattern") || strings.HasSuffix(ev.Name, "hook_attn_scores")) {
-			// [heads, pos+1] → [heads, len(ids)], zero-padded.
-			n := len(ids)
-			row := make([]float32, shape[0]*n)
-			for h := 0; h < shape[0]; h++ {
-				copy(row[h*n:], ev.Data[h*shape[1]:(h+1)*shape[1]])
-			}
-			shape[1] = n
-			cp.shape, cp.rows[ev.Pos] = shape, row
-			return
-		}
-		cp.shape, cp.rows[ev.Pos] = shape, append([]float32(nil), ev.Data...)
-	}
-	if _, err := s.run(c.ctx, ids, []hookSpec{{"*", hook}}, s.ablations); err != nil {
+	st, err := s.scratchState()
+	if err != nil {
 		return nil, nil, err
 	}
-	return got, order, nil
+	for _, ab := range s.ablations {
+		r, err := st.AddHook(ab.pattern, ab.hook())
+		if err != nil {
+			return nil, nil, err
+		}
+		defer r()
+	}
+	cache, err := st.RunWithCache(c.ctx, ids, names, 0) // the budget was checked above
+	if err != nil {
+		return nil, nil, err
+	}
+	return cache.Tensor, cache.Names, nil
 }
 
 func (s *Interpreter) doCache(c *call) error {
@@ -272,10 +235,10 @@ func (s *Interpreter) doCache(c *call) error {
 	var js []map[string]any
 	for _, n := range order {
 		cp := got[n]
-		all := cp.flat()
+		all := cp.Flat()
 		sum := inspect.Summarize(all)
-		last := inspect.Summarize(cp.rows[len(cp.rows)-1])
-		full := append([]int{len(ids)}, cp.shape...)
+		last := inspect.Summarize(cp.Rows[len(cp.Rows)-1])
+		full := append([]int{len(ids)}, cp.Shape...)
 		t.Rows = append(t.Rows, []string{n, shapeString(full), fmtF(sum.Mean), fmtF(sum.Std), fmtF(sum.AbsMax), fmtF(last.L2)})
 		js = append(js, map[string]any{"name": n, "shape": full})
 	}
@@ -293,16 +256,8 @@ func fmtF(v float64) string {
 	return fmt.Sprintf("%.4g", v)
 }
 
-func (cp *captured) flat() []float32 {
-	var out []float32
-	for _, r := range cp.rows {
-		out = append(out, r...)
-	}
-	return out
-}
-
 // cached returns a captured hook by exact name.
-func (s *Interpreter) cached(name string) (*captured, error) {
+func (s *Interpreter) cached(name string) (*engine.Activation, error) {
 	if cp, ok := s.cache[name]; ok {
 		return cp, nil
 	}
@@ -344,16 +299,16 @@ func (s *Interpreter) doActivations(c *call) error {
 		}
 		cp = got[name]
 		if s.cache == nil || !equalInts(s.cacheIDs, ids) {
-			s.cache, s.cacheOrder, s.cacheIDs = map[string]*captured{}, nil, append([]int(nil), ids...)
+			s.cache, s.cacheOrder, s.cacheIDs = map[string]*engine.Activation{}, nil, append([]int(nil), ids...)
 		}
 		s.cache[name] = cp
 		s.cacheOrder = append(s.cacheOrder, name)
 		note = " (captured now)"
 	}
-	all := cp.flat()
+	all := cp.Flat()
 	sum := inspect.Summarize(all)
-	norms := make([]float64, len(cp.rows))
-	for i, r := range cp.rows {
+	norms := make([]float64, len(cp.Rows))
+	for i, r := range cp.Rows {
 		norms[i] = inspect.Summarize(r).L2
 	}
 	labels := s.tokenLabels(ids)
@@ -361,9 +316,9 @@ func (s *Interpreter) doActivations(c *call) error {
 		Title: fmt.Sprintf("%s: L2 norm per position", name), XLabel: "position", YLabel: "L2 norm"})
 	hist := inspect.HistogramOf(all, 60, inspect.ChartOpts{Title: "Values of " + name, XLabel: "value"})
 	sb := sum.Bundle()
-	sb.Text = fmt.Sprintf("%s%s: shape %s over %d positions\n%s", name, note, shapeString(append([]int{len(cp.rows)}, cp.shape...)), len(cp.rows), sb.Text)
+	sb.Text = fmt.Sprintf("%s%s: shape %s over %d positions\n%s", name, note, shapeString(append([]int{len(cp.Rows)}, cp.Shape...)), len(cp.Rows), sb.Text)
 	b := join([]inspect.Bundle{sb, line, hist}, map[string]any{
-		"hook": name, "shape": append([]int{len(cp.rows)}, cp.shape...), "stats": sb.JSON, "norms": norms, "tokens": labels})
+		"hook": name, "shape": append([]int{len(cp.Rows)}, cp.Shape...), "stats": sb.JSON, "norms": norms, "tokens": labels})
 	s.display(c, b)
 	return nil
 }
@@ -393,8 +348,8 @@ func (s *Interpreter) doSave(c *call) error {
 		return fmt.Errorf("%q: the file name must end in .npy", file)
 	}
 	p := s.abs(file)
-	shape := append([]int{len(cp.rows)}, cp.shape...)
-	data := cp.flat()
+	shape := append([]int{len(cp.Rows)}, cp.Shape...)
+	data := cp.Flat()
 	if err := inspect.WriteNPY(p, shape, data); err != nil {
 		return err
 	}
@@ -404,15 +359,6 @@ func (s *Interpreter) doSave(c *call) error {
 }
 
 // ---- %lens ----
-
-// lensLogits applies the final RMSNorm and the classifier to a residual
-// vector, as the model does after its last layer.
-func (s *Interpreter) lensLogits(resid []float32, out []float32) {
-	w := s.st.W
-	x := make([]float32, len(resid))
-	s.ops.RMSNorm(x, resid, w.FinalNorm, 1e-5)
-	w.Cls.MulVec(s.ops, out, x)
-}
 
 func (s *Interpreter) doLens(c *call) error {
 	ids, err := s.contextIDs(c)
@@ -461,7 +407,9 @@ func (s *Interpreter) doLens(c *call) error {
 		}
 		for p := 0; p < npos; p++ {
 			if r < cfg.Layers {
-				s.lensLogits(resid[r][p], logits)
+				if err := s.st.LogitLens(resid[r][p], logits); err != nil {
+					return err
+				}
 			} else {
 				copy(logits, final[p])
 			}
@@ -538,21 +486,8 @@ func (a ablation) hook() engine.HookFunc {
 }
 
 // headCount is the number of heads of a hook point's tensor (0 if it has
-// no head axis).
-func (s *Interpreter) headCount(name string) int {
-	cfg := s.model.Config
-	for _, suf := range []string{"attn.hook_q", "attn.hook_rot_q", "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z"} {
-		if strings.HasSuffix(name, suf) {
-			return cfg.Heads
-		}
-	}
-	for _, suf := range []string{"attn.hook_k", "attn.hook_v", "attn.hook_rot_k"} {
-		if strings.HasSuffix(name, suf) {
-			return cfg.KVHeads
-		}
-	}
-	return 0
-}
+// no head axis), from the engine.
+func (s *Interpreter) headCount(name string) int { return engine.HookHeads(s.model.Config, name) }
 
 // installAblations registers the active ablations on the main state. The
 // cache then no longer matches what the model computes, so the context is

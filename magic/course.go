@@ -9,86 +9,27 @@ package magic
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"math"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
-	"time"
 
-	"github.com/memwall/memwall/asm"
+	"github.com/memwall/memwall/course"
 	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
 )
 
-// turnTaking is the gap people leave between turns in conversation: a
-// first token later than this is noticed as a pause.
-const turnTaking = 200 * time.Millisecond
-
 // quickBundle is the notice a magic shows when quick mode changed what it
-// measures.
-func quickBundle(changes []string) inspect.Bundle {
-	if len(changes) == 0 {
-		return inspect.Bundle{}
-	}
-	t := "quick mode (MEMWALL_QUICK): " + strings.Join(changes, "; ") + " — the numbers below are smaller-scale measurements than the full run"
-	return inspect.Bundle{Text: t, HTML: `<div style="background:#fff4ce;color:#333;padding:4px 8px;margin:4px 0;font-size:90%">` + htmlEsc(t) + `</div>`}
-}
+// measures (course.Quick).
+func quickBundle(changes []string) inspect.Bundle { return course.Quick(changes) }
 
-// conclusion renders sentences written from measured numbers.
-func conclusion(lines []string) inspect.Bundle {
-	var tb, hb strings.Builder
-	tb.WriteString("Conclusion (measured on this machine):")
-	hb.WriteString(`<div style="border-left:4px solid #2b6cb0;padding:4px 10px;margin:6px 0"><b>Conclusion (measured on this machine)</b><ul style="margin:2px 0">`)
-	for _, l := range lines {
-		tb.WriteString("\n  • " + l)
-		hb.WriteString("<li>" + htmlEsc(l) + "</li>")
-	}
-	hb.WriteString("</ul></div>")
-	return inspect.Bundle{Text: tb.String(), HTML: hb.String()}
-}
-
-// parts drops empty bundles (an absent quick-mode notice).
-func parts(bs ...inspect.Bundle) []inspect.Bundle {
-	var out []inspect.Bundle
-	for _, b := range bs {
-		if b.Text != "" || b.HTML != "" || b.SVG != "" {
-			out = append(out, b)
-		}
-	}
-	return out
-}
+// parts drops empty bundles (course.Parts).
+func parts(bs ...inspect.Bundle) []inspect.Bundle { return course.Parts(bs...) }
 
 // g3 formats a number with three significant digits and no trailing
 // zeros: 0.5, 1.88, 1.2e+03.
 func g3(x float64) string { return strconv.FormatFloat(x, 'g', 3, 64) }
 
-// llcBytes is the size of the largest CPU cache Linux reports (0 when
-// unknown).
-func llcBytes() int64 {
-	var best int64
-	dirs, _ := filepath.Glob("/sys/devices/system/cpu/cpu0/cache/index*")
-	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, "size"))
-		if err != nil {
-			continue
-		}
-		v := strings.TrimSpace(string(b))
-		mul := int64(1)
-		switch {
-		case strings.HasSuffix(v, "K"):
-			mul, v = 1<<10, strings.TrimSuffix(v, "K")
-		case strings.HasSuffix(v, "M"):
-			mul, v = 1<<20, strings.TrimSuffix(v, "M")
-		}
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n*mul > best {
-			best = n * mul
-		}
-	}
-	return best
-}
+// llcBytes is the size of the largest CPU cache Linux reports (course.LLCBytes).
+func llcBytes() int64 { return course.LLCBytes() }
 
 // quickShape maps the largest shape to stories15M in quick mode.
 func (s *Interpreter) quickShape(shape string, changes *[]string) string {
@@ -123,140 +64,38 @@ func (s *Interpreter) openShape(ctx context.Context, shape, format string) (*eng
 
 // ---- %shapes ----
 
-// matrixWeights is the number of matrix weights one token multiplies by
-// (every layer's seven matrices and the classifier).
-func matrixWeights(c engine.Config) int64 {
-	d, h, kv := int64(c.Dim), int64(c.HiddenDim), int64(c.KVDim())
-	return int64(c.Layers)*(2*d*d+2*d*kv+3*d*h) + int64(c.Vocab)*d
-}
-
-// tokenBytes is the weight bytes one token streams with fp32 or Q8_0
-// matrices of group size gs (norms and the embedding row are fp32).
-func tokenBytes(c engine.Config, q8 bool, gs int) int64 {
-	mw := matrixWeights(c)
-	var b int64
-	if q8 {
-		b = mw + 4*mw/int64(gs)
-	} else {
-		b = 4 * mw
-	}
-	norms := int64(2*c.Layers+1) * int64(c.Dim)
-	return b + 4*norms + 4*int64(c.Dim)
-}
-
 func (s *Interpreter) doShapes(c *call) error {
 	names := c.args.strList("shapes")
 	if len(names) == 0 {
 		names = engine.ShapeNames()
 	}
-	llc := llcBytes()
-	t := inspect.Table{Title: "The named shapes: parameters and bytes", Header: []string{"shape", "dim×layers", "heads/kv", "vocab", "parameters",
-		"v0 file (tied)", "v0 file (untied)", "v2 file (Q8_0)", "fp32 bytes/token", "int8 bytes/token", "fits in cache"}}
-	var rows []map[string]any
-	for _, n := range names {
-		cfg, err := engine.Shape(n)
-		if err != nil {
-			return err
-		}
-		v0 := cfg
-		v0.Version = engine.V0
-		tied, err := v0.FileSize()
-		if err != nil {
-			return err
-		}
-		un := v0
-		un.Shared = false
-		untied, err := un.FileSize()
-		if err != nil {
-			return err
-		}
-		q := cfg
-		q.Version, q.GroupSize = engine.V2, engine.DefaultGroupSize(cfg)
-		v2, err := q.FileSize()
-		if err != nil {
-			return err
-		}
-		fb, ib := tokenBytes(cfg, false, 0), tokenBytes(cfg, true, q.GroupSize)
-		fits := "unknown"
-		if llc > 0 {
-			fits = yesNo(fb <= llc)
-		}
-		t.Rows = append(t.Rows, []string{n, fmt.Sprintf("%d×%d", cfg.Dim, cfg.Layers), fmt.Sprintf("%d/%d", cfg.Heads, cfg.KVHeads), fmt.Sprint(cfg.Vocab),
-			fmt.Sprintf("%d (%s)", cfg.Params(), human(float64(cfg.Params()), "")), human(float64(tied), "B"), human(float64(untied), "B"),
-			human(float64(v2), "B"), human(float64(fb), "B"), human(float64(ib), "B"), fits})
-		rows = append(rows, map[string]any{"shape": n, "dim": cfg.Dim, "hidden_dim": cfg.HiddenDim, "layers": cfg.Layers, "heads": cfg.Heads, "kv_heads": cfg.KVHeads,
-			"vocab": cfg.Vocab, "seq_len": cfg.SeqLen, "params": cfg.Params(), "v0_tied_bytes": tied, "v0_untied_bytes": untied, "v2_bytes": v2,
-			"group_size": q.GroupSize, "fp32_bytes_per_token": fb, "int8_bytes_per_token": ib, "fits_llc": llc > 0 && fb <= llc})
+	r, err := course.Shapes(names, llcBytes())
+	if err != nil {
+		return err
 	}
-	t.Note = fmt.Sprintf("parameters count a tied classifier once; bytes/token: every matrix once, the norms and one embedding row; cache: the largest CPU cache Linux reports (%s)", human(float64(llc), "B"))
-	s.display(c, join([]inspect.Bundle{t.Bundle()}, map[string]any{"llc_bytes": llc, "shapes": rows}))
+	s.display(c, r.Bundle())
+	return nil
+}
+
+// ---- %paper ----
+
+func (s *Interpreter) doPaper(c *call) error {
+	p, err := course.Paper()
+	if err != nil {
+		return err
+	}
+	s.display(c, p.Bundle())
 	return nil
 }
 
 // ---- %tying ----
 
 func (s *Interpreter) doTying(c *call) error {
-	shape := c.args.str("shape", "stories260K")
-	cfg, err := engine.Shape(shape)
+	r, err := course.Tying(c.ctx, s.opts.CacheDir, c.args.str("shape", "stories260K"))
 	if err != nil {
 		return err
 	}
-	cfg.Version = engine.V0
-	untied, tied := cfg, cfg
-	untied.Shared = false
-	tied.Shared, tied.Vocab = true, 2*cfg.Vocab
-	type file struct {
-		label string
-		cfg   engine.Config
-		path  string
-	}
-	files := []file{
-		{fmt.Sprintf("untied, vocab %d", untied.Vocab), untied, filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-untied-v0.bin", shape))},
-		{fmt.Sprintf("tied, vocab %d", tied.Vocab), tied, filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-tied-vocab%d-v0.bin", shape, tied.Vocab))},
-	}
-	t := inspect.Table{Title: fmt.Sprintf("Two %s-shape v0 files: one untied, one tied with twice the vocabulary", shape),
-		Header: []string{"file", "size on disk", "header vocab_size (int32)", "tied (engine)", "vocab (engine)", "parameters", "classifier"}}
-	var js []map[string]any
-	var sizes []int64
-	for _, f := range files {
-		if err := engine.EnsureCheckpoint(c.ctx, f.path, f.cfg, engine.Synthetic(1)); err != nil {
-			return err
-		}
-		st, err := os.Stat(f.path)
-		if err != nil {
-			return err
-		}
-		raw, err := os.ReadFile(f.path)
-		if err != nil {
-			return err
-		}
-		if len(raw) < 28 {
-			return fmt.Errorf("%s: shorter than a v0 header", f.path)
-		}
-		hv := int32(binary.LittleEndian.Uint32(raw[20:24]))
-		m, err := engine.Open(f.path, engine.LoadOptions{})
-		if err != nil {
-			return err
-		}
-		cls := "the token embedding (tok_embeddings)"
-		if !m.Shared {
-			cls = fmt.Sprintf("its own %d×%d matrix", m.Vocab, m.Dim)
-		}
-		t.Rows = append(t.Rows, []string{f.label, humanBytes(st.Size()), fmt.Sprint(hv), yesNo(m.Shared), fmt.Sprint(m.Vocab), fmt.Sprint(m.Params()), cls})
-		js = append(js, map[string]any{"label": f.label, "path": f.path, "bytes": st.Size(), "header_vocab_size": hv, "shared": m.Shared, "vocab": m.Vocab, "params": m.Params()})
-		sizes = append(sizes, st.Size())
-		m.Close()
-	}
-	same := sizes[0] == sizes[1]
-	var lines []string
-	if same {
-		lines = append(lines, fmt.Sprintf("both files are exactly %d bytes, yet one has vocab %d with a separate classifier and the other vocab %d with a shared one: the file size cannot tell them apart", sizes[0], untied.Vocab, tied.Vocab))
-	} else {
-		lines = append(lines, fmt.Sprintf("the files differ in size (%d and %d bytes)", sizes[0], sizes[1]))
-	}
-	lines = append(lines, fmt.Sprintf("a loader that assumes vocab %d and infers tying from the size reads the second file as untied and mistakes half of its embedding rows for a classifier; the header says it: vocab_size is %d (negative: untied) in the first and %d (positive: tied) in the second",
-		untied.Vocab, js[0]["header_vocab_size"], js[1]["header_vocab_size"]))
-	s.display(c, join([]inspect.Bundle{t.Bundle(), conclusion(lines)}, map[string]any{"shape": shape, "files": js, "same_size": same}))
+	s.display(c, r.Bundle())
 	return nil
 }
 
@@ -266,95 +105,11 @@ func (s *Interpreter) doFirstToken(c *call) error {
 	if err := s.ensureModel(c); err != nil {
 		return err
 	}
-	m := s.model
-	if !m.Mapped() {
-		return fmt.Errorf("%s was read into the heap (--no-mmap): there is no mapping to evict; %%load it without --no-mmap", filepath.Base(m.Path))
-	}
-	dropCache := c.args.bool("drop-cache")
-	type run struct {
-		label              string
-		d                  time.Duration
-		minor, major       int64
-		residentBefore     int64
-		residentAfter      int64
-		pageCacheDropped   bool
-		pageCacheDropError string
-	}
-	one := func(label string, prep func() (bool, string, error)) (run, error) {
-		st, err := engine.NewState(m, s.ops)
-		if err != nil {
-			return run{}, err
-		}
-		r := run{label: label}
-		if prep != nil {
-			dropped, why, err := prep()
-			if err != nil {
-				return run{}, err
-			}
-			r.pageCacheDropped, r.pageCacheDropError = dropped, why
-		}
-		r.residentBefore, _ = m.Resident()
-		f0 := pageFaults()
-		t0 := time.Now()
-		if _, err := st.Forward(c.ctx, engine.BOS, 0); err != nil {
-			return run{}, err
-		}
-		r.d = time.Since(t0)
-		f1 := pageFaults()
-		r.minor, r.major = f1.minor-f0.minor, f1.major-f0.major
-		r.residentAfter, _ = m.Resident()
-		return r, nil
-	}
-	var runs []run
-	cold, err := one("cold: mapping evicted", func() (bool, string, error) {
-		if err := m.Evict(); err != nil {
-			return false, "", err
-		}
-		if !dropCache {
-			return false, "", nil
-		}
-		ok, why := dropPageCache(m.Path)
-		return ok, why, nil
-	})
+	r, err := course.FirstToken(c.ctx, s.model, s.ops, s.modelName(), c.args.bool("drop-cache"))
 	if err != nil {
 		return err
 	}
-	if dropCache {
-		cold.label = "cold: mapping evicted, page cache dropped"
-	}
-	runs = append(runs, cold)
-	warm, err := one("warm: pages already mapped", nil)
-	if err != nil {
-		return err
-	}
-	runs = append(runs, warm)
-	t := inspect.Table{Title: fmt.Sprintf("First token of %s (%s, %d thread(s))", filepath.Base(m.Path), s.ops.Name, s.ops.Threads()),
-		Header: []string{"run", "first token ms", "minor faults", "major faults", "resident before", "resident after"}}
-	var js []map[string]any
-	for _, r := range runs {
-		t.Rows = append(t.Rows, []string{r.label, fmt.Sprintf("%.2f", ms(r.d)), fmt.Sprint(r.minor), fmt.Sprint(r.major), human(float64(r.residentBefore), "B"), human(float64(r.residentAfter), "B")})
-		js = append(js, map[string]any{"label": r.label, "ms": ms(r.d), "minor_faults": r.minor, "major_faults": r.major,
-			"resident_before": r.residentBefore, "resident_after": r.residentAfter, "page_cache_dropped": r.pageCacheDropped})
-	}
-	t.Note = "faults: getrusage over the whole process during the first forward pass; resident: bytes of the file in memory (mincore), that is in the kernel's page cache, whether or not this process has them mapped"
-	pages := float64(m.Load.FileBytes) / float64(os.Getpagesize())
-	lines := []string{
-		fmt.Sprintf("the cold first token took %.2f ms and %d minor + %d major page faults (the file has %.0f pages of %d bytes); the warm one %.2f ms with %d faults: %.1f× faster",
-			ms(cold.d), cold.minor, cold.major, pages, os.Getpagesize(), ms(warm.d), warm.minor+warm.major, ms(cold.d)/math.Max(ms(warm.d), 1e-9)),
-		fmt.Sprintf("mapping is not loading: %s mapped, %s of the file in memory before the cold token and %s after it", human(float64(m.Load.MappedBytes), "B"), human(float64(cold.residentBefore), "B"), human(float64(cold.residentAfter), "B")),
-	}
-	switch {
-	case !dropCache:
-		lines = append(lines, "Evict drops only this process's mapping of the pages; the kernel's page cache still holds the file, so 'cold' here costs minor faults (page-table fills), not disk reads — --drop-cache also asks the kernel to drop the file from its page cache")
-	case cold.pageCacheDropped && cold.major > 0:
-		lines = append(lines, fmt.Sprintf("with the page cache dropped the cold token read the file from storage: %d major faults, each reading ahead many pages", cold.major))
-	case cold.pageCacheDropped:
-		lines = append(lines, "the page cache was asked to drop the file but no major faults happened: the kernel kept the pages (or read them ahead in bulk)")
-	default:
-		lines = append(lines, "dropping the page cache failed ("+cold.pageCacheDropError+"): the cold token read from memory")
-	}
-	s.display(c, join([]inspect.Bundle{t.Bundle(), conclusion(lines)}, map[string]any{"runs": js, "file_bytes": m.Load.FileBytes, "mapped_bytes": m.Load.MappedBytes,
-		"cold_ms": ms(cold.d), "warm_ms": ms(warm.d)}))
+	s.display(c, r.Bundle())
 	return nil
 }
 
@@ -372,55 +127,17 @@ func (s *Interpreter) doIntensity(c *call) error {
 		if err := s.ensureModel(c); err != nil {
 			return err
 		}
-		cfg, name = s.model.Config, filepath.Base(s.model.Path)
+		cfg, name = s.model.Config, s.modelName()
 	}
-	gs := engine.DefaultGroupSize(cfg)
 	pos := c.args.int("position", 0)
 	if pos < 0 || pos >= cfg.SeqLen {
 		return usagef(c.spec.usage(), "--position must be in [0, %d)", cfg.SeqLen)
 	}
-	d, h, kv := cfg.Dim, cfg.HiddenDim, cfg.KVDim()
-	type op struct {
-		name       string
-		rows, cols int
-		count      int
+	r, err := course.Intensity(name, cfg, pos)
+	if err != nil {
+		return err
 	}
-	ops := []op{{"wq", d, d, cfg.Layers}, {"wk", kv, d, cfg.Layers}, {"wv", kv, d, cfg.Layers}, {"wo", d, d, cfg.Layers},
-		{"w1", h, d, cfg.Layers}, {"w3", h, d, cfg.Layers}, {"w2", d, h, cfg.Layers}, {"classifier", cfg.Vocab, d, 1}}
-	t := inspect.Table{Title: fmt.Sprintf("Bytes and FLOPs of one decoded token: %s (fp32, and int8 Q8_0 with group size %d)", name, gs),
-		Header: []string{"op", "matrix", "× per token", "FLOPs", "fp32 bytes", "fp32 FLOP/B", "int8 bytes", "int8 FLOP/B"}}
-	var js []map[string]any
-	var tf, tb32, tb8 float64
-	for _, o := range ops {
-		w := float64(o.rows) * float64(o.cols) * float64(o.count)
-		f, b32, b8 := 2*w, 4*w, w+4*w/float64(gs)
-		tf, tb32, tb8 = tf+f, tb32+b32, tb8+b8
-		t.Rows = append(t.Rows, []string{o.name, fmt.Sprintf("%d×%d", o.rows, o.cols), fmt.Sprint(o.count), human(f, ""), human(b32, "B"), g3(f / b32), human(b8, "B"), g3(f / b8)})
-		js = append(js, map[string]any{"op": o.name, "rows": o.rows, "cols": o.cols, "count": o.count, "flops": f, "fp32_bytes": b32, "int8_bytes": b8})
-	}
-	// Attention at pos reads every cached key and value once per query head
-	// group and does a dot product and an axpy per cached position.
-	kvMul := cfg.Heads / cfg.KVHeads
-	attB := float64(2*4*(pos+1)*kv*kvMul) * float64(cfg.Layers)
-	attF := float64(4*(pos+1)*d) * float64(cfg.Layers)
-	t.Rows = append(t.Rows, []string{fmt.Sprintf("attention at position %d", pos), "key/value cache", fmt.Sprint(cfg.Layers), human(attF, ""), human(attB, "B"), g3(attF / attB), human(attB, "B"), g3(attF / attB)})
-	small := float64(4 * ((2*cfg.Layers+1)*d + d)) // norms + one embedding row
-	tb32 += small + attB
-	tb8 += small + attB
-	tf += attF
-	t.Rows = append(t.Rows, []string{"norms, embedding row", "", "", "", human(small, "B"), "", human(small, "B"), ""})
-	t.Rows = append(t.Rows, []string{"total per token", "", "", human(tf, ""), human(tb32, "B"), g3(tf / tb32), human(tb8, "B"), g3(tf / tb8)})
-	t.Note = "a matrix-vector product does one multiply and one add per weight and reads each weight once: FLOP/byte = 2 / bytes per weight"
-	q8 := 1 + 4/float64(gs)
-	lines := []string{
-		fmt.Sprintf("fp32 matrix-vector product: 2 FLOP per weight / 4 bytes per weight = %s FLOP/byte", g3(2.0/4)),
-		fmt.Sprintf("int8 (Q8_0, a 4-byte scale per %d weights): 2 / %s bytes = %s FLOP/byte", gs, g3(q8), g3(2/q8)),
-		fmt.Sprintf("a whole %s token: %s FLOPs over %s fp32 (%s FLOP/byte), %s int8 (%s FLOP/byte); 2 FLOP/byte would need 1 byte per weight, which is int8 without its scales, not fp32",
-			name, human(tf, ""), human(tb32, "B"), g3(tf/tb32), human(tb8, "B"), g3(tf/tb8)),
-	}
-	s.display(c, join([]inspect.Bundle{t.Bundle(), conclusion(lines)}, map[string]any{"shape": name, "group_size": gs, "position": pos, "ops": js,
-		"flops": tf, "fp32_bytes": tb32, "int8_bytes": tb8, "fp32_intensity": tf / tb32, "int8_intensity": tf / tb8,
-		"fp32_matvec_intensity": 0.5, "int8_matvec_intensity": 2 / q8}))
+	s.display(c, r.Bundle())
 	return nil
 }
 
@@ -453,94 +170,13 @@ func (s *Interpreter) doWall(c *call) error {
 	if n <= 0 || mib <= 0 {
 		return usagef(c.spec.usage(), "-n and --size must be positive")
 	}
-	id := s.newDisplayID()
-	step := func(msg string) { c.out.Update(toKernel(inspect.Bundle{Text: "%wall: " + msg}), id) }
-	c.out.Display(toKernel(inspect.Bundle{Text: "%wall: measuring memory bandwidth…"}), id)
-	bw, err := s.bandwidth(c.ctx, mib, s.threads, 3)
+	prog := s.progress(c, "%wall")
+	r, err := course.Wall(c.ctx, course.WallOptions{Shapes: shapes, Open: func(sh string) (*engine.Model, error) { return s.openShape(c.ctx, sh, "v1") },
+		Tokens: n, ProbeBytes: int64(mib) << 20, Variant: s.variant, Threads: s.threads, LLC: llcBytes(), Progress: prog, Quick: changes})
 	if err != nil {
 		return err
 	}
-	ops, err := asm.New(s.variant, s.threads)
-	if err != nil {
-		return err
-	}
-	defer ops.Close()
-	step("measuring the compute roof…")
-	peak, err := computeRoof(c.ctx, ops, false)
-	if err != nil {
-		return err
-	}
-	llc := llcBytes()
-	roof := bw.Read.Median
-	t := inspect.Table{Title: fmt.Sprintf("Predicted against measured decoding speed (%s, %d thread(s), synthetic fp32 weights)", ops.Name, ops.Threads()),
-		Header: []string{"shape", "weight bytes/token", "× cache", "FLOP/byte", "predicted tok/s", "measured tok/s", "measured/predicted", "effective GB/s"}}
-	var rows []map[string]any
-	var pts []inspect.RooflinePoint
-	var xs, pred, meas []float64
-	var lines []string
-	for _, sh := range shapes {
-		step(fmt.Sprintf("decoding %d tokens of %s…", n, sh))
-		m, err := s.openShape(c.ctx, sh, "v1")
-		if err != nil {
-			return err
-		}
-		st, err := engine.NewState(m, ops)
-		var r *engine.BenchResult
-		if err == nil {
-			r, err = st.Bench(c.ctx, engine.BenchOptions{Tokens: n, Warmup: 4})
-		}
-		wb, fl := m.WeightBytes(), m.MatFlops()
-		m.Close()
-		if err != nil {
-			return err
-		}
-		got := r.TokPerSec()
-		rows = append(rows, map[string]any{"shape": sh, "weight_bytes": wb, "flops": fl, "intensity": float64(fl) / float64(wb),
-			"llc_ratio": float64(wb) / math.Max(float64(llc), 1), "measured_tok_s": got, "gbps": float64(wb) * got / 1e9})
-		pts = append(pts, inspect.RooflinePoint{Name: sh, Group: "decode (all matrices)", Intensity: float64(fl) / float64(wb), GFLOPS: float64(fl) * got / 1e9})
-		xs, meas = append(xs, float64(wb)/1e6), append(meas, got)
-	}
-	// A second probe after the decoding: the roof is the better of the two,
-	// so that a busy moment during one probe does not lower it.
-	step("measuring memory bandwidth again…")
-	bw2, err := s.bandwidth(c.ctx, mib, s.threads, 3)
-	if err != nil {
-		return err
-	}
-	roof = max(roof, bw2.Read.Median)
-	for _, r := range rows {
-		sh, wb, got, inCache := r["shape"].(string), r["weight_bytes"].(int64), r["measured_tok_s"].(float64), r["llc_ratio"].(float64)
-		p := roof * 1e9 / float64(wb)
-		ratio := got / p
-		r["predicted_tok_s"], r["ratio"] = p, ratio
-		pred = append(pred, p)
-		t.Rows = append(t.Rows, []string{sh, human(float64(wb), "B"), g3(inCache), g3(r["intensity"].(float64)), fmt.Sprintf("%.1f", p), fmt.Sprintf("%.1f", got), fmt.Sprintf("%.2f", ratio), fmt.Sprintf("%.2f", r["gbps"].(float64))})
-		switch {
-		case llc > 0 && wb <= llc && ratio > 1.1:
-			lines = append(lines, fmt.Sprintf("%s: its %s of weights fit in the %s cache, so it runs at %.0f tok/s, %.1f× what DRAM bandwidth would allow (%.0f tok/s): no memory wall while the model fits in cache",
-				sh, human(float64(wb), "B"), human(float64(llc), "B"), got, ratio, p))
-		case llc > 0 && wb <= llc:
-			lines = append(lines, fmt.Sprintf("%s: its %s of weights fit in the %s cache, yet it runs at %.0f tok/s, %.2f× the DRAM prediction (%.0f tok/s), streaming only %.1f GB/s: a token this small is bound by its fixed per-token costs (dozens of tiny ops), not by bytes — the bandwidth model does not apply to it",
-				sh, human(float64(wb), "B"), human(float64(llc), "B"), got, ratio, p, float64(wb)*got/1e9))
-		case ratio > 1.1:
-			lines = append(lines, fmt.Sprintf("%s: %s of weights, %s× the cache: %.1f tok/s measured, %.0f%% above the %.1f tok/s the DRAM roof predicts — either part of the weights is still served from cache or the machine's bandwidth changed between probe and run (a shared machine: run again to tell)",
-				sh, human(float64(wb), "B"), g3(inCache), got, 100*(ratio-1), p))
-		default:
-			lines = append(lines, fmt.Sprintf("%s: %s of weights, %s× the cache: %.1f tok/s measured = %.0f%% of the %.1f tok/s that %.2f GB/s of read bandwidth allows",
-				sh, human(float64(wb), "B"), g3(inCache), got, 100*ratio, p, roof))
-		}
-	}
-	step("done")
-	ridge := peak / roof
-	lines = append(lines, fmt.Sprintf("roofs measured here: %.2f GB/s read, %.1f GFLOP/s (fp32 %s, in-cache MatMul) — ridge at %s FLOP/byte, %s× the 0.5 FLOP/byte of fp32 decoding: at the roof a token's memory time is %s× its arithmetic time",
-		roof, peak, ops.Name, g3(ridge), g3(ridge/0.5), g3(ridge/0.5)))
-	t.Note = fmt.Sprintf("predicted = %.2f GB/s (the better median read of a probe over %d MiB before and one after the runs) ÷ weight bytes per token; × cache: weight bytes over the %s last-level cache", roof, mib, human(float64(llc), "B"))
-	chart := inspect.LineChart([]inspect.Series{{Name: "predicted from bandwidth", X: xs, Y: pred}, {Name: "measured", X: xs, Y: meas}},
-		inspect.ChartOpts{Title: "Decoding speed against model size", XLabel: "weight MB read per token", YLabel: "tokens/s", LogX: true, LogY: true})
-	rl := inspect.RooflinePlot(inspect.Roofline{Title: "The shapes on this machine's roofline",
-		Memory:  []inspect.Roof{{Name: fmt.Sprintf("DRAM read %.1f GB/s", roof), Value: roof}},
-		Compute: []inspect.Roof{{Name: fmt.Sprintf("fp32 %s %.1f GFLOP/s", ops.Name, peak), Value: peak}}, Points: pts})
-	s.display(c, join(parts(quickBundle(changes), t.Bundle(), chart, rl, conclusion(lines)), map[string]any{"bandwidth_gbps": roof, "compute_gflops": peak,
-		"ridge": ridge, "llc_bytes": llc, "tokens": n, "quick": s.opts.Quick, "rows": rows}))
+	prog("done")
+	s.display(c, r.Bundle())
 	return nil
 }

@@ -34,10 +34,11 @@ Predicted tok/s = read bandwidth ÷ weight bytes per token. Quick mode leaves ou
 				{name: "size", kind: intFlag, arg: "MiB", help: "bandwidth probe size (default 256; quick 64)"},
 			}},
 		{name: "ladder", run: (*Interpreter).doLadder,
-			summary: "The kernel ladder: naive loop, unrolled, SIMD, two threads, int8, aligned copy — each rung's tok/s and % of the measured read roof.",
+			summary: "The kernel ladder: naive loop, unrolled, SIMD, two threads, int8, aligned copy — each rung's tok/s and % of the read roof, rungs compared over interleaved rounds.",
 			flags: []flagSpec{
 				{name: "shape", kind: stringFlag, arg: "NAME", help: "shape of the synthetic weights (default stories110M; quick stories15M)", values: shapeValues},
-				{name: "n", short: "n", kind: intFlag, arg: "N", help: "tokens per rung (default 32, a quarter for the scalar rungs; quick 12)"},
+				{name: "n", short: "n", kind: intFlag, arg: "N", help: "tokens per rung and round (default 32, an eighth for the scalar rungs; quick 12)"},
+				{name: "repeats", kind: intFlag, arg: "R", help: "interleaved rounds over all rungs, from which each comparison's interval comes (default 5; quick 3)"},
 				{name: "size", kind: intFlag, arg: "MiB", help: "bandwidth probe size (default: the model's size, at least 256; quick 64)"},
 			}},
 		{name: "latency", run: (*Interpreter).doLatency,
@@ -52,7 +53,8 @@ Predicted tok/s = read bandwidth ÷ weight bytes per token. Quick mode leaves ou
 			summary: "Decode with a strategy (greedy, sample, topk, topp, beam, contrastive) and report the text, log p, weight and KV-cache bytes, FLOPs and time per token.",
 			help: `beam and contrastive run B hypotheses (--width): batched (default; every weight read once per
 step for all of them) or --sequential (one pass per hypothesis). --compare 1,2,4,8 runs every width
-both ways and compares their traffic. The session's context is not changed.`,
+both ways, in interleaved pairs, and compares their traffic (counted by the cost model) and time
+(measured). The session's context is not changed.`,
 			flags: []flagSpec{
 				{name: "strategy", kind: stringFlag, arg: "S", help: "greedy (default), sample, topk, topp, beam or contrastive"},
 				{name: "n", short: "n", kind: intFlag, arg: "N", help: "tokens to generate (default 32; quick 12 with --compare)"},
@@ -64,6 +66,7 @@ both ways and compares their traffic. The session's context is not changed.`,
 				{name: "seed", short: "s", kind: intFlag, arg: "S", help: "random seed (default 42)"},
 				{name: "sequential", kind: boolFlag, help: "run the hypotheses one after another instead of batched"},
 				{name: "compare", kind: stringFlag, arg: "1,2,4,8", help: "run these widths batched and sequentially and compare"},
+				{name: "repeats", kind: intFlag, arg: "R", help: "with --compare: batched/sequential pairs per width, interleaved (default 5; quick 3, too few to decide)"},
 			}},
 		{name: "numerics", run: (*Interpreter).doNumerics,
 			summary: "Rounding: summation order of one long sum per kernel, then every fp32 kernel and int8 against a float64 forward pass: logit error, top-k agreement, perplexity.",
@@ -72,6 +75,11 @@ both ways and compares their traffic. The session's context is not changed.`,
 				{name: "k", short: "k", kind: intFlag, arg: "K", help: "top-k agreement (default 5)"},
 				{name: "length", kind: intFlag, arg: "N", help: "values in the summation-order demonstration (default 65536)"},
 			}},
+		{name: "paper", run: (*Interpreter).doPaper,
+			summary: "The paper's own data (its CSVs, copied into memwall with their citation): throughput with and without the first token, P50/P99, drift, implied bandwidths, the energy and int4 figures, each recomputed and judged.",
+			help: `Loads benchmark_results.csv (the paper's NEON engine, 256 tokens of stories110M on an M2 Pro) and
+pytorch_results.csv (its PyTorch baseline) from course/paperdata and recomputes the numbers the paper
+prints, quoting its sentences verbatim. Nothing here is measured on this machine.`},
 		{name: "sink", run: (*Interpreter).doSink,
 			summary: "How much attention every layer and head puts on the first token (the attention sink), against an even spread.",
 			flags:   []flagSpec{flagPrompt}},

@@ -110,7 +110,9 @@ func (e *explorer) lensAt(depth, pos int) dist {
 		return d
 	}
 	logits := make([]float32, e.model.Config.Vocab)
-	e.s.lensLogits(e.resid[depth][pos], logits)
+	if e.s.st.LogitLens(e.resid[depth][pos], logits) != nil {
+		clear(logits) // a residual of another size: no prediction
+	}
 	d := newDist(logits)
 	e.lens[key] = d
 	return d

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 	"time"
 
@@ -380,14 +379,7 @@ func newDist(logits []float32) dist {
 }
 
 // top returns the k most probable ids, most probable first (ties by id).
-func (d dist) top(k int) []int {
-	idx := make([]int, len(d.probs))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return d.probs[idx[a]] > d.probs[idx[b]] })
-	return idx[:min(k, len(idx))]
-}
+func (d dist) top(k int) []int { return engine.TopK(d.probs, k) }
 
 func (d dist) sum() float64 {
 	var t float64

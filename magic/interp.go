@@ -83,7 +83,7 @@ type Interpreter struct {
 	done int
 	gen  genOptions // sampling settings of the last generation
 
-	cache      map[string]*captured
+	cache      map[string]*engine.Activation
 	cacheOrder []string
 	cacheIDs   []int
 
@@ -371,35 +371,11 @@ func textBundle(text string, js any) inspect.Bundle {
 	return inspect.Bundle{Text: text, JSON: js}
 }
 
-// join combines several bundles into one display: texts one after the
-// other, HTML and SVG side by side in a single HTML block, JSON merged
-// under the given key names.
-func join(parts []inspect.Bundle, js any) inspect.Bundle {
-	var text []string
-	var h strings.Builder
-	for _, p := range parts {
-		if p.Text != "" {
-			text = append(text, p.Text)
-		}
-		switch {
-		case p.SVG != "":
-			h.WriteString(`<div style="margin:4px 0">` + inspect.PictureHTML(p.SVG) + `</div>`)
-		case p.HTML != "":
-			h.WriteString(`<div style="margin:4px 0">` + p.HTML + `</div>`)
-		case p.Text != "":
-			h.WriteString(pre(p.Text))
-		}
-	}
-	return inspect.Bundle{Text: strings.Join(text, "\n\n"), HTML: h.String(), JSON: js}
-}
+// join combines several bundles into one display (inspect.Join).
+func join(parts []inspect.Bundle, js any) inspect.Bundle { return inspect.Join(parts, js) }
 
 // num makes a float JSON-safe (NaN and Inf become null).
-func num(f float64) any {
-	if f != f || f > 1e308 || f < -1e308 {
-		return nil
-	}
-	return f
-}
+func num(f float64) any { return inspect.Finite(f) }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 

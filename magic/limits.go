@@ -369,7 +369,7 @@ func (s *Interpreter) cellTooLarge(n int) error {
 func (s *Interpreter) cacheBytes() int64 {
 	var n int64
 	for _, cp := range s.cache {
-		for _, r := range cp.rows {
+		for _, r := range cp.Rows {
 			n += 4 * int64(len(r))
 		}
 	}

@@ -469,7 +469,7 @@ func TestTimeBreakdownSumsToTotal(t *testing.T) {
 
 func TestBenchAndInterrupt(t *testing.T) {
 	s := newTest(t)
-	r := run(t, s, "%bench -n 8 --variants scalar --threads 1,2")
+	r := run(t, s, "%bench -n 8 --repeats 3 --variants scalar --threads 1,2")
 	js := r.lastJSON(t)
 	rows := js["rows"].([]any)
 	if len(rows) != 2 {
@@ -477,12 +477,21 @@ func TestBenchAndInterrupt(t *testing.T) {
 	}
 	for _, row := range rows {
 		m := row.(map[string]any)
-		if m["tok_per_s"].(float64) <= 0 || m["p50_ms"].(float64) <= 0 || len(m["ms"].([]any)) != 8 {
+		if m["tok_per_s"].(float64) <= 0 || m["p50_ms"].(float64) <= 0 || len(m["ms"].([]any)) != 24 || len(m["tok_per_s_runs"].([]any)) != 3 {
 			t.Errorf("row %v", m)
 		}
 	}
 	if len(r.updates) == 0 || r.ids[0] == "" {
 		t.Error("no progress display")
+	}
+	// The second configuration is compared with the first, with evidence.
+	cs := js["conclusions"].([]any)
+	if len(cs) != 1 {
+		t.Fatalf("conclusions %v", cs)
+	}
+	c0 := cs[0].(map[string]any)
+	if ev := c0["evidence"].(map[string]any); ev["pairs"].(float64) != 3 || c0["verdict"] == "" {
+		t.Errorf("conclusion %v", c0)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -645,6 +654,16 @@ func TestBandwidthRoofline(t *testing.T) {
 	}
 	if len(groups) != 4 || js["compute_gflops"].(float64) <= 0 {
 		t.Errorf("groups %v, %v", groups, js)
+	}
+	// int8 points are held against the int8 compute roof.
+	for _, p := range js["points"].([]any) {
+		m := p.(map[string]any)
+		if strings.HasPrefix(m["group"].(string), "int8") != strings.HasPrefix(m["compute_roof"].(string), "int8") {
+			t.Errorf("point %v against %v", m["group"], m["compute_roof"])
+		}
+	}
+	if cs := conclusions(t, js); cs["int8_decode_bound"] == nil {
+		t.Errorf("no int8 decode conclusion: %v", cs)
 	}
 	if h, _ := r.displays[len(r.displays)-1].Data["text/html"].(string); !strings.Contains(h, "<svg") {
 		t.Error("no plot")
@@ -831,7 +850,7 @@ func TestInterruptMidway(t *testing.T) {
 	r = &cancelling{cancel: cancel, pieces: -1, updates: 2}
 	err = s.Execute(ctx, "%bench -n 64 --variants scalar --threads 1,2", r)
 	var me *Error
-	if !errors.As(err, &me) || !strings.Contains(err.Error(), "interrupted during scalar × 2 after 1 of 2") {
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), "interrupted during scalar×") {
 		t.Errorf("interrupted bench: %v", err)
 	}
 	run(t, s, "%bench -n 4 --variants scalar")

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -425,18 +424,8 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%s (%d bytes)", human(float64(n), "B"), n)
 }
 
-// human formats n with a decimal SI prefix.
-func human(n float64, unit string) string {
-	for _, p := range []struct {
-		v float64
-		s string
-	}{{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
-		if math.Abs(n) >= p.v {
-			return fmt.Sprintf("%.2f %s%s", n/p.v, p.s, unit)
-		}
-	}
-	return fmt.Sprintf("%.0f %s", n, unit)
-}
+// human formats n with a decimal SI prefix (inspect.Human).
+func human(n float64, unit string) string { return inspect.Human(n, unit) }
 
 // ---- %weights ----
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/memwall/memwall/asm"
+	"github.com/memwall/memwall/course"
 	"github.com/memwall/memwall/engine"
 	"github.com/memwall/memwall/inspect"
 )
@@ -246,17 +247,9 @@ func (s *Interpreter) profileDecode(ctx context.Context, ids []int, n int) (*tim
 	}
 	prof := engine.NewProfile()
 	st.Profile = prof
-	token, pos := ids[len(ids)-1], len(ids)-1
 	start := time.Now()
-	for i := 0; i < n; i++ {
-		logits, err := st.Forward(ctx, token, pos)
-		if err != nil {
-			return nil, err
-		}
-		t := time.Now()
-		token = engine.Argmax(logits)
-		prof.Add("sampling", time.Since(t), 4*int64(len(logits)), int64(len(logits)))
-		pos++
+	if _, err := st.DecodeGreedy(ctx, ids[len(ids)-1], len(ids)-1, n, nil); err != nil {
+		return nil, err
 	}
 	return &timeRun{ops: prof.Ops(), wall: time.Since(start), tokens: n, prefill: pre.Total(),
 		label: fmt.Sprintf("%d greedy tokens after %d of context", n, len(ids))}, nil
@@ -371,75 +364,27 @@ func (s *Interpreter) doBench(c *call) error {
 			return err
 		}
 	}
-	type result struct {
-		variant string
-		threads int
-		ms      []float64
-		tps     float64
-	}
-	var results []result
-	total := len(variants) * len(threads)
-	id := s.newDisplayID()
-	progress := func(i int, what string) inspect.Bundle {
-		bar := strings.Repeat("█", i*20/total) + strings.Repeat("░", 20-i*20/total)
-		txt := fmt.Sprintf("%%bench %s %d/%d %s", bar, i, total, what)
-		return inspect.Bundle{Text: txt, HTML: pre(txt)}
-	}
-	c.out.Display(toKernel(progress(0, "starting")), id)
-	wb := s.model.WeightBytes()
+	var cfgs []course.Config
 	for _, v := range variants {
 		for _, th := range threads {
-			label := fmt.Sprintf("%s × %d", v, th)
-			c.out.Update(toKernel(progress(len(results), "running "+label)), id)
-			ops, err := asm.New(v, th)
-			if err != nil {
-				return err
-			}
-			st, err := engine.NewState(s.model, ops)
-			if err == nil {
-				err = st.SetLayout(s.layout)
-			}
-			var r *engine.BenchResult
-			if err == nil {
-				r, err = st.Bench(c.ctx, engine.BenchOptions{Tokens: n, Warmup: max(warm, 0)})
-			}
-			ops.Close()
-			if err != nil {
-				if c.ctx.Err() != nil {
-					c.out.Update(toKernel(progress(len(results), "interrupted during "+label)), id)
-					return fmt.Errorf("interrupted during %s after %d of %d configurations; no results were kept: %w", label, len(results), total, context.Cause(c.ctx))
-				}
-				return err
-			}
-			mv := make([]float64, len(r.Times))
-			for i, d := range r.Times {
-				mv[i] = ms(d)
-			}
-			results = append(results, result{variant: v, threads: th, ms: mv, tps: r.TokPerSec()})
+			cfgs = append(cfgs, course.Config{Variant: v, Threads: th})
 		}
 	}
-	c.out.Update(toKernel(progress(total, "done")), id)
-	t := inspect.Table{Title: fmt.Sprintf("Decoding speed: %d tokens per configuration (after %d warm-up), %s weights", n, warm, s.layout),
-		Header: []string{"variant", "threads", "tok/s", "P50 ms", "P99 ms", "P99.9 ms", "CV", "GB/s (weights)"}}
-	var js []map[string]any
-	var samples []inspect.Sample
-	var series []inspect.Series
-	for _, r := range results {
-		lat := inspect.LatencyOf(r.ms)
-		gbps := float64(wb) * r.tps / 1e9
-		name := fmt.Sprintf("%s×%d", r.variant, r.threads)
-		t.Rows = append(t.Rows, []string{r.variant, fmt.Sprint(r.threads), fmt.Sprintf("%.1f", r.tps), fmt.Sprintf("%.3f", lat.P50),
-			fmt.Sprintf("%.3f", lat.P99), fmt.Sprintf("%.3f", lat.P999), fmt.Sprintf("%.3f", lat.CV), fmt.Sprintf("%.2f", gbps)})
-		js = append(js, map[string]any{"variant": r.variant, "threads": r.threads, "tokens": len(r.ms), "tok_per_s": num(r.tps),
-			"p50_ms": num(lat.P50), "p99_ms": num(lat.P99), "p999_ms": num(lat.P999), "mean_ms": num(lat.Mean), "cv": num(lat.CV),
-			"gbps": num(gbps), "ms": r.ms})
-		samples = append(samples, inspect.Sample{Name: name, Values: r.ms})
-		series = append(series, inspect.Series{Name: name, Y: r.ms})
+	repeats := a.int("repeats", 5)
+	if repeats < 1 {
+		return usagef(c.spec.usage(), "--repeats must be positive")
 	}
-	t.Note = fmt.Sprintf("GB/s = %s of weights per token × tok/s: the bandwidth decoding achieves", human(float64(wb), "B"))
-	cdf := inspect.CDFPlot(samples, inspect.ChartOpts{Title: "Per-token latency (CDF)", XLabel: "ms per token", YLabel: "fraction of tokens"})
-	line := inspect.LineChart(series, inspect.ChartOpts{Title: "Latency against position (attention reads a longer cache)", XLabel: "position", YLabel: "ms"})
-	s.display(c, join([]inspect.Bundle{t.Bundle(), cdf, line}, map[string]any{"tokens": n, "warmup": warm, "weight_bytes": wb, "rows": js}))
+	prog := s.progress(c, "%bench")
+	res, err := course.CompareConfigs(c.ctx, s.model, s.modelName(), cfgs, course.ConfigsOptions{Tokens: n, Warmup: warm, Repeats: repeats, Layout: s.layout, Progress: prog})
+	if err != nil {
+		if c.ctx.Err() != nil {
+			prog("interrupted")
+			return fmt.Errorf("interrupted %v; no results were kept", err)
+		}
+		return err
+	}
+	prog("done")
+	s.display(c, res.Bundle())
 	return nil
 }
 
@@ -491,50 +436,6 @@ func (s *Interpreter) doBandwidth(c *call) error {
 
 // ---- %roofline ----
 
-// computeRoof measures the best GFLOP/s of a kernel on an in-cache
-// 256×256 matrix times 8 vectors (fp32 MatMul, or Q8_0 MatMulQ8).
-func computeRoof(ctx context.Context, ops *asm.Ops, q8 bool) (float64, error) {
-	const rows, cols, n = 256, 256, 8
-	out := make([]float32, rows*n)
-	x := make([]float32, cols*n)
-	w := make([]float32, rows*cols)
-	for i := range w {
-		w[i] = float32(i%7) * 0.01
-	}
-	for i := range x {
-		x[i] = float32(i%5) * 0.1
-	}
-	gs := 32
-	wq := make([]int8, len(w))
-	ws := make([]float32, len(w)/gs)
-	xq := make([]int8, len(x))
-	xs := make([]float32, len(x)/gs)
-	if q8 {
-		ops.Quantize(wq, ws, w, gs)
-		ops.Quantize(xq, xs, x, gs)
-	}
-	flops := 2.0 * rows * cols * n
-	best := 0.0
-	for rep := 0; rep < 5; rep++ {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		calls := 0
-		start := time.Now()
-		for time.Since(start) < 20*time.Millisecond {
-			if q8 {
-				ops.MatMulQ8(out, wq, ws, xq, xs, n, gs)
-			} else {
-				ops.MatMul(out, w, x, n)
-			}
-			calls++
-		}
-		g := flops * float64(calls) / time.Since(start).Seconds() / 1e9
-		best = max(best, g)
-	}
-	return best, nil
-}
-
 // companion returns a model of the same shape in the other storage
 // (fp32 ↔ Q8_0), converting the loaded one into the cache directory.
 func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
@@ -545,7 +446,8 @@ func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
 	cfg := m.Config
 	suffix := "f32"
 	if q8 {
-		cfg.Version, cfg.GroupSize, suffix = engine.V2, engine.DefaultGroupSize(cfg), "q8"
+		cfg.Version, cfg.GroupSize = engine.V2, engine.DefaultGroupSize(cfg)
+		suffix = fmt.Sprintf("q8-gs%d", cfg.GroupSize) // a new default group size makes a new file, not a size clash
 	} else {
 		cfg.Version, cfg.GroupSize = engine.V1, 0
 	}
@@ -557,63 +459,6 @@ func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
 	return engine.Open(p, engine.LoadOptions{})
 }
 
-// opPoints profiles decode and batched prefill on m and returns one
-// roofline point per op with FLOPs.
-func (s *Interpreter) opPoints(ctx context.Context, m *engine.Model, kind string, decodeN, prefillN int) ([]inspect.RooflinePoint, error) {
-	st, err := engine.NewState(m, s.ops)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.SetLayout(s.layout); err != nil {
-		return nil, err
-	}
-	decodeN = max(1, min(decodeN, m.SeqLen))
-	prefillN = max(2, min(prefillN, m.SeqLen))
-	dec := engine.NewProfile()
-	st.Profile = dec
-	tok := engine.BOS
-	for pos := 0; pos < decodeN; pos++ {
-		logits, err := st.Forward(ctx, tok, pos)
-		if err != nil {
-			return nil, err
-		}
-		tok = engine.Argmax(logits)
-	}
-	pre := engine.NewProfile()
-	st.Profile = pre
-	toks := make([]int, prefillN)
-	for i := range toks {
-		toks[i] = 3 + (i*7919)%(m.Vocab-3)
-	}
-	toks[0] = engine.BOS
-	if _, err := st.Prefill(ctx, toks, 0); err != nil {
-		return nil, err
-	}
-	var pts []inspect.RooflinePoint
-	for _, pr := range []struct {
-		p     *engine.Profile
-		group string
-	}{{dec, kind + " decode"}, {pre, fmt.Sprintf("%s prefill×%d", kind, prefillN)}} {
-		var tb, tf int64
-		var tt time.Duration
-		for _, o := range pr.p.Ops() {
-			if o.Flops <= 0 || o.Bytes <= 0 || o.Time <= 0 {
-				continue
-			}
-			tb, tf, tt = tb+o.Bytes, tf+o.Flops, tt+o.Time
-			switch o.Name {
-			case "wq", "wk", "wv", "wo", "w1", "w2", "w3", "classifier", "attention":
-				pts = append(pts, inspect.RooflinePoint{Name: o.Name, Group: pr.group,
-					Intensity: float64(o.Flops) / float64(o.Bytes), GFLOPS: float64(o.Flops) / o.Time.Seconds() / 1e9})
-			}
-		}
-		if tt > 0 {
-			pts = append(pts, inspect.RooflinePoint{Name: "all ops", Group: pr.group, Intensity: float64(tf) / float64(tb), GFLOPS: float64(tf) / tt.Seconds() / 1e9})
-		}
-	}
-	return pts, nil
-}
-
 func (s *Interpreter) doRoofline(c *call) error {
 	if err := s.ensureModel(c); err != nil {
 		return err
@@ -623,72 +468,24 @@ func (s *Interpreter) doRoofline(c *call) error {
 	if mib <= 0 || dn <= 0 || pn < 2 {
 		return usagef(c.spec.usage(), "--size and -n must be positive, --prefill at least 2")
 	}
-	id := s.newDisplayID()
-	step := func(msg string) { c.out.Update(toKernel(inspect.Bundle{Text: "%roofline: " + msg}), id) }
-	c.out.Display(toKernel(inspect.Bundle{Text: "%roofline: measuring memory bandwidth…"}), id)
-	bw, err := s.bandwidth(c.ctx, mib, s.threads, 3)
-	if err != nil {
-		return err
-	}
-	step("measuring compute peak…")
-	best, err := asm.New("auto", s.threads)
-	if err != nil {
-		return err
-	}
-	defer best.Close()
-	f32, err := computeRoof(c.ctx, best, false)
-	if err != nil {
-		return err
-	}
-	i8, err := computeRoof(c.ctx, best, true)
-	if err != nil {
-		return err
-	}
-	var pts []inspect.RooflinePoint
-	for _, q8 := range []bool{false, true} {
-		kind := "fp32"
-		if q8 {
-			kind = "int8"
-		}
-		step("profiling " + kind + " decode and prefill…")
+	prog := s.progress(c, "%roofline")
+	var ms [2]*engine.Model
+	for i, q8 := range []bool{false, true} {
 		m, err := s.companion(q8)
 		if err != nil {
-			return fmt.Errorf("%s companion model: %w", kind, err)
+			return fmt.Errorf("%s companion model: %w", map[bool]string{false: "fp32", true: "int8"}[q8], err)
 		}
-		p, err := s.opPoints(c.ctx, m, kind, dn, pn)
 		if m != s.model {
-			m.Close()
+			defer m.Close()
 		}
-		if err != nil {
-			return err
-		}
-		pts = append(pts, p...)
+		ms[i] = m
 	}
-	step("done")
-	r := inspect.Roofline{
-		Title:   fmt.Sprintf("Roofline of this machine (%s, %d thread(s)) with %s's ops", best.Name, s.threads, filepath.Base(s.model.Path)),
-		Memory:  []inspect.Roof{{Name: fmt.Sprintf("DRAM read %.1f GB/s", bw.Read.Median), Value: bw.Read.Median}},
-		Compute: []inspect.Roof{{Name: fmt.Sprintf("fp32 MatMul %.1f GFLOP/s", f32), Value: f32}, {Name: fmt.Sprintf("int8 MatMulQ8 %.1f GFLOP/s", i8), Value: i8}},
-		Points:  pts,
+	r, err := course.Roofline(c.ctx, course.RooflineOptions{Model: s.modelName(), FP32: ms[0], Int8: ms[1], Variant: "auto", Threads: s.threads,
+		Layout: s.layout, ProbeBytes: int64(mib) << 20, DecodeN: dn, PrefillN: pn, Progress: prog})
+	if err != nil {
+		return err
 	}
-	b := inspect.RooflinePlot(r)
-	note := fmt.Sprintf("Bandwidth roof: the median streaming read over %d MiB. Compute roof: the best GFLOP/s of the %s kernels multiplying an in-cache 256×256 matrix by 8 vectors (fp32 MatMul; int8 MatMulQ8 dashed) — a practical peak of this code, not the CPU's datasheet peak. Points: each op's FLOPs per byte moved and achieved GFLOP/s while decoding one token at a time and during a batched prefill; a %s model converted to the other format is cached in %s.",
-		mib, best.Name, filepath.Base(s.model.Path), s.opts.CacheDir)
-	over := 0
-	for _, p := range pts {
-		if a := r.Attainable(p.Intensity); a > 0 && p.GFLOPS > a {
-			over++
-		}
-	}
-	if over > 0 {
-		note += fmt.Sprintf(" %d point(s) sit above the DRAM roof: %s of weights fits in this CPU's caches, so decoding is not reading DRAM at all. Load a model larger than the last-level cache (stories15M or bigger, or %%load --shape stories42M) to see the memory wall.", over, human(float64(s.model.WeightBytes()), "B"))
-	}
-	var pj []map[string]any
-	for _, p := range pts {
-		pj = append(pj, map[string]any{"name": p.Name, "group": p.Group, "intensity": num(p.Intensity), "gflops": num(p.GFLOPS)})
-	}
-	b = join([]inspect.Bundle{b, {Text: note, HTML: `<p style="font-size:90%;max-width:60em">` + htmlEsc(note) + `</p>`}}, map[string]any{"bandwidth_gbps": num(bw.Read.Median), "compute_gflops": num(f32), "compute_int8_gflops": num(i8),
-		"ridge": num(r.Ridge()), "points": pj})
-	c.out.Display(toKernel(b), "")
+	prog("done")
+	c.out.Display(toKernel(r.Bundle()), "")
 	return nil
 }

@@ -298,7 +298,9 @@ func (s *Interpreter) stepBundle(seen []stepEvent, mode string, compute, wall ti
 		if last.name == engine.HookLnFinal {
 			s.st.W.Cls.MulVec(s.ops, logits, last.data)
 		} else {
-			s.lensLogits(last.data, logits)
+			if s.st.LogitLens(last.data, logits) != nil { // a residual of another size: no lens
+				logits = nil
+			}
 		}
 	}
 	if logits != nil {

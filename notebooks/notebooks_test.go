@@ -201,6 +201,9 @@ func TestNotebooks(t *testing.T) {
 					}
 				}
 				checked += len(m.Expect) + len(m.ExpectMIME)
+				for _, problem := range checkConclusions(c.Outputs) {
+					t.Errorf("%s: %s", where, problem)
+				}
 				if len(c.Outputs) == 0 && strings.TrimSpace(source(c.Source)) != "" && !strings.HasPrefix(strings.TrimSpace(source(c.Source)), "%reset") {
 					t.Logf("%s: no output", where)
 				}
@@ -210,6 +213,46 @@ func TestNotebooks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkConclusions holds every course result's conclusions (the
+// application/json "conclusions" of an output) to their data: each has a
+// claim, a verdict, a text and named evidence, and every piece of evidence
+// named like a top-level number of the same JSON has that number's value,
+// so a sentence cannot drift from the figures printed beside it.
+func checkConclusions(outs []map[string]any) []string {
+	var problems []string
+	for _, o := range outs {
+		data, _ := o["data"].(map[string]any)
+		js, _ := data["application/json"].(map[string]any)
+		raw, ok := js["conclusions"]
+		if !ok {
+			continue
+		}
+		cs, _ := raw.([]any)
+		if len(cs) == 0 {
+			problems = append(problems, "empty conclusions")
+		}
+		for _, x := range cs {
+			c, _ := x.(map[string]any)
+			ev, _ := c["evidence"].(map[string]any)
+			for _, k := range []string{"id", "claim", "verdict", "text"} {
+				if s, _ := c[k].(string); s == "" {
+					problems = append(problems, fmt.Sprintf("conclusion %v has no %s", c["id"], k))
+				}
+			}
+			if len(ev) == 0 {
+				problems = append(problems, fmt.Sprintf("conclusion %v names no evidence", c["id"]))
+			}
+			for k, v := range ev {
+				top, ok := js[k].(float64)
+				if f, isNum := v.(float64); ok && isNum && f != top {
+					problems = append(problems, fmt.Sprintf("conclusion %v: evidence %s = %v but the JSON says %v", c["id"], k, f, top))
+				}
+			}
+		}
+	}
+	return problems
 }
 
 func firstLine(s string) string {
@@ -227,4 +270,42 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestCommittedConclusions checks the conclusions already committed in the
+// notebooks' outputs (without running anything), and that the checker
+// catches a conclusion whose evidence disagrees with its JSON.
+func TestCommittedConclusions(t *testing.T) {
+	paths, _ := filepath.Glob("*.ipynb")
+	found := 0
+	for _, p := range paths {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nb notebook
+		if err := json.Unmarshal(raw, &nb); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		for i, c := range nb.Cells {
+			for _, problem := range checkConclusions(c.Outputs) {
+				t.Errorf("%s cell %d: %s", p, i, problem)
+			}
+			for _, o := range c.Outputs {
+				if d, ok := o["data"].(map[string]any); ok {
+					if js, ok := d["application/json"].(map[string]any); ok && js["conclusions"] != nil {
+						found++
+					}
+				}
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no committed output carries conclusions (09-paper should)")
+	}
+	bad := []map[string]any{{"data": map[string]any{"application/json": map[string]any{"p50_ms": 1.5,
+		"conclusions": []any{map[string]any{"id": "tail", "claim": "c", "verdict": "holds", "text": "t", "evidence": map[string]any{"p50_ms": 2.5}}}}}}}
+	if len(checkConclusions(bad)) != 1 {
+		t.Error("a conclusion whose evidence contradicts its JSON passed")
+	}
 }

@@ -6,17 +6,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/memwall/memwall/asm"
+	"github.com/memwall/memwall/course"
 	"github.com/memwall/memwall/engine"
+	"github.com/memwall/memwall/inspect"
 	"github.com/memwall/memwall/internal/site"
 )
 
@@ -121,16 +123,22 @@ type benchReport struct {
 	Context            int               `json:"context"`
 	TokPerS            float64           `json:"tok_per_s"`
 	MsP50              float64           `json:"ms_per_token_p50"`
-	MsP99              float64           `json:"ms_per_token_p99"`
+	MsP99              optFloat          `json:"ms_per_token_p99"` // null when the sample is too small for it
+	PercentileDef      string            `json:"percentile_definition"`
+	Unsupported        []string          `json:"percentiles_unsupported,omitempty"`
 	MsMax              float64           `json:"ms_per_token_max"`
 	WeightBytes        int64             `json:"weight_bytes_per_token"`
 	EffectiveGBps      float64           `json:"effective_gb_per_s"`
-	ReadGBps           float64           `json:"read_bandwidth_gb_per_s"`
+	ReadGBps           float64           `json:"read_bandwidth_gb_per_s"` // median of the probes
+	ReadGBpsMin        float64           `json:"read_bandwidth_gb_per_s_min"`
+	ReadGBpsMax        float64           `json:"read_bandwidth_gb_per_s_max"`
+	Probes             []float64         `json:"read_bandwidth_probes_gb_per_s"`
 	FloorMs            float64           `json:"floor_ms_per_token"`
 	RooflineFraction   float64           `json:"roofline_fraction"`
 	PromptTokens       int               `json:"prompt_tokens,omitempty"`
 	TTFTBatchedMs      float64           `json:"ttft_batched_ms,omitempty"`
 	TTFTTokenByTokenMs float64           `json:"ttft_token_by_token_ms,omitempty"`
+	Conclusions        []map[string]any  `json:"conclusions"`
 	// Weights is the storage of the matrices (after --weights), Converted
 	// how --weights changed it, CopiedBytes the bytes the load copied out
 	// of the file.
@@ -145,6 +153,17 @@ type benchReport struct {
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
+// optFloat is a float64 that is null in JSON when it is NaN (a statistic
+// the sample does not support).
+type optFloat float64
+
+func (f optFloat) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(f))
+}
+
 func cmdBench(e *env, args []string) error {
 	fs := newFlags(e, "bench")
 	shape := fs.String("shape", "", "benchmark a synthetic model of this shape: "+strings.Join(engine.ShapeNames(), ", "))
@@ -157,11 +176,12 @@ func cmdBench(e *env, args []string) error {
 	prompt := fs.Int("prompt-tokens", 0, "also time the first token of a prompt this long, batched and token by token")
 	aligned := fs.Bool("aligned", false, "read weights from a 64-byte-aligned copy instead of the mapping")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	repeats := fs.Int("repeats", 5, "with --ladder: interleaved rounds over all rungs; with --speculative: of plain and speculative decoding")
+	chunks := fs.Int("probes", 4, "decode in this many chunks with a bandwidth probe before each and after the last")
 	weights := fs.String("weights", "", "convert the weight matrices at load: fp32, f16, bf16, q8_0 or q4_0 (ggml blocks; TYPE,f16 keeps rows that are not a multiple of 32 in f16)")
 	kv := fs.String("kv", "fp32", "key/value cache storage: fp32, f16 or bf16")
 	spec := fs.String("speculative", "", "compare speculative decoding with plain greedy, drafting with DRAFT: layers:N (the first N layers) or a weight type (q8_0, q4_0,f16, ...)")
 	specK := fs.Int("k", 4, "with --speculative: tokens drafted per full-model pass")
-	repeats := fs.Int("repeats", 5, "with --speculative: interleaved rounds of plain and speculative decoding")
 	ladder := fs.Bool("ladder", false, "run the whole kernel ladder (scalar, scalar4, SIMD, threads, int8, aligned) on --shape and print one table")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -171,7 +191,7 @@ func cmdBench(e *env, args []string) error {
 		if *shape == "" || len(pos) > 0 {
 			return fmt.Errorf("%w: --ladder needs --shape NAME", errUsage)
 		}
-		return runLadder(e, *shape, *n, *warmup, *prompt, *asJSON)
+		return runLadder(e, *shape, *n, *warmup, *prompt, *repeats, *asJSON)
 	}
 	var path string
 	switch {
@@ -196,7 +216,7 @@ func cmdBench(e *env, args []string) error {
 		return benchSpeculative(ctx, e, specBench{path: path, weights: *weights, kv: *kv, draft: *spec, k: *specK,
 			n: *n, repeats: *repeats, ops: ops, json: *asJSON})
 	}
-	r, err := benchWeights(ctx, path, *weights, *kv, ops, *aligned, *at, *n, *warmup, *prompt, nil)
+	r, err := benchWeights(ctx, path, *weights, *kv, ops, *aligned, *at, *n, *warmup, *prompt, *chunks)
 	if err != nil {
 		return err
 	}
@@ -217,9 +237,15 @@ func cmdBench(e *env, args []string) error {
 		}
 	}
 	fmt.Fprintf(w, "kv cache: %s; attention %s\n", r.KV, r.KVKernel)
-	fmt.Fprintf(w, "decode:   %d tokens after %d warm-up, from position %d: %.1f tok/s, ms/token P50 %.3f, P99 %.3f, max %.3f\n",
-		r.Tokens, *warmup, r.Context, r.TokPerS, r.MsP50, r.MsP99, r.MsMax)
-	fmt.Fprintf(w, "roof:     read bandwidth %.2f GB/s (median of 5, %d thread(s)) -> floor %.3f ms/token\n", r.ReadGBps, r.Threads, r.FloorMs)
+	fmt.Fprintf(w, "decode:   %d tokens after %d warm-up, from position %d: %.1f tok/s, ms/token P50 %.3f, P99 %s, max %.3f\n",
+		r.Tokens, *warmup, r.Context, r.TokPerS, r.MsP50, inspect.Cell(float64(r.MsP99), "%.3f"), r.MsMax)
+	fmt.Fprintf(w, "          percentiles: %s", r.PercentileDef)
+	if len(r.Unsupported) > 0 {
+		fmt.Fprintf(w, "; %s", strings.Join(r.Unsupported, "; "))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "roof:     read bandwidth %.2f GB/s (median of %d probes interleaved with the decode, %.2f-%.2f, %d thread(s)) -> floor %.3f ms/token\n",
+		r.ReadGBps, len(r.Probes), r.ReadGBpsMin, r.ReadGBpsMax, r.Threads, r.FloorMs)
 	fmt.Fprintf(w, "achieved: %.2f GB/s effective = %.1f%% of the read-bandwidth roof\n", r.EffectiveGBps, 100*r.RooflineFraction)
 	if r.PromptTokens > 0 {
 		fmt.Fprintf(w, "first token of a %d-token prompt: batched prefill %.1f ms, token by token %.1f ms (%.2fx)\n",
@@ -228,17 +254,11 @@ func cmdBench(e *env, args []string) error {
 	return nil
 }
 
-// benchOne loads path and benchmarks decoding on it. bw, when given, is
-// the read bandwidth roof to compare with (measured once for a ladder);
-// otherwise it is measured with ops' thread count.
-func benchOne(ctx context.Context, path string, ops *asm.Ops, aligned bool, at, n, warmup, prompt int, bw map[int]float64) (*benchReport, error) {
-	return benchWeights(ctx, path, "", "", ops, aligned, at, n, warmup, prompt, bw)
-}
-
-// benchWeights is benchOne with the matrices converted at load as
-// --weights says ("" for as stored), with the key/value cache kv ("" for
-// fp32).
-func benchWeights(ctx context.Context, path, weights, kv string, ops *asm.Ops, aligned bool, at, n, warmup, prompt int, bw map[int]float64) (*benchReport, error) {
+// benchWeights loads path, converts its matrices as --weights says ("" for
+// as stored), keeps its key/value cache as kv says ("" for fp32) and
+// benchmarks decoding on it, with the read roof probed between chunks of
+// the decode (course.Bench).
+func benchWeights(ctx context.Context, path, weights, kv string, ops *asm.Ops, aligned bool, at, n, warmup, prompt, chunks int) (*benchReport, error) {
 	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
 	if err != nil {
 		return nil, err
@@ -271,36 +291,26 @@ func benchWeights(ctx context.Context, path, weights, kv string, ops *asm.Ops, a
 	if err := s.SetLayout(layout); err != nil {
 		return nil, err
 	}
-	res, err := s.Bench(ctx, engine.BenchOptions{Tokens: n, Warmup: warmup, Context: at})
+	res, err := course.Bench(ctx, s, ops, course.BenchOptions{Tokens: n, Warmup: warmup, Context: at, Chunks: chunks})
 	if err != nil {
 		return nil, err
 	}
-	// The floor: the weights streamed once at the read bandwidth this
-	// machine reaches with the same number of threads, over at least as
-	// many bytes as the model reads.
-	readBW, ok := bw[ops.Threads()]
-	if !ok {
-		b, err := asm.Bandwidth(ctx, asm.BandwidthOptions{Bytes: max(res.WeightBytes, 256<<20), Threads: ops.Threads(), Repeats: 5})
-		if err != nil {
-			return nil, err
-		}
-		readBW = b.Read.Median
-	}
-	times := append([]time.Duration(nil), res.Times...)
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	lat := course.DecodeStats(res.Times)
+	roof := res.Roof()
 	r := benchReport{
 		Machine: machine(), Model: path, Format: m.FormatName(), Variant: ops.Name, Kernels: engine.KernelRoutines(m, ops.Kernels), Threads: ops.Threads(),
 		Layout: s.Layout().String(), Tokens: len(res.Times), Context: at, TokPerS: res.TokPerSec(),
-		MsP50: ms(engine.Percentile(res.Times, 50)), MsP99: ms(engine.Percentile(res.Times, 99)), MsMax: ms(times[len(times)-1]),
-		WeightBytes: res.WeightBytes, ReadGBps: readBW,
-		Weights: m.WeightTypes(), Converted: m.Load.Converted, CopiedBytes: m.Load.CopiedBytes,
+		MsP50: lat.P50, MsP99: optFloat(lat.P99), MsMax: lat.Max, PercentileDef: inspect.PercentileDefinition, Unsupported: lat.Unsupported,
+		WeightBytes: res.WeightBytes, ReadGBps: roof.Median, ReadGBpsMin: roof.Min, ReadGBpsMax: roof.Max, Probes: res.Probes,
+		Conclusions: res.Conclusions().JSON(),
+		Weights:     m.WeightTypes(), Converted: m.Load.Converted, CopiedBytes: m.Load.CopiedBytes,
 		KV: s.KV().String(), KVKernel: s.KVKernel(),
 	}
 	if m.Load.Converted != "" && !aligned {
 		r.Layout = "converted copy on the heap" // not the mapping, whatever the layout says
 	}
-	r.EffectiveGBps = float64(res.WeightBytes) * r.TokPerS / 1e9
-	r.FloorMs = float64(res.WeightBytes) / (readBW * 1e9) * 1e3
+	r.EffectiveGBps = res.EffectiveGBps()
+	r.FloorMs = float64(res.WeightBytes) / (roof.Median * 1e9) * 1e3
 	r.RooflineFraction = r.EffectiveGBps / r.ReadGBps
 	if prompt > 0 {
 		r.PromptTokens = prompt

@@ -97,6 +97,18 @@ func TestGenInfoQuantize(t *testing.T) {
 	if m.Version != engine.V2 || m.GroupSize != 4 || m.Shared {
 		t.Errorf("quantized: %+v", m.Config)
 	}
+	// stories15M (dim 288): llama2.c's export halves 64 to 32, the group
+	// size the SIMD int8 kernels are fastest with (48 divides every row too).
+	// memwall info on the quantized file reports it.
+	v15, q15 := filepath.Join(dir, "s15.bin"), filepath.Join(dir, "q15.bin")
+	for _, args := range [][]string{{"gen", "--shape", "stories15M", "-o", v15}, {"quantize", v15, "-o", q15}} {
+		if _, e, code := runCmd(t, args...); code != 0 {
+			t.Fatalf("%v: %s", args, e)
+		}
+	}
+	if out, _, _ := runCmd(t, "inspect-file", q15); !strings.Contains(out, "Q8_0 (group size 32)") {
+		t.Errorf("stories15M quantized:\n%s", out)
+	}
 	out, _, _ = runCmd(t, "inspect-file", q)
 	if !strings.Contains(out, "Q8_0 (group size 4)") || !strings.Contains(out, "q8_0") {
 		t.Errorf("inspect-file of q8:\n%s", out)

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,11 +16,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/memwall/memwall/tests/internal/proc"
 )
 
 // notebookCandidates are the notebooks the test opens, first found wins
@@ -66,39 +65,6 @@ const fallbackNotebook = `{"cells": [
  ],
  "metadata": {"kernelspec": {"name": "memwall", "display_name": "memwall", "language": "memwall"}},
  "nbformat": 4, "nbformat_minor": 5}`
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startGroup starts cmd in its own process group and arranges for the
-// whole group (the server and the kernels it starts; Chromium and its
-// helpers) to be stopped at cleanup: SIGTERM, then SIGKILL.
-func startGroup(t *testing.T, cmd *exec.Cmd) (exited <-chan struct{}) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", cmd.Path, err)
-	}
-	pgid := cmd.Process.Pid
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		syscall.Kill(-pgid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Logf("%s did not stop on SIGTERM; killing it", filepath.Base(cmd.Path))
-		}
-		syscall.Kill(-pgid, syscall.SIGKILL) // helpers left in the group
-		<-done
-	})
-	return done
-}
 
 func TestNotebookInChromium(t *testing.T) {
 	if testing.Short() {
@@ -146,7 +112,7 @@ func TestNotebookInChromium(t *testing.T) {
 	}
 
 	// The notebook server, on loopback, with a token.
-	port, token := freePort(t), uuid.NewString()
+	port, token := proc.FreePort(t), uuid.NewString()
 	server := exec.Command(jupyter, "notebook", "--no-browser", "--ip=127.0.0.1", "--port="+strconv.Itoa(port),
 		"--port-retries=0", "--NotebookApp.token="+token, "--notebook-dir="+nbDir, "--NotebookApp.open_browser=False")
 	server.Env = append(os.Environ(),
@@ -165,7 +131,7 @@ func TestNotebookInChromium(t *testing.T) {
 	if os.Geteuid() == 0 {
 		server.Args = append(server.Args, "--allow-root")
 	}
-	serverDone := startGroup(t, server)
+	serverDone := proc.StartGroup(t, server)
 	defer func() {
 		if t.Failed() {
 			t.Logf("notebook server log:\n%s", serverLog.String())
@@ -197,7 +163,7 @@ func TestNotebookInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startGroup(t, chrome)
+	proc.StartGroup(t, chrome)
 	wsURL, err := devToolsURL(ctx, stderr)
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/memwall/memwall/internal/testdata"
+	"github.com/memwall/memwall/tests/internal/proc"
 )
 
 const (
@@ -136,7 +135,7 @@ func TestJupyterLab(t *testing.T) {
 	}
 
 	// The server on loopback with a token.
-	port := freePort(t)
+	port := proc.FreePort(t)
 	l.base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	server := exec.Command(pythonPath, filepath.Join(root, "tests", "jupyterlab", "app", "serve.py"), fixture,
 		"--ServerApp.ip=127.0.0.1", "--ServerApp.port="+strconv.Itoa(port), "--ServerApp.port_retries=0",
@@ -154,7 +153,7 @@ func TestJupyterLab(t *testing.T) {
 	)
 	serverLog := &lockedBuffer{}
 	server.Stdout, server.Stderr = serverLog, serverLog
-	serverDone := startGroup(t, server)
+	serverDone := proc.StartGroup(t, server)
 	defer func() {
 		if t.Failed() {
 			t.Logf("jupyter_server log:\n%s", serverLog.String())
@@ -350,38 +349,6 @@ func (l *lab) outputs() []outputInfo {
 		l.t.Fatal(err)
 	}
 	return out
-}
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startGroup starts cmd in its own process group and stops the whole group
-// (the server and the kernels it started) at cleanup: SIGTERM, then SIGKILL.
-func startGroup(t *testing.T, cmd *exec.Cmd) (exited <-chan struct{}) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", cmd.Path, err)
-	}
-	pgid := cmd.Process.Pid
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		syscall.Kill(-pgid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Logf("%s did not stop on SIGTERM; killing it", filepath.Base(cmd.Path))
-		}
-		syscall.Kill(-pgid, syscall.SIGKILL)
-		<-done
-	})
-	return done
 }
 
 // poll calls f every 200 ms until it reports done, returns an error, or

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package magic
+package course
 
 type faults struct{ minor, major int64 }
 
