@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"testing"
 
 	"github.com/memwall/memwall/asm"
@@ -184,7 +183,7 @@ func TestKVF16LlamaCppGolden(t *testing.T) {
 			} `json:"logits"`
 		} `json:"prompts"`
 	}
-	readJSON(t, filepath.Join(testdata.Root(), "testdata", "gguf", "stories260K-f32.golden-kvf16.json"), &g)
+	readJSON(t, testdata.GGUF("stories260K-f32.golden-kvf16.json"), &g)
 	if len(g.Prompts) == 0 {
 		t.Fatal("no prompts in the golden")
 	}
