@@ -20,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/memwall/memwall/inspect"
 )
 
 // jupyterEnv builds memwall and installs its kernelspec into a temporary
@@ -216,7 +218,7 @@ func TestNotebooks(t *testing.T) {
 }
 
 // checkConclusions holds every course result's conclusions (the
-// application/json "conclusions" of an output) to their data: each has a
+// inspect.JSONMIME "conclusions" of an output) to their data: each has a
 // claim, a verdict, a text and named evidence, and every piece of evidence
 // named like a top-level number of the same JSON has that number's value,
 // so a sentence cannot drift from the figures printed beside it.
@@ -224,7 +226,7 @@ func checkConclusions(outs []map[string]any) []string {
 	var problems []string
 	for _, o := range outs {
 		data, _ := o["data"].(map[string]any)
-		js, _ := data["application/json"].(map[string]any)
+		js, _ := data[inspect.JSONMIME].(map[string]any)
 		raw, ok := js["conclusions"]
 		if !ok {
 			continue
@@ -293,7 +295,7 @@ func TestCommittedConclusions(t *testing.T) {
 			}
 			for _, o := range c.Outputs {
 				if d, ok := o["data"].(map[string]any); ok {
-					if js, ok := d["application/json"].(map[string]any); ok && js["conclusions"] != nil {
+					if js, ok := d[inspect.JSONMIME].(map[string]any); ok && js["conclusions"] != nil {
 						found++
 					}
 				}
@@ -303,7 +305,7 @@ func TestCommittedConclusions(t *testing.T) {
 	if found == 0 {
 		t.Error("no committed output carries conclusions (09-paper should)")
 	}
-	bad := []map[string]any{{"data": map[string]any{"application/json": map[string]any{"p50_ms": 1.5,
+	bad := []map[string]any{{"data": map[string]any{inspect.JSONMIME: map[string]any{"p50_ms": 1.5,
 		"conclusions": []any{map[string]any{"id": "tail", "claim": "c", "verdict": "holds", "text": "t", "evidence": map[string]any{"p50_ms": 2.5}}}}}}}
 	if len(checkConclusions(bad)) != 1 {
 		t.Error("a conclusion whose evidence contradicts its JSON passed")
