@@ -127,29 +127,10 @@ func matVecQ8NEONAny(out []float32, wq []int8, ws []float32, xq []int8, xs []flo
 // matMulQ8NEONAny is MatMulQ8 for group sizes that are not a multiple of
 // 16, each vector's rows summed as matVecQ8NEONAny sums them.
 func matMulQ8NEONAny(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, gs int) {
-	if n == 0 {
+	cols, rows, gpr, ok := q8MatMulShape(out, ldo, wq, ws, xq, xs, n, gs)
+	if !ok {
 		return
 	}
-	cols := len(xq) / n
-	rows := len(wq) / cols
-	gpr := 0
-	if gs > 0 {
-		gpr = cols / gs
-	}
-	if rows == 0 {
-		return
-	}
-	if gpr == 0 {
-		for b := 0; b < n; b++ {
-			clear(out[b*ldo : b*ldo+rows])
-		}
-		return
-	}
-	_ = out[(n-1)*ldo+rows-1]
-	_ = wq[rows*cols-1]
-	_ = ws[rows*gpr-1]
-	_ = xq[n*cols-1]
-	_ = xs[n*gpr-1]
 	sh := q8ShapeOf(gs, 16, false)
 	xb := sh.chunkBytes(gpr)
 	p := scratchInt8(n * xb)

@@ -74,3 +74,34 @@ func (sh q8Shape) chunked(buf, x []int8, gpr int) []int8 {
 	}
 	return buf[:o]
 }
+
+// q8MatMulShape reads a MatMulQ8 call's shape from its slices: cols per
+// vector, rows of w and groups per row. ok is false when there is nothing
+// to multiply (no vectors or rows; with no whole group in a row it also
+// clears the outputs, as the product of empty groups is 0). Otherwise it
+// has checked every slice's length once, so the kernels' loops need not.
+func q8MatMulShape(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, gs int) (cols, rows, gpr int, ok bool) {
+	if n == 0 {
+		return 0, 0, 0, false
+	}
+	cols = len(xq) / n
+	rows = len(wq) / cols
+	if gs > 0 {
+		gpr = cols / gs
+	}
+	if rows == 0 {
+		return cols, 0, gpr, false
+	}
+	if gpr == 0 {
+		for b := 0; b < n; b++ {
+			clear(out[b*ldo : b*ldo+rows])
+		}
+		return cols, rows, 0, false
+	}
+	_ = out[(n-1)*ldo+rows-1]
+	_ = wq[rows*cols-1]
+	_ = ws[rows*gpr-1]
+	_ = xq[n*cols-1]
+	_ = xs[n*gpr-1]
+	return cols, rows, gpr, true
+}

@@ -97,29 +97,10 @@ const q8rowBlock = 64
 // matMulQ8Rows is MatMulQ8 on q8rowsAVX2, each vector's rows summed as
 // matVecQ8Rows sums them.
 func matMulQ8Rows(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, gs int) {
-	if n == 0 {
+	cols, rows, gpr, ok := q8MatMulShape(out, ldo, wq, ws, xq, xs, n, gs)
+	if !ok {
 		return
 	}
-	cols := len(xq) / n
-	rows := len(wq) / cols
-	gpr := 0
-	if gs > 0 {
-		gpr = cols / gs
-	}
-	if rows == 0 {
-		return
-	}
-	if gpr == 0 {
-		for b := 0; b < n; b++ {
-			clear(out[b*ldo : b*ldo+rows])
-		}
-		return
-	}
-	_ = out[(n-1)*ldo+rows-1]
-	_ = wq[rows*cols-1]
-	_ = ws[rows*gpr-1]
-	_ = xq[n*cols-1]
-	_ = xs[n*gpr-1]
 	sh := q8ShapeOf(gs, 32, true)
 	var p *[]int8
 	x, xb := xq, cols // chunked x and its stride per vector

@@ -30,15 +30,15 @@ func fillWeightKernels(k *Kernels) {
 func portableWeightKernels(k *Kernels) {
 	four := k.Name != "scalar" // every variant but the reference sums in four lanes
 	if k.MatVecF16 == nil {
-		k.MatVecF16 = matVecF16Go
+		k.MatVecF16 = matVecHalfGo(F16ToF32)
 		if four {
-			k.MatVecF16 = matVecF16Go4
+			k.MatVecF16 = matVecHalfGo4(F16ToF32)
 		}
 	}
 	if k.MatVecBF16 == nil {
-		k.MatVecBF16 = matVecBF16Go
+		k.MatVecBF16 = matVecHalfGo(BF16ToF32)
 		if four {
-			k.MatVecBF16 = matVecBF16Go4
+			k.MatVecBF16 = matVecHalfGo4(BF16ToF32)
 		}
 	}
 	if k.MatVecQ8B == nil {
@@ -68,72 +68,44 @@ func portableWeightKernels(k *Kernels) {
 	}
 }
 
-// matVecF16Go is the reference f16 product: each weight converted exactly,
-// one float32 accumulator, in order (like matVecScalar).
-func matVecF16Go(out []float32, w []uint16, x []float32) {
-	cols := len(x)
-	for i := range out {
-		row := w[i*cols : (i+1)*cols]
-		var s float32
-		for j, h := range row {
-			s += float32(F16ToF32(h) * x[j])
+// matVecHalfGo is the reference product for 16-bit weights (f16 or bf16,
+// as conv widens them): each weight converted exactly, one float32
+// accumulator, in order (like matVecScalar).
+func matVecHalfGo(conv func(uint16) float32) func(out []float32, w []uint16, x []float32) {
+	return func(out []float32, w []uint16, x []float32) {
+		cols := len(x)
+		for i := range out {
+			row := w[i*cols : (i+1)*cols]
+			var s float32
+			for j, h := range row {
+				s += float32(conv(h) * x[j])
+			}
+			out[i] = s
 		}
-		out[i] = s
 	}
 }
 
-func matVecBF16Go(out []float32, w []uint16, x []float32) {
-	cols := len(x)
-	for i := range out {
-		row := w[i*cols : (i+1)*cols]
-		var s float32
-		for j, h := range row {
-			s += float32(BF16ToF32(h) * x[j])
+// matVecHalfGo4 is matVecHalfGo summed as dot4 sums.
+func matVecHalfGo4(conv func(uint16) float32) func(out []float32, w []uint16, x []float32) {
+	return func(out []float32, w []uint16, x []float32) {
+		cols := len(x)
+		for i := range out {
+			row := w[i*cols : (i+1)*cols]
+			var s0, s1, s2, s3 float32
+			j := 0
+			for ; j+4 <= cols; j += 4 {
+				r := row[j : j+4 : j+4]
+				xx := x[j : j+4 : j+4]
+				s0 += float32(conv(r[0]) * xx[0])
+				s1 += float32(conv(r[1]) * xx[1])
+				s2 += float32(conv(r[2]) * xx[2])
+				s3 += float32(conv(r[3]) * xx[3])
+			}
+			for ; j < cols; j++ {
+				s0 += float32(conv(row[j]) * x[j])
+			}
+			out[i] = (s0 + s1) + (s2 + s3)
 		}
-		out[i] = s
-	}
-}
-
-// matVecF16Go4 and matVecBF16Go4 sum as dot4 does.
-func matVecF16Go4(out []float32, w []uint16, x []float32) {
-	cols := len(x)
-	for i := range out {
-		row := w[i*cols : (i+1)*cols]
-		var s0, s1, s2, s3 float32
-		j := 0
-		for ; j+4 <= cols; j += 4 {
-			r := row[j : j+4 : j+4]
-			xx := x[j : j+4 : j+4]
-			s0 += float32(F16ToF32(r[0]) * xx[0])
-			s1 += float32(F16ToF32(r[1]) * xx[1])
-			s2 += float32(F16ToF32(r[2]) * xx[2])
-			s3 += float32(F16ToF32(r[3]) * xx[3])
-		}
-		for ; j < cols; j++ {
-			s0 += float32(F16ToF32(row[j]) * x[j])
-		}
-		out[i] = (s0 + s1) + (s2 + s3)
-	}
-}
-
-func matVecBF16Go4(out []float32, w []uint16, x []float32) {
-	cols := len(x)
-	for i := range out {
-		row := w[i*cols : (i+1)*cols]
-		var s0, s1, s2, s3 float32
-		j := 0
-		for ; j+4 <= cols; j += 4 {
-			r := row[j : j+4 : j+4]
-			xx := x[j : j+4 : j+4]
-			s0 += float32(BF16ToF32(r[0]) * xx[0])
-			s1 += float32(BF16ToF32(r[1]) * xx[1])
-			s2 += float32(BF16ToF32(r[2]) * xx[2])
-			s3 += float32(BF16ToF32(r[3]) * xx[3])
-		}
-		for ; j < cols; j++ {
-			s0 += float32(BF16ToF32(row[j]) * x[j])
-		}
-		out[i] = (s0 + s1) + (s2 + s3)
 	}
 }
 

@@ -365,70 +365,41 @@ func (r *ggufReader) array(field string, depth int) any {
 	return arr
 }
 
-// decodeFixed decodes n little-endian scalars of type t from b.
+// decodeFixed decodes n little-endian scalars of type t from b (the
+// caller has checked that b holds them).
 func decodeFixed(t GGUFValueType, b []byte, n int) any {
-	le := binary.LittleEndian
 	switch t {
 	case GGUFUint8:
-		v := make([]uint8, n)
-		copy(v, b)
-		return v
+		return decodeLE[uint8](b, n)
 	case GGUFInt8:
-		v := make([]int8, n)
-		for i := range v {
-			v[i] = int8(b[i])
-		}
-		return v
+		return decodeLE[int8](b, n)
 	case GGUFUint16:
-		v := make([]uint16, n)
-		for i := range v {
-			v[i] = le.Uint16(b[2*i:])
-		}
-		return v
+		return decodeLE[uint16](b, n)
 	case GGUFInt16:
-		v := make([]int16, n)
-		for i := range v {
-			v[i] = int16(le.Uint16(b[2*i:]))
-		}
-		return v
+		return decodeLE[int16](b, n)
 	case GGUFUint32:
-		v := make([]uint32, n)
-		for i := range v {
-			v[i] = le.Uint32(b[4*i:])
-		}
-		return v
+		return decodeLE[uint32](b, n)
 	case GGUFInt32:
-		v := make([]int32, n)
-		for i := range v {
-			v[i] = int32(le.Uint32(b[4*i:]))
-		}
-		return v
+		return decodeLE[int32](b, n)
 	case GGUFFloat32:
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = math.Float32frombits(le.Uint32(b[4*i:]))
-		}
-		return v
+		return decodeLE[float32](b, n)
 	case GGUFUint64:
-		v := make([]uint64, n)
-		for i := range v {
-			v[i] = le.Uint64(b[8*i:])
-		}
-		return v
+		return decodeLE[uint64](b, n)
 	case GGUFInt64:
-		v := make([]int64, n)
-		for i := range v {
-			v[i] = int64(le.Uint64(b[8*i:]))
-		}
-		return v
+		return decodeLE[int64](b, n)
 	case GGUFFloat64:
-		v := make([]float64, n)
-		for i := range v {
-			v[i] = math.Float64frombits(le.Uint64(b[8*i:]))
-		}
-		return v
+		return decodeLE[float64](b, n)
 	}
 	return nil
+}
+
+// decodeLE is n little-endian values of a fixed-size type from b.
+func decodeLE[T uint8 | int8 | uint16 | int16 | uint32 | int32 | float32 | uint64 | int64 | float64](b []byte, n int) []T {
+	v := make([]T, n)
+	if _, err := binary.Decode(b, binary.LittleEndian, v); err != nil {
+		return nil // b shorter than n values: the callers check first
+	}
+	return v
 }
 
 // ParseGGUF reads a GGUF file's header, metadata and tensor table from
