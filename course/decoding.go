@@ -111,8 +111,10 @@ func Decode(ctx context.Context, m *engine.Model, tok *engine.Tokenizer, opt Dec
 			return nil, err
 		}
 		run.Text, run.IDs, run.Prompt, run.Elapsed = gen.Text, gen.IDs, gen.PromptTokens, gen.Elapsed
+		e := engine.EncodingOf(m)
+		e.KVElem = st.KV().Bytes()
 		for pos := gen.PromptTokens - 1; pos < len(gen.IDs)-1; pos++ {
-			run.Traffic.Add(engine.DecodeStepCost(m.Config, engine.EncodingOf(m), pos))
+			run.Traffic.Add(engine.DecodeStepCost(m.Config, e, pos))
 			run.Traffic.Steps++
 		}
 	}

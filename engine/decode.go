@@ -17,6 +17,7 @@ func (b *Batch) step(ctx context.Context, tokens []int, pos int, batched bool) e
 		return b.Step(ctx, tokens, pos)
 	}
 	c := b.M.Config
+	e := EncodingOf(b.M) // once per step, not per sequence: it sums every matrix's bytes
 	for i, s := range b.Seq {
 		logits, err := s.Forward(ctx, tokens[i], pos)
 		if err != nil {
@@ -24,7 +25,8 @@ func (b *Batch) step(ctx context.Context, tokens []int, pos int, batched bool) e
 		}
 		copy(b.logits[i*c.Vocab:], logits)
 		copy(b.hidden[i*c.Dim:], s.x) // Forward leaves the final normalized state in x
-		b.Traffic.Add(DecodeStepCost(c, EncodingOf(b.M), pos))
+		e.KVElem = s.kv.Bytes()
+		b.Traffic.Add(DecodeStepCost(c, e, pos))
 	}
 	b.Traffic.Steps++
 	return nil
