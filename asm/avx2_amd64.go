@@ -23,6 +23,9 @@ func gemm2AVX2(out *float32, ldo int, w, x *float32, rows, cols int)
 func gemm3AVX2(out *float32, ldo int, w, x *float32, rows, cols int)
 
 //go:noescape
+func gemmQ8AVX2(out *float32, ldo int, wq *int8, ws *float32, x16 *int16, xs *float32, rows, cols, cpg, gpr int)
+
+//go:noescape
 func gemvQ8AVX2(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr int)
 
 func hasAVX2() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
@@ -42,6 +45,9 @@ var avx2Impl = &simdImpl{
 	gemvQ8:  gemvQ8AVX2,
 	q8chunk: 16,
 	q8Name:  "avx2 int8 (4-row blocks)",
+	// Batches of three or more vectors (prefill): register-blocked.
+	gemmQ8:     gemmQ8AVX2,
+	gemmQ8Name: "avx2 int8 (2 rows x 3 vectors per block; fewer vectors: 4-row blocks)",
 	// Other group sizes: the 8-row kernel, which takes any.
 	q8any:     matVecQ8Rows,
 	q8anyMM:   matMulQ8Rows,

@@ -754,3 +754,134 @@ gemm3_tail1:
 gemm3_done:
 	VZEROUPPER
 	RET
+
+// func gemmQ8AVX2(out *float32, ldo int, wq *int8, ws *float32, x16 *int16, xs *float32, rows, cols, cpg, gpr int)
+//
+// The Q8_0 product of rows (even) weight rows with three input vectors at
+// once, for batched prefill: out[t·ldo+i] = w_i·x_t for t < 3. The vectors
+// come already widened to int16 (x16: three rows of cols int16 each) and
+// their scales xs are three rows of gpr floats. Two weight rows at a time:
+// each 16-byte chunk of a row is widened once (VPMOVSXBW) and multiplied
+// with the three vectors, six exact int32 accumulators (Y0-Y5) and six
+// 8-lane float sums (Y6-Y11). Every row is summed exactly as gemvQ8AVX2
+// sums it (the same lanes, the same FMA per group, the same HSUM8), so a
+// row's bits do not depend on which kernel ran it: what is saved is the
+// widening and the loads, and the multiplies come in independent chains.
+//
+// Registers: DI out (row i, vector 0), R10 ldo·4, SI row i, R11 cols,
+// DX ws of row i, AX gpr·4 (the stride of both ws and xs), BX x16 chunk of
+// vector 0, R12 cols·2 (x16's stride), R9 xs of group g of vector 0, R13
+// ws of group g of row i, R14 chunk of row i, R8 pairs of rows left, R15
+// groups left, CX chunks left.
+TEXT ·gemmQ8AVX2(SB), NOSPLIT, $0-80
+	MOVQ out+0(FP), DI
+	MOVQ ldo+8(FP), R10
+	SHLQ $2, R10
+	MOVQ wq+16(FP), SI
+	MOVQ ws+24(FP), DX
+	MOVQ rows+48(FP), R8
+	SHRQ $1, R8
+	JZ   gq8_done
+	MOVQ cols+56(FP), R11
+	MOVQ R11, R12
+	SHLQ $1, R12
+	MOVQ gpr+72(FP), AX
+	SHLQ $2, AX
+
+gq8_pair:
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   SI, R14
+	MOVQ   DX, R13
+	MOVQ   x16+32(FP), BX
+	MOVQ   xs+40(FP), R9
+	MOVQ   gpr+72(FP), R15
+
+gq8_group:
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	MOVQ  cpg+64(FP), CX
+
+gq8_chunk:
+	VPMOVSXBW (R14), Y12
+	VPMADDWD  (BX), Y12, Y13
+	VPADDD    Y13, Y0, Y0
+	VPMADDWD  (BX)(R12*1), Y12, Y14
+	VPADDD    Y14, Y1, Y1
+	VPMADDWD  (BX)(R12*2), Y12, Y15
+	VPADDD    Y15, Y2, Y2
+	VPMOVSXBW (R14)(R11*1), Y12
+	VPMADDWD  (BX), Y12, Y13
+	VPADDD    Y13, Y3, Y3
+	VPMADDWD  (BX)(R12*1), Y12, Y14
+	VPADDD    Y14, Y4, Y4
+	VPMADDWD  (BX)(R12*2), Y12, Y15
+	VPADDD    Y15, Y5, Y5
+	ADDQ      $16, R14
+	ADDQ      $32, BX
+	DECQ      CX
+	JNZ       gq8_chunk
+
+	// As gemvQ8AVX2: lanes += float32(lanes) * (ws[row,g]*xs[t,g]), the
+	// six scale products taken as scalars and broadcast (the same float32
+	// products, without six 8-lane multiplies on the FMA pipes).
+	VMOVSS       (R13), X12
+	VMULSS       (R9), X12, X13
+	VMULSS       (R9)(AX*1), X12, X14
+	VMULSS       (R9)(AX*2), X12, X15
+	VBROADCASTSS X13, Y13
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+	VCVTDQ2PS    Y0, Y0
+	VCVTDQ2PS    Y1, Y1
+	VCVTDQ2PS    Y2, Y2
+	VFMADD231PS  Y13, Y0, Y6
+	VFMADD231PS  Y14, Y1, Y7
+	VFMADD231PS  Y15, Y2, Y8
+	VMOVSS       (R13)(AX*1), X12
+	VMULSS       (R9), X12, X13
+	VMULSS       (R9)(AX*1), X12, X14
+	VMULSS       (R9)(AX*2), X12, X15
+	VBROADCASTSS X13, Y13
+	VBROADCASTSS X14, Y14
+	VBROADCASTSS X15, Y15
+	VCVTDQ2PS    Y3, Y3
+	VCVTDQ2PS    Y4, Y4
+	VCVTDQ2PS    Y5, Y5
+	VFMADD231PS  Y13, Y3, Y9
+	VFMADD231PS  Y14, Y4, Y10
+	VFMADD231PS  Y15, Y5, Y11
+	ADDQ         $4, R13
+	ADDQ         $4, R9
+	DECQ         R15
+	JNZ          gq8_group
+
+	HSUM8(Y6, X6, X12)
+	HSUM8(Y7, X7, X12)
+	HSUM8(Y8, X8, X12)
+	HSUM8(Y9, X9, X12)
+	HSUM8(Y10, X10, X12)
+	HSUM8(Y11, X11, X12)
+	VMOVSS X6, (DI)
+	VMOVSS X7, (DI)(R10*1)
+	VMOVSS X8, (DI)(R10*2)
+	VMOVSS X9, 4(DI)
+	VMOVSS X10, 4(DI)(R10*1)
+	VMOVSS X11, 4(DI)(R10*2)
+	ADDQ   $8, DI
+	LEAQ   (SI)(R11*2), SI
+	LEAQ   (DX)(AX*2), DX
+	DECQ   R8
+	JNZ    gq8_pair
+
+gq8_done:
+	VZEROUPPER
+	RET

@@ -341,3 +341,36 @@ func TestSmallOps(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulQ8Batches holds the batched int8 product to each variant's own
+// MatVecQ8, bit for bit, at the shapes where prefill's register-blocked
+// kernels split their work: batches that are not multiples of three, odd
+// rows in a tile, several tiles of rows (4096 columns), group sizes that
+// are multiples of 16 but not of 32, and the extreme byte -128 on both
+// sides (Quantize never gives it; a weight file may).
+func TestMatMulQ8Batches(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, k := range available(t) {
+		for _, s := range []struct{ rows, cols, gs int }{{7, 96, 16}, {34, 96, 48}, {101, 4096, 64}, {9, 256, 32}} {
+			for _, n := range []int{3, 4, 5, 7} {
+				gpr := s.cols / s.gs
+				wq, ws := quantized(r, s.rows*s.cols, s.gs)
+				xq, xs := quantized(r, n*s.cols, s.gs)
+				wq[0], wq[len(wq)-1], xq[1], xq[len(xq)-2] = -128, -128, -128, -128
+				ldo := s.rows + 3
+				got := make([]float32, n*ldo)
+				k.MatMulQ8(got, ldo, wq, ws, xq, xs, n, s.gs)
+				for b := 0; b < n; b++ {
+					want := make([]float32, s.rows)
+					k.MatVecQ8(want, wq, ws, xq[b*s.cols:(b+1)*s.cols], xs[b*gpr:(b+1)*gpr], s.gs)
+					sameBits(t, fmt.Sprintf("%s MatMulQ8 %dx%d gs=%d n=%d vector %d", k.Name, s.rows, s.cols, s.gs, n, b), got[b*ldo:b*ldo+s.rows], want)
+					for i := s.rows; i < ldo; i++ {
+						if got[b*ldo+i] != 0 {
+							t.Fatalf("%s MatMulQ8 n=%d wrote past its rows: out[%d] = %v", k.Name, n, b*ldo+i, got[b*ldo+i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
