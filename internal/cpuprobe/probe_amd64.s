@@ -1,0 +1,230 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// Register-only probe loops (see probe_amd64.go): eight independent
+// instructions an iteration, unless the name says otherwise.
+// func pmaddwdY(n int, p *byte)
+TEXT ·pmaddwdY(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+pmaddwdY_lp1:
+	VPMADDWD Y8, Y8, Y0
+	VPMADDWD Y8, Y8, Y1
+	VPMADDWD Y8, Y8, Y2
+	VPMADDWD Y8, Y8, Y3
+	VPMADDWD Y8, Y8, Y4
+	VPMADDWD Y8, Y8, Y5
+	VPMADDWD Y8, Y8, Y6
+	VPMADDWD Y8, Y8, Y7
+	DECQ CX
+	JNZ pmaddwdY_lp1
+	VZEROUPPER
+	RET
+
+// func pmaddwdX(n int, p *byte)
+TEXT ·pmaddwdX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), X8
+pmaddwdX_lp1x:
+	VPMADDWD X8, X8, X0
+	VPMADDWD X8, X8, X1
+	VPMADDWD X8, X8, X2
+	VPMADDWD X8, X8, X3
+	VPMADDWD X8, X8, X4
+	VPMADDWD X8, X8, X5
+	VPMADDWD X8, X8, X6
+	VPMADDWD X8, X8, X7
+	DECQ CX
+	JNZ pmaddwdX_lp1x
+	VZEROUPPER
+	RET
+
+// func pmaddubswY(n int, p *byte)
+TEXT ·pmaddubswY(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+pmaddubswY_lp2:
+	VPMADDUBSW Y8, Y8, Y0
+	VPMADDUBSW Y8, Y8, Y1
+	VPMADDUBSW Y8, Y8, Y2
+	VPMADDUBSW Y8, Y8, Y3
+	VPMADDUBSW Y8, Y8, Y4
+	VPMADDUBSW Y8, Y8, Y5
+	VPMADDUBSW Y8, Y8, Y6
+	VPMADDUBSW Y8, Y8, Y7
+	DECQ CX
+	JNZ pmaddubswY_lp2
+	VZEROUPPER
+	RET
+
+// func pmovsxbwY(n int, p *byte)
+TEXT ·pmovsxbwY(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+pmovsxbwY_lp3:
+	VPMOVSXBW (SI), Y0
+	VPMOVSXBW 16(SI), Y1
+	VPMOVSXBW 32(SI), Y2
+	VPMOVSXBW 48(SI), Y3
+	VPMOVSXBW 64(SI), Y4
+	VPMOVSXBW 80(SI), Y5
+	VPMOVSXBW 96(SI), Y6
+	VPMOVSXBW 112(SI), Y7
+	DECQ CX
+	JNZ pmovsxbwY_lp3
+	VZEROUPPER
+	RET
+
+// func vfmaddY(n int, p *byte)
+TEXT ·vfmaddY(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVUPS (SI), Y8
+vfmaddY_lp4:
+	VFMADD231PS Y8, Y8, Y0
+	VFMADD231PS Y8, Y8, Y1
+	VFMADD231PS Y8, Y8, Y2
+	VFMADD231PS Y8, Y8, Y3
+	VFMADD231PS Y8, Y8, Y4
+	VFMADD231PS Y8, Y8, Y5
+	VFMADD231PS Y8, Y8, Y6
+	VFMADD231PS Y8, Y8, Y7
+	DECQ CX
+	JNZ vfmaddY_lp4
+	VZEROUPPER
+	RET
+
+// func pmaddwdFMA(n int, p *byte)
+TEXT ·pmaddwdFMA(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVUPS (SI), Y8
+pmaddwdFMA_lp5:
+	VPMADDWD Y8, Y8, Y0
+	VFMADD231PS Y8, Y8, Y1
+	VPMADDWD Y8, Y8, Y2
+	VFMADD231PS Y8, Y8, Y3
+	VPMADDWD Y8, Y8, Y4
+	VFMADD231PS Y8, Y8, Y5
+	VPMADDWD Y8, Y8, Y6
+	VFMADD231PS Y8, Y8, Y7
+	DECQ CX
+	JNZ pmaddwdFMA_lp5
+	VZEROUPPER
+	RET
+
+// func paddY(n int, p *byte)
+TEXT ·paddY(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVUPS (SI), Y8
+paddY_lp6:
+	VPADDD Y8, Y0, Y0
+	VPADDD Y8, Y1, Y1
+	VPADDD Y8, Y2, Y2
+	VPADDD Y8, Y3, Y3
+	VPADDD Y8, Y4, Y4
+	VPADDD Y8, Y5, Y5
+	VPADDD Y8, Y6, Y6
+	VPADDD Y8, Y7, Y7
+	DECQ CX
+	JNZ paddY_lp6
+	VZEROUPPER
+	RET
+
+// func chainADD(n int, p *byte)
+TEXT ·chainADD(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	XORQ AX, AX
+chainADD_lp8:
+	ADDQ $1, AX
+	ADDQ $1, AX
+	ADDQ $1, AX
+	ADDQ $1, AX
+	ADDQ $1, AX
+	ADDQ $1, AX
+	ADDQ $1, AX
+	ADDQ $1, AX
+	DECQ CX
+	JNZ chainADD_lp8
+	RET
+
+// func pmaddwdMovsx(n int, p *byte)
+TEXT ·pmaddwdMovsx(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVUPS (SI), Y8
+pmaddwdMovsx_lp9:
+	VPMADDWD Y8, Y8, Y0
+	VPMOVSXBW (SI), Y1
+	VPMADDWD Y8, Y8, Y2
+	VPMOVSXBW 16(SI), Y3
+	VPMADDWD Y8, Y8, Y4
+	VPMOVSXBW 32(SI), Y5
+	VPMADDWD Y8, Y8, Y6
+	VPMOVSXBW 48(SI), Y7
+	DECQ CX
+	JNZ pmaddwdMovsx_lp9
+	VZEROUPPER
+	RET
+
+// func pmovsxbwX(n int, p *byte)
+TEXT ·pmovsxbwX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+pmovsxbwX_lp11:
+	VPMOVSXBW (SI), X0
+	VPMOVSXBW 8(SI), X1
+	VPMOVSXBW 16(SI), X2
+	VPMOVSXBW 24(SI), X3
+	VPMOVSXBW 32(SI), X4
+	VPMOVSXBW 40(SI), X5
+	VPMOVSXBW 48(SI), X6
+	VPMOVSXBW 56(SI), X7
+	DECQ CX
+	JNZ pmovsxbwX_lp11
+	VZEROUPPER
+	RET
+
+// func psignabsY(n int, p *byte)
+TEXT ·psignabsY(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVUPS (SI), Y8
+psignabsY_lp12:
+	VPSIGNB Y8, Y8, Y0
+	VPABSB Y8, Y1
+	VPSIGNB Y8, Y8, Y2
+	VPABSB Y8, Y3
+	VPSIGNB Y8, Y8, Y4
+	VPABSB Y8, Y5
+	VPSIGNB Y8, Y8, Y6
+	VPABSB Y8, Y7
+	DECQ CX
+	JNZ psignabsY_lp12
+	VZEROUPPER
+	RET
+
+// func cvtdq2psY(n int, p *byte)
+TEXT ·cvtdq2psY(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVUPS (SI), Y8
+cvtdq2psY_lp15:
+	VCVTDQ2PS Y8, Y0
+	VCVTDQ2PS Y8, Y1
+	VCVTDQ2PS Y8, Y2
+	VCVTDQ2PS Y8, Y3
+	VCVTDQ2PS Y8, Y4
+	VCVTDQ2PS Y8, Y5
+	VCVTDQ2PS Y8, Y6
+	VCVTDQ2PS Y8, Y7
+	DECQ CX
+	JNZ cvtdq2psY_lp15
+	VZEROUPPER
+	RET
+
