@@ -1,19 +1,10 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "neonwords_arm64.h"
 
 // The mix of attention over a 16-bit value cache (attn_h16_arm64.go).
-// Go's arm64 assembler lacks the vector float mnemonics; these WORDs are
-// the same encodings as in wtypes_neon_arm64.s.
-
-// d.4s += n.4s * m.4s
-#define MFMLA4S(d, n, m) WORD $(0x4E20CC00|((m)<<16)|((n)<<5)|(d))
-// shll d.4s, n.4h, #16 / shll2 d.4s, n.8h, #16: bf16 as float32
-#define MBFLO(d, n) WORD $(0x2E613800|((n)<<5)|(d))
-#define MBFHI(d, n) WORD $(0x6E613800|((n)<<5)|(d))
-// fcvtl d.4s, n.4h / fcvtl2 d.4s, n.8h: f16 as float32
-#define MHFLO(d, n) WORD $(0x0E217800|((n)<<5)|(d))
-#define MHFHI(d, n) WORD $(0x4E217800|((n)<<5)|(d))
+// The instruction WORDs are in neonwords_arm64.h.
 
 // H16MIX(LO, HI): for each position t, att[t] in every lane of V16, then
 // eight columns at a time: the values converted (V1, V2), out loaded
@@ -42,8 +33,8 @@ CLOOP:;                               \
 	VLD1   (R6), [V3.S4, V4.S4];      \
 	LO(1, 0);                         \
 	HI(2, 0);                         \
-	MFMLA4S(3, 1, 16);                \
-	MFMLA4S(4, 2, 16);                \
+	WFMLA4S(3, 1, 16);                \
+	WFMLA4S(4, 2, 16);                \
 	VST1.P [V3.S4, V4.S4], 32(R6);    \
 	SUBS   $1, R8, R8;                \
 	BNE    CLOOP;                     \
@@ -55,8 +46,8 @@ DONE:;                                \
 
 // func f16mixNEON(out, att *float32, v *uint16, stride, n, nt int)
 TEXT ·f16mixNEON(SB), NOSPLIT, $0-48
-	H16MIX(MHFLO, MHFHI, f16m_t, f16m_c, f16m_done)
+	H16MIX(HFLO, HFHI, f16m_t, f16m_c, f16m_done)
 
 // func bf16mixNEON(out, att *float32, v *uint16, stride, n, nt int)
 TEXT ·bf16mixNEON(SB), NOSPLIT, $0-48
-	H16MIX(MBFLO, MBFHI, bf16m_t, bf16m_c, bf16m_done)
+	H16MIX(BFLO, BFHI, bf16m_t, bf16m_c, bf16m_done)

@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "neonwords_arm64.h"
 
 // NEON kernels for the 16-bit weight types (wtypes_simd.go spreads the
 // rows and adds the column tails). Go's arm64 assembler lacks the vector
@@ -9,23 +10,6 @@
 // row alike: per 8 columns, the first 4 products into accumulator a and
 // the last 4 into b (fused multiply-add), then a+b and the lanes folded
 // pairwise ((0+1)+(2+3)). n is a multiple of 8.
-
-// d.4s += n.4s * m.4s
-#define WFMLA4S(d, n, m) WORD $(0x4E20CC00|((m)<<16)|((n)<<5)|(d))
-// d.4s = n.4s + m.4s
-#define WFADD4S(d, n, m) WORD $(0x4E20D400|((m)<<16)|((n)<<5)|(d))
-// d.4s = pairwise sums of n.4s then m.4s
-#define WFADDP4S(d, n, m) WORD $(0x6E20D400|((m)<<16)|((n)<<5)|(d))
-// s_d = n.s[0] + n.s[1]
-#define WFADDPS(d, n) WORD $(0x7E30D800|((n)<<5)|(d))
-// shll d.4s, n.4h, #16: the low 4 bf16 of n as float32
-#define BFLO(d, n) WORD $(0x2E613800|((n)<<5)|(d))
-// shll2 d.4s, n.8h, #16: the high 4
-#define BFHI(d, n) WORD $(0x6E613800|((n)<<5)|(d))
-// fcvtl d.4s, n.4h: the low 4 f16 of n as float32
-#define HFLO(d, n) WORD $(0x0E217800|((n)<<5)|(d))
-// fcvtl2 d.4s, n.8h: the high 4
-#define HFHI(d, n) WORD $(0x4E217800|((n)<<5)|(d))
 
 #define WFOLD(a, b) \
 	WFADD4S(a, a, b);  \
