@@ -40,6 +40,33 @@ func fillKVKernels(k *Kernels) {
 	}
 }
 
+// scoresH16Args checks the operands of an attention-scores call over a
+// 16-bit cache for the SIMD routines: false when no kernel need run (no
+// positions; or no values a head, which makes every score 0).
+func scoresH16Args(out, q []float32, k []uint16, stride int) bool {
+	nt, hs := len(out), len(q)
+	if nt == 0 {
+		return false
+	}
+	if hs == 0 {
+		clear(out)
+		return false
+	}
+	_ = k[(nt-1)*stride+hs-1]
+	return true
+}
+
+// mixH16Args is scoresH16Args for the mix: false when there is nothing to
+// add.
+func mixH16Args(out, att []float32, v []uint16, stride int) bool {
+	nt, hs := len(att), len(out)
+	if nt == 0 || hs == 0 {
+		return false
+	}
+	_ = v[(nt-1)*stride+hs-1]
+	return true
+}
+
 // attnScoresH16Go is the portable AttnScores over a 16-bit key cache: one
 // float32 accumulator per score, each product rounded before it is added
 // (float32(...) keeps the compiler from fusing it on arm64).

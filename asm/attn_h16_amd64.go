@@ -41,27 +41,20 @@ func archKVKernels(k *Kernels) {
 
 func attnScoresH16(f func(out, q *float32, k *uint16, stride, n, nt int, div float32)) func(out, q []float32, k []uint16, stride int) {
 	return func(out, q []float32, k []uint16, stride int) {
-		nt, hs := len(out), len(q)
-		if nt == 0 {
+		if !scoresH16Args(out, q, k, stride) {
 			return
 		}
-		if hs == 0 {
-			clear(out)
-			return
-		}
-		_ = k[(nt-1)*stride+hs-1]
-		f(&out[0], &q[0], &k[0], stride, hs, nt, float32(math.Sqrt(float64(hs))))
+		hs := len(q)
+		f(&out[0], &q[0], &k[0], stride, hs, len(out), float32(math.Sqrt(float64(hs))))
 	}
 }
 
 func attnMixH16(f func(out, att *float32, v *uint16, stride, n, nt int)) func(out, att []float32, v []uint16, stride int) {
 	return func(out, att []float32, v []uint16, stride int) {
-		nt, hs := len(att), len(out)
-		if nt == 0 || hs == 0 {
+		if !mixH16Args(out, att, v, stride) {
 			return
 		}
-		_ = v[(nt-1)*stride+hs-1]
-		f(&out[0], &att[0], &v[0], stride, hs, nt)
+		f(&out[0], &att[0], &v[0], stride, len(out), len(att))
 	}
 }
 

@@ -34,15 +34,10 @@ func attnScoresH16NEON(
 	conv func(uint16) float32,
 ) func(out, q []float32, k []uint16, stride int) {
 	return func(out, q []float32, k []uint16, stride int) {
+		if !scoresH16Args(out, q, k, stride) {
+			return
+		}
 		nt, hs := len(out), len(q)
-		if nt == 0 {
-			return
-		}
-		if hs == 0 {
-			clear(out)
-			return
-		}
-		_ = k[(nt-1)*stride+hs-1]
 		m := hs &^ 7
 		if m == 0 {
 			clear(out)
@@ -73,11 +68,10 @@ func attnScoresH16NEON(
 // bits as one call.
 func attnMixH16NEON(mix func(out, att *float32, v *uint16, stride, n, nt int), conv func(uint16) float32) func(out, att []float32, v []uint16, stride int) {
 	return func(out, att []float32, v []uint16, stride int) {
-		nt, hs := len(att), len(out)
-		if nt == 0 || hs == 0 {
+		if !mixH16Args(out, att, v, stride) {
 			return
 		}
-		_ = v[(nt-1)*stride+hs-1]
+		nt, hs := len(att), len(out)
 		m := hs &^ 7
 		if m > 0 {
 			mix(&out[0], &att[0], &v[0], stride, m, nt)
