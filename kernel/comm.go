@@ -283,16 +283,11 @@ func (k *kernel) publishComm(msgType string, content any, metadata map[string]an
 	if k.closed.Load() {
 		return errors.New("kernel: the kernel is shutting down")
 	}
-	var md any
+	var md any // a nil map would be sent as null, not {}
 	if metadata != nil {
 		md = metadata
 	}
-	var ph []byte
-	if p := k.currentParent(); p != nil {
-		ph = p.RawHeader
-	}
-	topic := []byte("kernel." + k.kernelID + "." + msgType)
-	k.sendFull(k.iopub, [][]byte{topic}, newHeader(k.session, msgType), ph, md, content, buffers)
+	k.publishFull(k.currentParent(), msgType, md, content, buffers)
 	return nil
 }
 
