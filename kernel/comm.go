@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"sort"
 	"sync"
 
@@ -370,35 +369,16 @@ func (k *kernel) handleComm(m *message) {
 	}
 }
 
-// runComm calls a comm handler the way run calls Execute: with a context
-// the interrupt cancels, an Output parented to m, panics recovered. An
-// error is published as an "error" message and returned.
+// runComm calls a comm handler the way run calls Execute (see guarded),
+// with an Output parented to m. An error is published as an "error"
+// message and returned.
 func (k *kernel) runComm(m *message, c *Comm, f CommFunc, msg CommMsg) error {
-	ctx, cancel := context.WithCancelCause(k.ctx)
-	defer cancel(nil)
-	k.runMu.Lock()
-	k.runCancel = cancel
-	k.runMu.Unlock()
 	out := &cellOutput{k: k, parent: m, comm: true}
-	err := func() (err error) {
-		defer func() {
-			if v := recover(); v != nil {
-				stack := string(debug.Stack())
-				k.log.Error("panic in comm handler", "comm_id", c.id, "target_name", c.target, "panic", v, "stack", stack)
-				err = panicError{value: v, stack: stack}
-			}
-		}()
+	err := k.guarded(out, func(ctx context.Context) error {
 		return f(ctx, c, msg, out)
-	}()
-	out.close()
-	k.runMu.Lock()
-	k.runCancel = nil
-	k.runMu.Unlock()
+	}, "panic in comm handler", "comm_id", c.id, "target_name", c.target)
 	if err == nil {
 		return nil
-	}
-	if errors.Is(context.Cause(ctx), ErrInterrupted) {
-		err = interruptedError{err}
 	}
 	ename, evalue, tb := describeError(err)
 	k.log.Warn("comm handler failed", "comm_id", c.id, "target_name", c.target, "msg_type", m.Header.MsgType, "ename", ename, "err", evalue)

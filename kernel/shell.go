@@ -129,22 +129,33 @@ func (k *kernel) execute(m *message) {
 // run calls Interpreter.Execute with a cancellable context and an Output.
 // It returns the text/plain of the last result and Execute's error.
 func (k *kernel) run(m *message, req executeRequest, count int) (string, error) {
+	out := &cellOutput{k: k, parent: m, count: count, silent: req.Silent, allowStdin: boolOr(req.AllowStdin, true)}
+	err := k.guarded(out, func(ctx context.Context) error {
+		return k.interp.Execute(ctx, req.Code, out)
+	}, "panic in Interpreter.Execute")
+	return out.lastResult, err
+}
+
+// guarded runs f, the Interpreter's code, on the executor: with a context
+// that an interrupt cancels, a panic recovered as a panicError (and logged
+// as what, with args), out closed when f returns, and an error that
+// follows an interrupt marked as one.
+func (k *kernel) guarded(out *cellOutput, f func(ctx context.Context) error, what string, args ...any) error {
 	ctx, cancel := context.WithCancelCause(k.ctx)
 	defer cancel(nil)
 	k.runMu.Lock()
 	k.runCancel = cancel
 	k.runMu.Unlock()
-	out := &cellOutput{k: k, parent: m, count: count, silent: req.Silent, allowStdin: boolOr(req.AllowStdin, true)}
 
 	err := func() (err error) {
 		defer func() {
 			if v := recover(); v != nil {
 				stack := string(debug.Stack())
-				k.log.Error("panic in Interpreter.Execute", "panic", v, "stack", stack)
+				k.log.Error(what, append(args, "panic", v, "stack", stack)...)
 				err = panicError{value: v, stack: stack}
 			}
 		}()
-		return k.interp.Execute(ctx, req.Code, out)
+		return f(ctx)
 	}()
 	out.close()
 
@@ -154,7 +165,7 @@ func (k *kernel) run(m *message, req executeRequest, count int) (string, error) 
 	if err != nil && errors.Is(context.Cause(ctx), ErrInterrupted) {
 		err = interruptedError{err}
 	}
-	return out.lastResult, err
+	return err
 }
 
 type panicError struct {
