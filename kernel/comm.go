@@ -322,25 +322,24 @@ func (k *kernel) handleComm(m *message) {
 	cs := k.comms
 	switch m.Header.MsgType {
 	case "comm_open":
+		c := &Comm{id: cc.CommID, target: cc.TargetName, cs: cs}
 		cs.mu.Lock()
 		open := cs.targets[cc.TargetName]
 		_, dup := cs.open[cc.CommID]
-		cs.mu.Unlock()
-		if dup {
-			k.log.Warn("comm_open for a comm id already open: ignored", "comm_id", cc.CommID, "target_name", cc.TargetName)
-			return
+		if !dup && open != nil {
+			cs.open[c.id] = c
 		}
-		if open == nil {
+		cs.mu.Unlock()
+		switch {
+		case dup:
+			k.log.Warn("comm_open for a comm id already open: ignored", "comm_id", cc.CommID, "target_name", cc.TargetName)
+		case open == nil:
 			k.log.Info("comm_open for unknown target: closing it", "target_name", cc.TargetName, "comm_id", cc.CommID)
 			k.publish(m, "comm_close", map[string]any{"comm_id": cc.CommID, "data": map[string]any{}})
-			return
-		}
-		c := &Comm{id: cc.CommID, target: cc.TargetName, cs: cs}
-		cs.mu.Lock()
-		cs.open[c.id] = c
-		cs.mu.Unlock()
-		if err := k.runComm(m, c, open, msg); err != nil {
-			if c.markClosed() {
+		default:
+			// A comm whose open handler failed is closed again, unless the
+			// handler closed it already.
+			if k.runComm(m, c, open, msg) != nil && c.markClosed() {
 				k.publish(m, "comm_close", map[string]any{"comm_id": c.id, "data": map[string]any{}})
 			}
 		}
