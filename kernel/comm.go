@@ -379,7 +379,7 @@ func (k *kernel) runComm(m *message, c *Comm, f CommFunc, msg CommMsg) error {
 	if err == nil {
 		return nil
 	}
-	ename, evalue, tb := describeError(err)
+	ename, evalue, tb := DescribeError(err)
 	k.log.Warn("comm handler failed", "comm_id", c.id, "target_name", c.target, "msg_type", m.Header.MsgType, "ename", ename, "err", evalue)
 	k.publish(m, "error", map[string]any{"ename": ename, "evalue": evalue, "traceback": tb})
 	return fmt.Errorf("%s: %s", ename, evalue)

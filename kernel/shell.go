@@ -104,7 +104,7 @@ func (k *kernel) execute(m *message) {
 		k.history = append(k.history, histEntry{line: count, input: clipHistory(req.Code), output: clipHistory(output)})
 	}
 	if err != nil {
-		ename, evalue, tb := describeError(err)
+		ename, evalue, tb := DescribeError(err)
 		if !req.Silent {
 			k.publish(m, "error", map[string]any{"ename": ename, "evalue": evalue, "traceback": tb})
 		}
@@ -185,8 +185,13 @@ type interruptedError struct{ err error }
 func (e interruptedError) Error() string { return "interrupted" }
 func (e interruptedError) Unwrap() error { return e.err }
 
-// describeError gives the ename, evalue and traceback of an error.
-func describeError(err error) (ename, evalue string, tb []string) {
+// DescribeError gives the ename, evalue and traceback with which the
+// kernel reports err: the Name and Traceback of err or of an error it
+// wraps where they have them (a panic in either is ignored), "Error" and
+// a one-line traceback where not, and InterruptedName for a cell or
+// handler the user interrupted. Code that shows errors elsewhere (a
+// widget's Output) uses it to show them as a cell would.
+func DescribeError(err error) (ename, evalue string, tb []string) {
 	var ie interruptedError
 	if errors.As(err, &ie) {
 		return InterruptedName, "interrupted", []string{InterruptedName + ": interrupted"}
@@ -238,7 +243,7 @@ func (k *kernel) userExpressions(exprs map[string]any) map[string]any {
 				return ev.EvaluateExpression(k.ctx, expr)
 			}()
 			if err != nil {
-				en, evl, tb := describeError(err)
+				en, evl, tb := DescribeError(err)
 				res[name] = errorContent(en, evl, tb)
 				continue
 			}

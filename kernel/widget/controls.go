@@ -498,14 +498,11 @@ func displayData(b kernel.Bundle) map[string]any {
 	return map[string]any{"output_type": "display_data", "data": b.Data, "metadata": md}
 }
 
-// ShowError appends an error output.
+// ShowError appends an error output, described as the kernel describes
+// a cell's error (kernel.DescribeError).
 func (o *Output) ShowError(err error) {
-	name := "Error"
-	if n, ok := err.(interface{ Name() string }); ok {
-		name = n.Name()
-	}
-	o.add(map[string]any{"output_type": "error", "ename": name, "evalue": err.Error(),
-		"traceback": []string{name + ": " + err.Error()}})
+	ename, evalue, tb := kernel.DescribeError(err)
+	o.add(map[string]any{"output_type": "error", "ename": ename, "evalue": evalue, "traceback": tb})
 }
 
 // Clear removes every output.
