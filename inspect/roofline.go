@@ -115,12 +115,12 @@ func (r Roofline) Judge(p RooflinePoint) Judgement {
 	c, okc := roofNamed(comp, p.Compute)
 	j.Memory, j.Compute = m, c
 	memAt := math.Inf(1)
-	if len(mem) > 0 && okm {
+	if okm {
 		memAt = m.Value * p.Intensity
 		j.MemoryFraction = p.GFLOPS / memAt
 	}
 	compAt := math.Inf(1)
-	if len(comp) > 0 && okc {
+	if okc {
 		compAt = c.Value
 		j.ComputeFraction = p.GFLOPS / compAt
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 
 	"gonum.org/v1/gonum/floats"
@@ -220,24 +221,20 @@ func Histogram[T Float](xs []T, bins int) Hist {
 		h.Edges[i] = 2 * (lo2 + step2*float64(i))
 	}
 	h.Edges[0], h.Edges[bins] = lo, hi
-	// gonum's Histogram counts sorted data into [d_i, d_i+1); the last
-	// divider is nudged up so the maximum lands in the last bin.
-	div := append([]float64(nil), h.Edges...)
-	div[bins] = math.Nextafter(hi, math.Inf(1))
-	if math.IsInf(div[bins], 0) {
-		div[bins] = hi
-	}
-	data := finiteSorted(xs)
-	top := 0 // values at MaxFloat64, where no divider can lie above them
-	for len(data) > 0 && data[len(data)-1] >= div[bins] {
-		data, top = data[:len(data)-1], top+1
-	}
-	counts := stat.Histogram(nil, div, data, nil)
+	// A value's bin is the number of inner edges at or below it: found by
+	// binary search, it agrees with Edges exactly (the maximum, at the
+	// upper edge, lands in the last bin), and the data is neither copied
+	// nor sorted, which for a weight tensor of millions of values is most
+	// of the cost.
+	inner := h.Edges[1:bins]
 	h.Counts = make([]int, bins)
-	for i, c := range counts {
-		h.Counts[i] = int(c)
+	for _, x := range xs {
+		v := float64(x)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		h.Counts[sort.Search(len(inner), func(j int) bool { return inner[j] > v })]++
 	}
-	h.Counts[bins-1] += top
 	return h
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"sort"
 	"sync"
 
@@ -283,16 +282,11 @@ func (k *kernel) publishComm(msgType string, content any, metadata map[string]an
 	if k.closed.Load() {
 		return errors.New("kernel: the kernel is shutting down")
 	}
-	var md any
+	var md any // a nil map would be sent as null, not {}
 	if metadata != nil {
 		md = metadata
 	}
-	var ph []byte
-	if p := k.currentParent(); p != nil {
-		ph = p.RawHeader
-	}
-	topic := []byte("kernel." + k.kernelID + "." + msgType)
-	k.sendFull(k.iopub, [][]byte{topic}, newHeader(k.session, msgType), ph, md, content, buffers)
+	k.publishFull(k.currentParent(), msgType, md, content, buffers)
 	return nil
 }
 
@@ -328,25 +322,24 @@ func (k *kernel) handleComm(m *message) {
 	cs := k.comms
 	switch m.Header.MsgType {
 	case "comm_open":
+		c := &Comm{id: cc.CommID, target: cc.TargetName, cs: cs}
 		cs.mu.Lock()
 		open := cs.targets[cc.TargetName]
 		_, dup := cs.open[cc.CommID]
-		cs.mu.Unlock()
-		if dup {
-			k.log.Warn("comm_open for a comm id already open: ignored", "comm_id", cc.CommID, "target_name", cc.TargetName)
-			return
+		if !dup && open != nil {
+			cs.open[c.id] = c
 		}
-		if open == nil {
+		cs.mu.Unlock()
+		switch {
+		case dup:
+			k.log.Warn("comm_open for a comm id already open: ignored", "comm_id", cc.CommID, "target_name", cc.TargetName)
+		case open == nil:
 			k.log.Info("comm_open for unknown target: closing it", "target_name", cc.TargetName, "comm_id", cc.CommID)
 			k.publish(m, "comm_close", map[string]any{"comm_id": cc.CommID, "data": map[string]any{}})
-			return
-		}
-		c := &Comm{id: cc.CommID, target: cc.TargetName, cs: cs}
-		cs.mu.Lock()
-		cs.open[c.id] = c
-		cs.mu.Unlock()
-		if err := k.runComm(m, c, open, msg); err != nil {
-			if c.markClosed() {
+		default:
+			// A comm whose open handler failed is closed again, unless the
+			// handler closed it already.
+			if k.runComm(m, c, open, msg) != nil && c.markClosed() {
 				k.publish(m, "comm_close", map[string]any{"comm_id": c.id, "data": map[string]any{}})
 			}
 		}
@@ -375,37 +368,18 @@ func (k *kernel) handleComm(m *message) {
 	}
 }
 
-// runComm calls a comm handler the way run calls Execute: with a context
-// the interrupt cancels, an Output parented to m, panics recovered. An
-// error is published as an "error" message and returned.
+// runComm calls a comm handler the way run calls Execute (see guarded),
+// with an Output parented to m. An error is published as an "error"
+// message and returned.
 func (k *kernel) runComm(m *message, c *Comm, f CommFunc, msg CommMsg) error {
-	ctx, cancel := context.WithCancelCause(k.ctx)
-	defer cancel(nil)
-	k.runMu.Lock()
-	k.runCancel = cancel
-	k.runMu.Unlock()
 	out := &cellOutput{k: k, parent: m, comm: true}
-	err := func() (err error) {
-		defer func() {
-			if v := recover(); v != nil {
-				stack := string(debug.Stack())
-				k.log.Error("panic in comm handler", "comm_id", c.id, "target_name", c.target, "panic", v, "stack", stack)
-				err = panicError{value: v, stack: stack}
-			}
-		}()
+	err := k.guarded(out, func(ctx context.Context) error {
 		return f(ctx, c, msg, out)
-	}()
-	out.close()
-	k.runMu.Lock()
-	k.runCancel = nil
-	k.runMu.Unlock()
+	}, "panic in comm handler", "comm_id", c.id, "target_name", c.target)
 	if err == nil {
 		return nil
 	}
-	if errors.Is(context.Cause(ctx), ErrInterrupted) {
-		err = interruptedError{err}
-	}
-	ename, evalue, tb := describeError(err)
+	ename, evalue, tb := DescribeError(err)
 	k.log.Warn("comm handler failed", "comm_id", c.id, "target_name", c.target, "msg_type", m.Header.MsgType, "ename", ename, "err", evalue)
 	k.publish(m, "error", map[string]any{"ename": ename, "evalue": evalue, "traceback": tb})
 	return fmt.Errorf("%s: %s", ename, evalue)

@@ -488,12 +488,17 @@ func (k *kernel) reply(c *channel, req *message, content any) {
 
 // publish sends a message on iopub; parent may be nil.
 func (k *kernel) publish(parent *message, msgType string, content any) {
+	k.publishFull(parent, msgType, nil, content, nil)
+}
+
+// publishFull is publish with metadata and binary buffers.
+func (k *kernel) publishFull(parent *message, msgType string, metadata, content any, buffers [][]byte) {
 	var ph json.RawMessage
 	if parent != nil {
 		ph = parent.RawHeader
 	}
 	topic := []byte("kernel." + k.kernelID + "." + msgType)
-	k.send(k.iopub, [][]byte{topic}, newHeader(k.session, msgType), ph, content)
+	k.sendFull(k.iopub, [][]byte{topic}, newHeader(k.session, msgType), ph, metadata, content, buffers)
 }
 
 func (k *kernel) status(parent *message, state string) {

@@ -29,8 +29,9 @@ func tagComm(m *message) {
 	}
 }
 
+// push queues m; a comm_msg is counted by the m.commID its reader set
+// (tagComm).
 func (q *msgQueue) push(m *message) {
-	tagComm(m)
 	q.mu.Lock()
 	q.items = append(q.items, m)
 	if m.commID != "" {

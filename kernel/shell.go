@@ -104,7 +104,7 @@ func (k *kernel) execute(m *message) {
 		k.history = append(k.history, histEntry{line: count, input: clipHistory(req.Code), output: clipHistory(output)})
 	}
 	if err != nil {
-		ename, evalue, tb := describeError(err)
+		ename, evalue, tb := DescribeError(err)
 		if !req.Silent {
 			k.publish(m, "error", map[string]any{"ename": ename, "evalue": evalue, "traceback": tb})
 		}
@@ -129,22 +129,33 @@ func (k *kernel) execute(m *message) {
 // run calls Interpreter.Execute with a cancellable context and an Output.
 // It returns the text/plain of the last result and Execute's error.
 func (k *kernel) run(m *message, req executeRequest, count int) (string, error) {
+	out := &cellOutput{k: k, parent: m, count: count, silent: req.Silent, allowStdin: boolOr(req.AllowStdin, true)}
+	err := k.guarded(out, func(ctx context.Context) error {
+		return k.interp.Execute(ctx, req.Code, out)
+	}, "panic in Interpreter.Execute")
+	return out.lastResult, err
+}
+
+// guarded runs f, the Interpreter's code, on the executor: with a context
+// that an interrupt cancels, a panic recovered as a panicError (and logged
+// as what, with args), out closed when f returns, and an error that
+// follows an interrupt marked as one.
+func (k *kernel) guarded(out *cellOutput, f func(ctx context.Context) error, what string, args ...any) error {
 	ctx, cancel := context.WithCancelCause(k.ctx)
 	defer cancel(nil)
 	k.runMu.Lock()
 	k.runCancel = cancel
 	k.runMu.Unlock()
-	out := &cellOutput{k: k, parent: m, count: count, silent: req.Silent, allowStdin: boolOr(req.AllowStdin, true)}
 
 	err := func() (err error) {
 		defer func() {
 			if v := recover(); v != nil {
 				stack := string(debug.Stack())
-				k.log.Error("panic in Interpreter.Execute", "panic", v, "stack", stack)
+				k.log.Error(what, append(args, "panic", v, "stack", stack)...)
 				err = panicError{value: v, stack: stack}
 			}
 		}()
-		return k.interp.Execute(ctx, req.Code, out)
+		return f(ctx)
 	}()
 	out.close()
 
@@ -154,7 +165,7 @@ func (k *kernel) run(m *message, req executeRequest, count int) (string, error) 
 	if err != nil && errors.Is(context.Cause(ctx), ErrInterrupted) {
 		err = interruptedError{err}
 	}
-	return out.lastResult, err
+	return err
 }
 
 type panicError struct {
@@ -174,8 +185,13 @@ type interruptedError struct{ err error }
 func (e interruptedError) Error() string { return "interrupted" }
 func (e interruptedError) Unwrap() error { return e.err }
 
-// describeError gives the ename, evalue and traceback of an error.
-func describeError(err error) (ename, evalue string, tb []string) {
+// DescribeError gives the ename, evalue and traceback with which the
+// kernel reports err: the Name and Traceback of err or of an error it
+// wraps where they have them (a panic in either is ignored), "Error" and
+// a one-line traceback where not, and InterruptedName for a cell or
+// handler the user interrupted. Code that shows errors elsewhere (a
+// widget's Output) uses it to show them as a cell would.
+func DescribeError(err error) (ename, evalue string, tb []string) {
 	var ie interruptedError
 	if errors.As(err, &ie) {
 		return InterruptedName, "interrupted", []string{InterruptedName + ": interrupted"}
@@ -227,7 +243,7 @@ func (k *kernel) userExpressions(exprs map[string]any) map[string]any {
 				return ev.EvaluateExpression(k.ctx, expr)
 			}()
 			if err != nil {
-				en, evl, tb := describeError(err)
+				en, evl, tb := DescribeError(err)
 				res[name] = errorContent(en, evl, tb)
 				continue
 			}

@@ -40,7 +40,8 @@ type message struct {
 	Content   json.RawMessage
 	Buffers   [][]byte
 
-	// commID is the comm_id of a queued comm_msg.
+	// commID is the comm_id of a comm_msg, set by the shell reader
+	// before the message is queued (tagComm).
 	commID string
 
 	// Digest is a prefix of the verified signature (zero when signing is

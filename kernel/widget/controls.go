@@ -65,9 +65,6 @@ type Common struct {
 // domState opens the layout (and a style model named styleName with
 // styleState, unless styleName is "") and returns the DOM widget state
 // that refers to them.
-//
-// descStyle is the state of a description style: description_width and
-// the given keys.
 func (mg *Manager) domState(c Common, styleName string, styleState map[string]any) (map[string]any, error) {
 	lay, err := mg.Layout(c.Layout)
 	if err != nil {
@@ -89,6 +86,8 @@ func (mg *Manager) domState(c Common, styleName string, styleState map[string]an
 	return st, nil
 }
 
+// descStyle is the state of a description style: description_width and
+// the given keys.
 func descStyle(c Common, more map[string]any) map[string]any {
 	st := map[string]any{"description_width": c.DescriptionWidth}
 	maps.Copy(st, more)
@@ -101,6 +100,19 @@ func describe(st map[string]any, c Common) {
 	st["disabled"] = c.Disabled
 }
 
+// control opens a described control of the controls module: its layout,
+// a style model styleName holding the description style and styleMore,
+// the description and disabled flag of c, and the model's own state.
+func (mg *Manager) control(c Common, model, view, styleName string, styleMore, state map[string]any, v map[string]validator) (*Model, error) {
+	st, err := mg.domState(c, styleName, descStyle(c, styleMore))
+	if err != nil {
+		return nil, err
+	}
+	describe(st, c)
+	maps.Copy(st, state)
+	return mg.open(controls(model, view), st, v)
+}
+
 // ---- IntSlider ----
 
 // IntSlider is an IntSliderModel.
@@ -111,17 +123,11 @@ func (mg *Manager) IntSlider(c Common, value, min, max int) (*IntSlider, error) 
 	if min > max {
 		return nil, fmt.Errorf("widget: IntSlider %q: min %d > max %d", c.Description, min, max)
 	}
-	st, err := mg.domState(c, "SliderStyleModel", descStyle(c, map[string]any{"handle_color": nil}))
-	if err != nil {
-		return nil, err
-	}
-	describe(st, c)
-	maps.Copy(st, map[string]any{"behavior": "drag-tap", "continuous_update": true, "max": max, "min": min,
-		"orientation": "horizontal", "readout": true, "readout_format": "d", "step": 1,
-		"value": clamp(value, min, max)})
-	m, err := mg.open(controls("IntSliderModel", "IntSliderView"), st, map[string]validator{
-		"value": clampInt("min", "max"), "disabled": isBool, "continuous_update": isBool,
-	})
+	m, err := mg.control(c, "IntSliderModel", "IntSliderView", "SliderStyleModel", map[string]any{"handle_color": nil},
+		map[string]any{"behavior": "drag-tap", "continuous_update": true, "max": max, "min": min,
+			"orientation": "horizontal", "readout": true, "readout_format": "d", "step": 1,
+			"value": clamp(value, min, max)},
+		map[string]validator{"value": clampInt("min", "max"), "disabled": isBool, "continuous_update": isBool})
 	if err != nil {
 		return nil, err
 	}
@@ -149,13 +155,9 @@ func (mg *Manager) BoundedIntText(c Common, value, min, max int) (*IntSlider, er
 	if min > max {
 		return nil, fmt.Errorf("widget: BoundedIntText %q: min %d > max %d", c.Description, min, max)
 	}
-	st, err := mg.domState(c, "DescriptionStyleModel", descStyle(c, nil))
-	if err != nil {
-		return nil, err
-	}
-	describe(st, c)
-	maps.Copy(st, map[string]any{"continuous_update": false, "max": max, "min": min, "step": 1, "value": clamp(value, min, max)})
-	m, err := mg.open(controls("BoundedIntTextModel", "IntTextView"), st, map[string]validator{"value": clampInt("min", "max")})
+	m, err := mg.control(c, "BoundedIntTextModel", "IntTextView", "DescriptionStyleModel", nil,
+		map[string]any{"continuous_update": false, "max": max, "min": min, "step": 1, "value": clamp(value, min, max)},
+		map[string]validator{"value": clampInt("min", "max")})
 	if err != nil {
 		return nil, err
 	}
@@ -176,15 +178,11 @@ func (mg *Manager) FloatSlider(c Common, value, min, max, step float64, format s
 	if format == "" {
 		format = ".2f"
 	}
-	st, err := mg.domState(c, "SliderStyleModel", descStyle(c, map[string]any{"handle_color": nil}))
-	if err != nil {
-		return nil, err
-	}
-	describe(st, c)
-	maps.Copy(st, map[string]any{"behavior": "drag-tap", "continuous_update": true, "max": max, "min": min,
-		"orientation": "horizontal", "readout": true, "readout_format": format, "step": step,
-		"value": math.Max(min, math.Min(max, value))})
-	m, err := mg.open(controls("FloatSliderModel", "FloatSliderView"), st, map[string]validator{"value": clampFloat})
+	m, err := mg.control(c, "FloatSliderModel", "FloatSliderView", "SliderStyleModel", map[string]any{"handle_color": nil},
+		map[string]any{"behavior": "drag-tap", "continuous_update": true, "max": max, "min": min,
+			"orientation": "horizontal", "readout": true, "readout_format": format, "step": step,
+			"value": math.Max(min, math.Min(max, value))},
+		map[string]validator{"value": clampFloat})
 	if err != nil {
 		return nil, err
 	}
@@ -254,15 +252,10 @@ func (mg *Manager) selection(c Common, model, view, styleName string, styleState
 	if len(labels) == 0 {
 		return nil, fmt.Errorf("widget: %s %q needs at least one option", model, c.Description)
 	}
-	st, err := mg.domState(c, styleName, descStyle(c, styleState))
-	if err != nil {
-		return nil, err
-	}
-	describe(st, c)
-	st["_options_labels"] = append([]string(nil), labels...)
-	st["index"] = clamp(index, 0, len(labels)-1)
+	st := map[string]any{"_options_labels": append([]string(nil), labels...), "index": clamp(index, 0, len(labels)-1)}
 	maps.Copy(st, extra)
-	m, err := mg.open(controls(model, view), st, map[string]validator{"index": clampIndex(model != "SelectionSliderModel")})
+	m, err := mg.control(c, model, view, styleName, styleState, st,
+		map[string]validator{"index": clampIndex(model != "SelectionSliderModel")})
 	if err != nil {
 		return nil, err
 	}
@@ -346,13 +339,8 @@ type Checkbox struct{ *Model }
 
 // Checkbox opens a CheckboxModel.
 func (mg *Manager) Checkbox(c Common, value bool) (*Checkbox, error) {
-	st, err := mg.domState(c, "CheckboxStyleModel", descStyle(c, map[string]any{"background": nil}))
-	if err != nil {
-		return nil, err
-	}
-	describe(st, c)
-	st["indent"], st["value"] = true, value
-	m, err := mg.open(controls("CheckboxModel", "CheckboxView"), st, map[string]validator{"value": isBool})
+	m, err := mg.control(c, "CheckboxModel", "CheckboxView", "CheckboxStyleModel", map[string]any{"background": nil},
+		map[string]any{"indent": true, "value": value}, map[string]validator{"value": isBool})
 	if err != nil {
 		return nil, err
 	}
@@ -510,14 +498,11 @@ func displayData(b kernel.Bundle) map[string]any {
 	return map[string]any{"output_type": "display_data", "data": b.Data, "metadata": md}
 }
 
-// ShowError appends an error output.
+// ShowError appends an error output, described as the kernel describes
+// a cell's error (kernel.DescribeError).
 func (o *Output) ShowError(err error) {
-	name := "Error"
-	if n, ok := err.(interface{ Name() string }); ok {
-		name = n.Name()
-	}
-	o.add(map[string]any{"output_type": "error", "ename": name, "evalue": err.Error(),
-		"traceback": []string{name + ": " + err.Error()}})
+	ename, evalue, tb := kernel.DescribeError(err)
+	o.add(map[string]any{"output_type": "error", "ename": ename, "evalue": evalue, "traceback": tb})
 }
 
 // Clear removes every output.

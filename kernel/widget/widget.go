@@ -38,7 +38,7 @@ import (
 	"maps"
 	"math"
 	"runtime/debug"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -247,7 +247,7 @@ func refs(state map[string]any) []string {
 			out = append(out, strings.TrimPrefix(s, "IPY_MODEL_"))
 		}
 	}
-	for _, k := range sortedKeys(state) {
+	for _, k := range slices.Sorted(maps.Keys(state)) {
 		switch v := state[k].(type) {
 		case []string:
 			for _, x := range v {
@@ -537,7 +537,7 @@ func removeBuffers(s map[string]any) (map[string]any, [][]any, [][]byte) {
 			return nil, true
 		case map[string]any:
 			out := make(map[string]any, len(x))
-			for _, k := range sortedKeys(x) {
+			for _, k := range slices.Sorted(maps.Keys(x)) {
 				if ne, isBuf := walk(x[k], append(path, k)); !isBuf {
 					out[k] = ne
 				}
@@ -553,21 +553,12 @@ func removeBuffers(s map[string]any) (map[string]any, [][]any, [][]byte) {
 		return v, false
 	}
 	out := make(map[string]any, len(s))
-	for _, k := range sortedKeys(s) {
+	for _, k := range slices.Sorted(maps.Keys(s)) {
 		if nv, isBuf := walk(s[k], []any{k}); !isBuf {
 			out[k] = nv
 		}
 	}
 	return out, paths, bufs
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // putBuffers puts buffers back into state at paths (as []byte); paths
@@ -641,7 +632,7 @@ func clampInt(minKey, maxKey string) validator {
 			return nil, false, err
 		}
 		lo, hi := stateInt(m, minKey, 0), stateInt(m, maxKey, 0)
-		c := max(lo, min(hi, n))
+		c := clamp(n, lo, hi)
 		return c, c != n, nil
 	}
 }
@@ -669,7 +660,7 @@ func clampIndex(nullable bool) validator {
 		if count == 0 {
 			return nil, false, errors.New("the widget has no options")
 		}
-		c := max(0, min(count-1, n))
+		c := clamp(n, 0, count-1)
 		return c, c != n, nil
 	}
 }

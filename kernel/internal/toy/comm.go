@@ -13,7 +13,7 @@ import (
 )
 
 // CommInterp is the toy interpreter with comms: it registers the target
-// "toy.echo" and understands two more cell commands,
+// "toy.echo" and understands three more cell commands,
 //
 //	commopen TARGET JSON   opens a comm from the kernel (data JSON), prints its id
 //	commsend ID JSON       sends JSON on an open comm
