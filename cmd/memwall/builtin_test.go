@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,7 +20,7 @@ func emptyWorld(t *testing.T) string {
 	home := t.TempDir()
 	t.Chdir(t.TempDir())
 	t.Setenv("HOME", home)
-	for _, v := range []string{"XDG_CACHE_HOME", "XDG_DATA_HOME", "MEMWALL_MODEL", "MEMWALL_MODELS"} {
+	for _, v := range []string{"XDG_CACHE_HOME", "XDG_DATA_HOME", "MEMWALL_MODEL", "MEMWALL_MODELS", "MEMWALL_CACHE_DIR"} {
 		t.Setenv(v, "")
 	}
 	return home
@@ -102,4 +103,20 @@ func TestBinaryEmbedsEachFileOnce(t *testing.T) {
 		}
 	}
 	t.Logf("binary %d bytes, embedded files %d bytes (%.1f%%)", len(bin), total, 100*float64(total)/float64(len(bin)))
+}
+
+// TestBuiltinInSiteCache: the command line writes the built-in files to
+// the cache directory the kernel uses ($MEMWALL_CACHE_DIR here), not a
+// second copy in the user's cache.
+func TestBuiltinInSiteCache(t *testing.T) {
+	home := emptyWorld(t)
+	cache := t.TempDir()
+	t.Setenv("MEMWALL_CACHE_DIR", cache)
+	out, errOut, code := runCmd(t, "info", "stories260K")
+	if code != 0 || !strings.Contains(out, "written once to "+filepath.Join(cache, "builtin")) {
+		t.Errorf("info stories260K with $MEMWALL_CACHE_DIR=%s: exit %d:\n%s%s", cache, code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".cache", "memwall")); err == nil {
+		t.Errorf("a copy went to the user's cache too")
+	}
 }

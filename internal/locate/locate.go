@@ -30,7 +30,7 @@ type Search struct {
 	// Extra directories are searched after the user's data directory.
 	Extra []string
 	// CacheDir is where built-in files are written to be mapped (default
-	// builtin.DefaultDir()).
+	// builtin.DefaultDir(), the site's cache directory).
 	CacheDir string
 	// NoBuiltin leaves the built-in files out of the search.
 	NoBuiltin bool
