@@ -49,14 +49,18 @@ func cmdBandwidth(e *env, args []string) error {
 	fs := newFlags(e, "bandwidth")
 	threads := fs.Int("threads", 1, "goroutines streaming at once")
 	size := fs.Int64("size", 0, "bytes to stream (default 256 MiB)")
-	model := fs.String("model", "", "use the size of this model file")
+	model := fs.String("model", "", "use the size of this model (a file or a name, found as for bench MODEL)")
 	runs := fs.Int("runs", 0, "repeats of each test (default 5)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
 	if *model != "" {
-		st, err := os.Stat(*model)
+		p, err := findModel(*model)
+		if err != nil {
+			return err
+		}
+		st, err := os.Stat(p)
 		if err != nil {
 			return err
 		}

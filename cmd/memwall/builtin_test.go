@@ -67,6 +67,25 @@ func TestRunBuiltinFromEmptyDirectory(t *testing.T) {
 			t.Errorf("info stories260K lacks %q:\n%s", w, out)
 		}
 	}
+	// Every MODEL and -z argument takes the names %load takes.
+	ids, errOut, code := runCmd(t, "tokenize", "-z", "tok512", "--ids", "Once upon a time")
+	if code != 0 || strings.TrimSpace(ids) != "1 403 407 261 378" {
+		t.Errorf("tokenize -z tok512: exit %d: %q %s", code, ids, errOut)
+	}
+	if _, errOut, code := runCmd(t, "run", "stories260K", "-z", "tok512", "-t", "0", "-n", "8"); code != 0 {
+		t.Errorf("run -z tok512: exit %d: %s", code, errOut)
+	}
+	gguf := filepath.Join(home, "s.gguf")
+	if _, errOut, code := runCmd(t, "convert", "stories260K", "-o", gguf); code != 0 || strings.Contains(errOut, "no vocabulary") {
+		t.Errorf("convert stories260K: exit %d: %s", code, errOut)
+	}
+	f, _ := builtin.Lookup("stories260K")
+	bw, errOut, code := runCmd(t, "bandwidth", "--model", "stories260K", "--runs", "1", "--json")
+	var streamed struct{ Bytes int64 }
+	if code != 0 || json.Unmarshal([]byte(bw), &streamed) != nil || streamed.Bytes > f.Size || streamed.Bytes < f.Size-4096 {
+		// Bandwidth rounds the size down to whole blocks of its loops.
+		t.Errorf("bandwidth --model stories260K (%d bytes): exit %d: %s %s", f.Size, code, bw, errOut)
+	}
 	_, errOut, code = runCmd(t, "run", "nosuch", "-n", "4")
 	if code == 0 || !strings.Contains(errOut, `model "nosuch" not found`) || !strings.Contains(errOut, "built-in files") {
 		t.Errorf("run nosuch: exit %d, %q", code, errOut)
