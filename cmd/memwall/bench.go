@@ -111,6 +111,28 @@ func shapeModel(e *env, shape, format string) (string, error) {
 	return engine.SyntheticModel(context.Background(), dir, shape, 1, c.Version)
 }
 
+// openWeights opens the model at path, prefaulted, with its matrices
+// converted as a --weights value says ("" keeps them as stored).
+func openWeights(path, weights string) (*engine.Model, error) {
+	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
+	if err != nil || weights == "" {
+		return m, err
+	}
+	t, fallback, err := engine.ParseWeights(weights)
+	if err == nil {
+		if err = m.Convert(t, fallback); err != nil {
+			err = fmt.Errorf("%s: %w", path, err)
+		}
+	} else {
+		err = fmt.Errorf("%w: --weights: %v", errUsage, err)
+	}
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
 // benchReport is memwall bench's result; the JSON field names are part of
 // the command's interface.
 type benchReport struct {
@@ -263,20 +285,11 @@ func cmdBench(e *env, args []string) error {
 // benchmarks decoding on it, with the read roof probed between chunks of
 // the decode (course.Bench).
 func benchWeights(ctx context.Context, path, weights, kv string, ops *asm.Ops, aligned bool, at, n, warmup, prompt, chunks int) (*benchReport, error) {
-	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
+	m, err := openWeights(path, weights)
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
-	if weights != "" {
-		t, fallback, err := engine.ParseWeights(weights)
-		if err != nil {
-			return nil, fmt.Errorf("%w: --weights: %v", errUsage, err)
-		}
-		if err := m.Convert(t, fallback); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-	}
 	s, err := engine.NewState(m, ops)
 	if err != nil {
 		return nil, err
