@@ -112,23 +112,23 @@ func shapeModel(e *env, shape, format string) (string, error) {
 }
 
 // openWeights opens the model at path, prefaulted, with its matrices
-// converted as a --weights value says ("" keeps them as stored).
+// converted as a --weights value says ("" keeps them as stored). The value
+// is checked before the model is read.
 func openWeights(path, weights string) (*engine.Model, error) {
+	var t, fallback engine.WeightType
+	if weights != "" {
+		var err error
+		if t, fallback, err = engine.ParseWeights(weights); err != nil {
+			return nil, fmt.Errorf("%w: --weights: %v", errUsage, err)
+		}
+	}
 	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
 	if err != nil || weights == "" {
 		return m, err
 	}
-	t, fallback, err := engine.ParseWeights(weights)
-	if err == nil {
-		if err = m.Convert(t, fallback); err != nil {
-			err = fmt.Errorf("%s: %w", path, err)
-		}
-	} else {
-		err = fmt.Errorf("%w: --weights: %v", errUsage, err)
-	}
-	if err != nil {
+	if err := m.Convert(t, fallback); err != nil {
 		m.Close()
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
 }
@@ -285,6 +285,10 @@ func cmdBench(e *env, args []string) error {
 // benchmarks decoding on it, with the read roof probed between chunks of
 // the decode (course.Bench).
 func benchWeights(ctx context.Context, path, weights, kv string, ops *asm.Ops, aligned bool, at, n, warmup, prompt, chunks int) (*benchReport, error) {
+	kvType, err := engine.ParseKVType(kv)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --kv: %v", errUsage, err)
+	}
 	m, err := openWeights(path, weights)
 	if err != nil {
 		return nil, err
@@ -293,10 +297,6 @@ func benchWeights(ctx context.Context, path, weights, kv string, ops *asm.Ops, a
 	s, err := engine.NewState(m, ops)
 	if err != nil {
 		return nil, err
-	}
-	kvType, err := engine.ParseKVType(kv)
-	if err != nil {
-		return nil, fmt.Errorf("%w: --kv: %v", errUsage, err)
 	}
 	if err := s.SetKV(kvType); err != nil {
 		return nil, err
