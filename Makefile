@@ -10,7 +10,7 @@ BIN := bin/memwall
 PORT ?= 8888
 export PATH := $(CURDIR)/bin:$(PATH)
 
-.PHONY: all build deps test test-arm64 test-classroom fuzz lint lint-self-contained notebooks serve bench bench-kernels bench-ladder clean
+.PHONY: all build deps test test-arm64 test-classroom test-jupyterlab fuzz lint lint-self-contained notebooks serve bench bench-kernels bench-ladder clean
 
 all: build
 

@@ -24,6 +24,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/memwall/memwall/internal/site"
 )
 
 //go:embed stories260K.bin tok512.bin tokenizer.bin SHA256SUMS
@@ -134,14 +136,13 @@ func Names() []string {
 // Open returns the embedded bytes of f.
 func (f File) Open() (io.ReadCloser, error) { return files.Open(f.Name) }
 
-// DefaultDir is where Path writes the files: the user's cache directory
-// ($XDG_CACHE_HOME/memwall, default ~/.cache/memwall), or the system's
-// temporary directory when there is none.
+// DefaultDir is where Path writes the files: the cache directory of
+// synthetic and converted models (site.CacheDir: the site's cache_dir,
+// else the user's cache directory), so the kernel and the command line
+// share one copy.
 func DefaultDir() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "memwall")
-	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("memwall-%d", os.Getuid()))
+	d, _ := site.CacheDir()
+	return d
 }
 
 var (

@@ -3,6 +3,7 @@
 # (and stories15M) synthetic weights, one summary line per run, runs of the
 # configurations interleaved. make build first.
 B="$(cd "$(dirname "$0")/.." && pwd)/bin/memwall"
+[ -x "$B" ] || { echo "bench-table.sh: $B is missing (run make build)" >&2; exit 1; }
 sum() { python3 -c '
 import json,sys
 r=json.load(sys.stdin)

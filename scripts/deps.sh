@@ -18,12 +18,13 @@ pyhas numpy || need+=(python3-numpy)
 [ -x /usr/bin/jupyterhub ] || need+=(jupyterhub)
 [ -x /usr/bin/configurable-http-proxy ] || need+=(node-configurable-http-proxy)
 pyhas tornado || need+=(python3-tornado)
+# deploy/check.sh: readelf tells a static binary.
+have readelf || need+=(binutils)
+# The browser tests (tests/browser, tests/jupyterlab): Chromium; for
+# JupyterLab, Debian's jupyter_server and jupyterlab_server serve a
+# JupyterLab built from npm packages.
 if [ "${MEMWALL_BROWSER_TESTS:-1}" != 0 ]; then
   have chromium || need+=(chromium)
-fi
-# The JupyterLab test (tests/jupyterlab): Debian's jupyter_server and
-# jupyterlab_server serve a JupyterLab built from npm packages.
-if [ "${MEMWALL_BROWSER_TESTS:-1}" != 0 ]; then
   pyhas jupyter_server || need+=(python3-jupyter-server)
   pyhas jupyterlab_server || need+=(python3-jupyterlab-server)
   have npm || need+=(npm)

@@ -49,14 +49,18 @@ func cmdBandwidth(e *env, args []string) error {
 	fs := newFlags(e, "bandwidth")
 	threads := fs.Int("threads", 1, "goroutines streaming at once")
 	size := fs.Int64("size", 0, "bytes to stream (default 256 MiB)")
-	model := fs.String("model", "", "use the size of this model file")
+	model := fs.String("model", "", "use the size of this model (a file or a name, found as for bench MODEL)")
 	runs := fs.Int("runs", 0, "repeats of each test (default 5)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
 	if *model != "" {
-		st, err := os.Stat(*model)
+		p, err := findModel(*model)
+		if err != nil {
+			return err
+		}
+		st, err := os.Stat(p)
 		if err != nil {
 			return err
 		}
@@ -105,6 +109,28 @@ func shapeModel(e *env, shape, format string) (string, error) {
 		fmt.Fprintf(e.stderr, "writing synthetic %s (%s, random weights) to %s\n", shape, c.FormatName(), p)
 	}
 	return engine.SyntheticModel(context.Background(), dir, shape, 1, c.Version)
+}
+
+// openWeights opens the model at path, prefaulted, with its matrices
+// converted as a --weights value says ("" keeps them as stored). The value
+// is checked before the model is read.
+func openWeights(path, weights string) (*engine.Model, error) {
+	var t, fallback engine.WeightType
+	if weights != "" {
+		var err error
+		if t, fallback, err = engine.ParseWeights(weights); err != nil {
+			return nil, fmt.Errorf("%w: --weights: %v", errUsage, err)
+		}
+	}
+	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
+	if err != nil || weights == "" {
+		return m, err
+	}
+	if err := m.Convert(t, fallback); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
 }
 
 // benchReport is memwall bench's result; the JSON field names are part of
@@ -259,27 +285,18 @@ func cmdBench(e *env, args []string) error {
 // benchmarks decoding on it, with the read roof probed between chunks of
 // the decode (course.Bench).
 func benchWeights(ctx context.Context, path, weights, kv string, ops *asm.Ops, aligned bool, at, n, warmup, prompt, chunks int) (*benchReport, error) {
-	m, err := engine.Open(path, engine.LoadOptions{Prefault: true})
+	kvType, err := engine.ParseKVType(kv)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --kv: %v", errUsage, err)
+	}
+	m, err := openWeights(path, weights)
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
-	if weights != "" {
-		t, fallback, err := engine.ParseWeights(weights)
-		if err != nil {
-			return nil, fmt.Errorf("%w: --weights: %v", errUsage, err)
-		}
-		if err := m.Convert(t, fallback); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-	}
 	s, err := engine.NewState(m, ops)
 	if err != nil {
 		return nil, err
-	}
-	kvType, err := engine.ParseKVType(kv)
-	if err != nil {
-		return nil, fmt.Errorf("%w: --kv: %v", errUsage, err)
 	}
 	if err := s.SetKV(kvType); err != nil {
 		return nil, err

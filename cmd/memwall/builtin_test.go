@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,7 +20,7 @@ func emptyWorld(t *testing.T) string {
 	home := t.TempDir()
 	t.Chdir(t.TempDir())
 	t.Setenv("HOME", home)
-	for _, v := range []string{"XDG_CACHE_HOME", "XDG_DATA_HOME", "MEMWALL_MODEL", "MEMWALL_MODELS"} {
+	for _, v := range []string{"XDG_CACHE_HOME", "XDG_DATA_HOME", "MEMWALL_MODEL", "MEMWALL_MODELS", "MEMWALL_CACHE_DIR"} {
 		t.Setenv(v, "")
 	}
 	return home
@@ -66,6 +67,25 @@ func TestRunBuiltinFromEmptyDirectory(t *testing.T) {
 			t.Errorf("info stories260K lacks %q:\n%s", w, out)
 		}
 	}
+	// Every MODEL and -z argument takes the names %load takes.
+	ids, errOut, code := runCmd(t, "tokenize", "-z", "tok512", "--ids", "Once upon a time")
+	if code != 0 || strings.TrimSpace(ids) != "1 403 407 261 378" {
+		t.Errorf("tokenize -z tok512: exit %d: %q %s", code, ids, errOut)
+	}
+	if _, errOut, code := runCmd(t, "run", "stories260K", "-z", "tok512", "-t", "0", "-n", "8"); code != 0 {
+		t.Errorf("run -z tok512: exit %d: %s", code, errOut)
+	}
+	gguf := filepath.Join(home, "s.gguf")
+	if _, errOut, code := runCmd(t, "convert", "stories260K", "-o", gguf); code != 0 || strings.Contains(errOut, "no vocabulary") {
+		t.Errorf("convert stories260K: exit %d: %s", code, errOut)
+	}
+	f, _ := builtin.Lookup("stories260K")
+	bw, errOut, code := runCmd(t, "bandwidth", "--model", "stories260K", "--runs", "1", "--json")
+	var streamed struct{ Bytes int64 }
+	if code != 0 || json.Unmarshal([]byte(bw), &streamed) != nil || streamed.Bytes > f.Size || streamed.Bytes < f.Size-4096 {
+		// Bandwidth rounds the size down to whole blocks of its loops.
+		t.Errorf("bandwidth --model stories260K (%d bytes): exit %d: %s %s", f.Size, code, bw, errOut)
+	}
 	_, errOut, code = runCmd(t, "run", "nosuch", "-n", "4")
 	if code == 0 || !strings.Contains(errOut, `model "nosuch" not found`) || !strings.Contains(errOut, "built-in files") {
 		t.Errorf("run nosuch: exit %d, %q", code, errOut)
@@ -102,4 +122,20 @@ func TestBinaryEmbedsEachFileOnce(t *testing.T) {
 		}
 	}
 	t.Logf("binary %d bytes, embedded files %d bytes (%.1f%%)", len(bin), total, 100*float64(total)/float64(len(bin)))
+}
+
+// TestBuiltinInSiteCache: the command line writes the built-in files to
+// the cache directory the kernel uses ($MEMWALL_CACHE_DIR here), not a
+// second copy in the user's cache.
+func TestBuiltinInSiteCache(t *testing.T) {
+	home := emptyWorld(t)
+	cache := t.TempDir()
+	t.Setenv("MEMWALL_CACHE_DIR", cache)
+	out, errOut, code := runCmd(t, "info", "stories260K")
+	if code != 0 || !strings.Contains(out, "written once to "+filepath.Join(cache, "builtin")) {
+		t.Errorf("info stories260K with $MEMWALL_CACHE_DIR=%s: exit %d:\n%s%s", cache, code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(home, ".cache", "memwall")); err == nil {
+		t.Errorf("a copy went to the user's cache too")
+	}
 }

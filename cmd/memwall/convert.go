@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -39,22 +40,18 @@ func cmdConvert(e *env, args []string) error {
 	if !ok {
 		return fmt.Errorf("%w: --type %q: want f32, f16, bf16, q8_0 or q4_0", errUsage, *typ)
 	}
+	if in, err = findModel(in); err != nil {
+		return err
+	}
 	m, err := engine.Open(in, engine.LoadOptions{})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	tok := m.Tok
-	if *tokPath != "" || tok == nil {
-		p := *tokPath
-		if p == "" {
-			p, _ = findTokenizer(in, m.Vocab)
-		}
-		if p != "" {
-			if tok, err = engine.LoadTokenizer(p, m.Vocab); err != nil {
-				return err
-			}
-		}
+	// Without a tokenizer the file is still written, with a warning below.
+	tok, err := modelTokenizer(m, in, *tokPath)
+	if err != nil && !errors.Is(err, errNoTokenizer) {
+		return err
 	}
 	if *name == "" {
 		*name = strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))

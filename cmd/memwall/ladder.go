@@ -31,21 +31,7 @@ func runLadder(e *env, shape string, n, warmup, prompt, repeats int, asJSON bool
 		defer m.Close()
 		models[f] = m
 	}
-	convert := func(weights string) (*engine.Model, error) {
-		m, err := engine.Open(paths["v0"], engine.LoadOptions{Prefault: true})
-		if err != nil {
-			return nil, err
-		}
-		t, fallback, err := engine.ParseWeights(weights)
-		if err == nil {
-			err = m.Convert(t, fallback)
-		}
-		if err != nil {
-			m.Close()
-			return nil, err
-		}
-		return m, nil
-	}
+	convert := func(weights string) (*engine.Model, error) { return openWeights(paths["v0"], weights) }
 	res, err := course.Ladder(ctx, course.LadderOptions{Shape: shape, FP32: models["v0"], Int8: models["v2"], Convert: convert, Tokens: n, Warmup: warmup,
 		Repeats: repeats, PromptTokens: prompt, Progress: func(msg string) { fmt.Fprintf(e.stderr, "ladder: %s\n", msg) }})
 	if err != nil {

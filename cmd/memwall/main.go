@@ -1,7 +1,8 @@
 // Command memwall is the one binary of the memwall project: the Jupyter
 // kernel, its installer, and command-line tools around the engine (run a
 // model like llama2.c's run, tokenize, write synthetic or quantized
-// checkpoints, describe a checkpoint, measure memory bandwidth and decoding
+// checkpoints, convert a model to GGUF, describe a checkpoint, download the
+// real TinyStories checkpoints, measure memory bandwidth and decoding
 // speed).
 package main
 
@@ -40,9 +41,9 @@ func init() {
 		{"convert", "IN -o OUT.gguf [--type f32|f16|bf16|q8_0|q4_0] [-z TOKENIZER] [--name NAME]", "write any model memwall reads as a GGUF file (for llama.cpp, or to test GGUF speed)", cmdConvert},
 		{"info", "MODEL", "describe a checkpoint: header, parameters, every tensor's shape, offset and alignment (alias: inspect-file)", cmdInfo},
 		{"inspect-file", "MODEL", "", cmdInfo},
-		{"bandwidth", "[--threads N] [--size BYTES|--model FILE] [--runs R] [--json]", "measure memory read/copy/triad bandwidth", cmdBandwidth},
+		{"bandwidth", "[--threads N] [--size BYTES|--model MODEL] [--runs R] [--json]", "measure memory read/copy/triad bandwidth", cmdBandwidth},
 		{"pull", "NAME... [--dir DIR] | --list", "download stories15M, stories42M, stories110M or tokenizer into the models directory (resumes, checks, prints SHA-256)", cmdPull},
-		{"bench", "MODEL|--shape NAME [--variant V] [--threads N] [-n TOKENS] [--context N] [--prompt-tokens P] [--json]", "measure decoding speed against the bandwidth roof", cmdBench},
+		{"bench", "MODEL|--shape NAME [--format v0|v2] [--variant V] [--threads N] [-n TOKENS] [--warmup W] [--context N] [--prompt-tokens P] [--weights TYPE[,TYPE]] [--kv fp32|f16|bf16] [--aligned] [--probes C] [--speculative DRAFT [--k K]] [--ladder] [--repeats R] [--json]", "measure decoding speed against the bandwidth roof", cmdBench},
 		{"version", "", "print the version", cmdVersion},
 		{"help", "[COMMAND]", "list the commands, or describe one", cmdHelp},
 	}

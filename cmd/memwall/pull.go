@@ -31,16 +31,17 @@ func cmdPull(e *env, args []string) error {
 	if len(pos) == 0 {
 		return fmt.Errorf("%w: missing NAME (one of %v; memwall pull --list shows them)", errUsage, pull.Names())
 	}
-	for _, name := range pos {
-		if _, err := pull.Lookup(name); err != nil {
+	// Every name is checked before anything is downloaded.
+	items := make([]pull.Item, len(pos))
+	for i, name := range pos {
+		if items[i], err = pull.Lookup(name); err != nil {
 			return err
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	term := isTerminal(e.stderr)
-	for _, name := range pos {
-		it, _ := pull.Lookup(name)
+	for _, it := range items {
 		o := pull.Options{Dir: *dir}
 		fmt.Fprintf(e.stderr, "pulling %s (%s) from %s\n", it.Name, pull.BytesText(it.Size()), pullSource(it))
 		shown := false
@@ -50,7 +51,7 @@ func cmdPull(e *env, args []string) error {
 				drawProgress(e.stderr, p)
 			}
 		}
-		r, err := pull.Pull(ctx, name, o)
+		r, err := pull.Pull(ctx, it.Name, o)
 		if shown && err != nil {
 			fmt.Fprintln(e.stderr)
 		}

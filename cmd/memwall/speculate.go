@@ -30,20 +30,11 @@ func benchSpeculative(ctx context.Context, e *env, b specBench) error {
 	if err != nil {
 		return fmt.Errorf("%w: --kv: %v", errUsage, err)
 	}
-	m, err := engine.Open(b.path, engine.LoadOptions{Prefault: true})
+	m, err := openWeights(b.path, b.weights)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if b.weights != "" {
-		t, fb, err := engine.ParseWeights(b.weights)
-		if err != nil {
-			return fmt.Errorf("%w: --weights: %v", errUsage, err)
-		}
-		if err := m.Convert(t, fb); err != nil {
-			return fmt.Errorf("%s: %w", b.path, err)
-		}
-	}
 	if _, err := m.DraftModel(b.draft); err != nil {
 		return fmt.Errorf("%w: --speculative: %v", errUsage, err)
 	}

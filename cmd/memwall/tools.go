@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,35 +14,10 @@ import (
 	"github.com/memwall/memwall/internal/locate"
 )
 
-// findTokenizer picks the tokenizer beside a model: tokenizer.bin for the
-// 32000-token Llama 2 vocabulary, tok<vocab>.bin otherwise (llama2.c's
-// naming for custom vocabularies), then tokenizer.bin as a last resort;
-// then the same names among the built-in files.
-func findTokenizer(model string, vocab int) (string, error) {
-	dir := filepath.Dir(model)
-	var cands []string
-	if vocab != 32000 {
-		cands = append(cands, fmt.Sprintf("tok%d.bin", vocab))
-	}
-	cands = append(cands, "tokenizer.bin")
-	for _, c := range cands {
-		p := filepath.Join(dir, c)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	for _, c := range cands {
-		if r, ok, err := (locate.Search{}).Builtin(c); ok {
-			return r.Path, err
-		}
-	}
-	return "", fmt.Errorf("no tokenizer beside %s (looked for %s, also among the built-in ones); give one with -z", model, strings.Join(cands, ", "))
-}
-
 // cmdRun is llama2.c's run: same flags, same defaults, same output.
 func cmdRun(e *env, args []string) error {
 	fs := newFlags(e, "run")
-	tokPath := fs.String("z", "", "tokenizer file (default: beside the model)")
+	tokPath := fs.String("z", "", "tokenizer file or name (default: the GGUF file's own, else beside the model, else built in)")
 	temp := fs.Float64("t", 1.0, "temperature in [0,inf); 0 is greedy")
 	topp := fs.Float64("p", 0.9, "top-p (nucleus) sampling in [0,1]; 0 or 1 is off")
 	topk := fs.Int("k", 0, "top-k sampling; 0 is off")
@@ -82,16 +56,9 @@ func cmdRun(e *env, args []string) error {
 	for _, w := range m.Load.Warnings {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
-	tok := m.Tok // a GGUF file's own vocabulary
-	if *tokPath != "" || tok == nil {
-		if *tokPath == "" {
-			if *tokPath, err = findTokenizer(path, m.Vocab); err != nil {
-				return err
-			}
-		}
-		if tok, err = engine.LoadTokenizer(*tokPath, m.Vocab); err != nil {
-			return err
-		}
+	tok, err := modelTokenizer(m, path, *tokPath)
+	if err != nil {
+		return err
 	}
 	ops, err := newOps(*variant, *threads)
 	if err != nil {
@@ -126,7 +93,7 @@ func cmdRun(e *env, args []string) error {
 
 func cmdTokenize(e *env, args []string) error {
 	fs := newFlags(e, "tokenize")
-	tokPath := fs.String("z", "", "tokenizer file, or a GGUF model whose vocabulary to use (required)")
+	tokPath := fs.String("z", "", "tokenizer file or name, or a GGUF model whose vocabulary to use (required)")
 	idsOnly := fs.Bool("ids", false, "print only the ids")
 	bos := fs.Bool("bos", true, "start with BOS (1)")
 	eos := fs.Bool("eos", false, "end with EOS (2)")
@@ -137,7 +104,11 @@ func cmdTokenize(e *env, args []string) error {
 	if *tokPath == "" {
 		return fmt.Errorf("%w: -z TOKENIZER is required", errUsage)
 	}
-	tok, err := engine.LoadTokenizer(*tokPath, 0)
+	r, err := locate.Search{}.Find("tokenizer", *tokPath, ".bin")
+	if err != nil {
+		return err
+	}
+	tok, err := engine.LoadTokenizer(r.Path, 0)
 	if err != nil {
 		return err
 	}

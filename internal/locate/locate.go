@@ -1,6 +1,6 @@
 // Package locate finds model and tokenizer files by name. The kernel's
-// %load and the command line's run, info and bench share it, so a name
-// means the same file everywhere. The order is:
+// %load and every command-line MODEL and -z TOKENIZER argument share it,
+// so a name means the same file everywhere. The order is:
 //
 //  1. the name as a path (relative to the working directory);
 //  2. $MEMWALL_MODEL: a file (its directory is searched) or a directory;
@@ -30,7 +30,7 @@ type Search struct {
 	// Extra directories are searched after the user's data directory.
 	Extra []string
 	// CacheDir is where built-in files are written to be mapped (default
-	// builtin.DefaultDir()).
+	// builtin.DefaultDir(), the site's cache directory).
 	CacheDir string
 	// NoBuiltin leaves the built-in files out of the search.
 	NoBuiltin bool
@@ -148,6 +148,17 @@ func (s Search) Find(what, name, ext string) (Result, error) {
 		tried = append(tried, "the built-in files ("+strings.Join(builtin.Names(), ", ")+")")
 	}
 	return Result{}, &NotFoundError{What: what, Name: name, Tried: tried}
+}
+
+// TokenizerNames are the file names of the tokenizer for a vocabulary of
+// vocab pieces, most specific first: tokenizer.bin for Llama 2's 32000,
+// else llama2.c's tok<vocab>.bin for a custom vocabulary and tokenizer.bin
+// as a last resort.
+func TokenizerNames(vocab int) []string {
+	if vocab == 32000 {
+		return []string{"tokenizer.bin"}
+	}
+	return []string{fmt.Sprintf("tok%d.bin", vocab), "tokenizer.bin"}
 }
 
 // Builtin returns the built-in file called name (with or without

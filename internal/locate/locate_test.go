@@ -103,3 +103,11 @@ func TestDataDir(t *testing.T) {
 		t.Errorf("DataDir = %s", d)
 	}
 }
+
+func TestTokenizerNames(t *testing.T) {
+	for vocab, want := range map[int]string{32000: "tokenizer.bin", 512: "tok512.bin tokenizer.bin", 4096: "tok4096.bin tokenizer.bin"} {
+		if got := strings.Join(TokenizerNames(vocab), " "); got != want {
+			t.Errorf("TokenizerNames(%d) = %q, want %q", vocab, got, want)
+		}
+	}
+}

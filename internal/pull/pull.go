@@ -16,7 +16,9 @@ package pull
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -481,6 +483,7 @@ func unwrapURL(err error) error {
 }
 
 // check validates a downloaded file as the item and returns its SHA-256.
+// The file is read once for the digest and, for a model, its weights.
 func check(it Item, path string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -493,75 +496,86 @@ func check(it Item, path string) (string, error) {
 		if _, err := engine.LoadTokenizer(path, 32000); err != nil {
 			return "", err
 		}
-	} else {
-		if err := checkModel(it, path); err != nil {
+		sum, err := digest(path, -1)
+		if err != nil {
 			return "", err
 		}
-	}
-	sum, err := builtin.FileSHA256(path)
-	if err != nil {
-		return "", err
-	}
-	if it.Shape == "" {
 		if f, ok := builtin.Lookup(it.File); ok && f.SHA256 != sum {
 			return "", fmt.Errorf("SHA-256 %s differs from llama2.c's tokenizer.bin (%s)", sum, f.SHA256)
 		}
+		return sum, nil
 	}
-	return sum, nil
+	weights, err := checkModel(it, path)
+	if err != nil {
+		return "", err
+	}
+	return digest(path, weights)
 }
 
-// checkModel opens the file as a checkpoint (header, sizes), compares its
-// header with the named shape, and scans every weight for NaN or Inf.
-func checkModel(it Item, path string) error {
+// checkModel opens the file as a checkpoint (header, sizes) and compares
+// its header with the named shape; it returns the offset of the first
+// tensor, where the weights start.
+func checkModel(it Item, path string) (int64, error) {
 	m, err := engine.Open(path, engine.LoadOptions{})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	got := m.Config
+	var weights int64
+	if len(m.Tensors) > 0 {
+		weights = m.Tensors[0].Offset
+	}
 	m.Close()
 	want, err := engine.Shape(it.Shape)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if got.Version != engine.V0 || got.Dim != want.Dim || got.HiddenDim != want.HiddenDim || got.Layers != want.Layers ||
 		got.Heads != want.Heads || got.KVHeads != want.KVHeads || got.Vocab != want.Vocab || got.SeqLen != want.SeqLen || got.Shared != want.Shared {
-		return fmt.Errorf("its header (%s, dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, seq_len %d) is not the %s shape (dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, seq_len %d)",
+		return 0, fmt.Errorf("its header (%s, dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, seq_len %d) is not the %s shape (dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, seq_len %d)",
 			got.FormatName(), got.Dim, got.HiddenDim, got.Layers, got.Heads, got.KVHeads, got.Vocab, got.SeqLen,
 			it.Shape, want.Dim, want.HiddenDim, want.Layers, want.Heads, want.KVHeads, want.Vocab, want.SeqLen)
 	}
-	return finite(path, 28)
+	return weights, nil
 }
 
-// finite checks that every float32 from offset on is a finite number: a
-// block of garbage in the file (a proxy's error page spliced in, a disk
-// error) almost surely holds a NaN or Inf bit pattern.
-func finite(path string, offset int64) error {
+// digest returns the hex SHA-256 of the file at path. With floatsFrom >= 0
+// the same pass checks that every float32 from that offset on is a finite
+// number: a block of garbage in the file (a proxy's error page spliced in,
+// a disk error) almost surely holds a NaN or Inf bit pattern.
+func digest(path string, floatsFrom int64) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer f.Close()
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return err
+	h := sha256.New()
+	if floatsFrom < 0 {
+		if _, err := io.Copy(h, f); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(h.Sum(nil)), nil
 	}
-	r := bufio.NewReaderSize(f, 1<<20)
+	if _, err := io.CopyN(h, f, floatsFrom); err != nil {
+		return "", err
+	}
 	buf := make([]byte, 1<<20)
-	pos := offset
+	pos := floatsFrom
 	for {
-		n, err := io.ReadFull(r, buf)
-		n -= n % 4
-		for i := 0; i < n; i += 4 {
+		n, err := io.ReadFull(f, buf)
+		h.Write(buf[:n])
+		for i := 0; i+4 <= n; i += 4 {
 			// NaN and Inf are the values whose exponent bits are all ones.
 			if bits := binary.LittleEndian.Uint32(buf[i:]); bits&0x7f800000 == 0x7f800000 {
-				return fmt.Errorf("the weight at byte offset %d is %v: the file is corrupt", pos+int64(i), math.Float32frombits(bits))
+				return "", fmt.Errorf("the weight at byte offset %d is %v: the file is corrupt", pos+int64(i), math.Float32frombits(bits))
 			}
 		}
 		pos += int64(n)
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return nil
+			return hex.EncodeToString(h.Sum(nil)), nil
 		}
 		if err != nil {
-			return err
+			return "", err
 		}
 	}
 }

@@ -13,13 +13,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/memwall/memwall/internal/testdata"
 	"github.com/memwall/memwall/tests/internal/proc"
 )
 
@@ -37,26 +37,6 @@ const (
 	jupyterPath  = "/usr/bin/jupyter"
 )
 
-// need returns path if it is executable; otherwise the test fails under
-// CI=true and is skipped elsewhere.
-func need(t *testing.T, path, what string) string {
-	t.Helper()
-	if st, err := os.Stat(path); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-		return path
-	}
-	msg := fmt.Sprintf("%s (%s) is not installed; make deps installs it", what, path)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-func repoRoot(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
-}
-
 // fallbackNotebook is written when none of the candidates exists.
 const fallbackNotebook = `{"cells": [
  {"cell_type": "code", "metadata": {}, "execution_count": null, "outputs": [], "source": ["%load stories260K"]},
@@ -70,30 +50,21 @@ func TestNotebookInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a notebook server and a browser")
 	}
-	jupyter := need(t, jupyterPath, "Jupyter's classic Notebook (jupyter-notebook)")
-	chromium := need(t, chromiumPath, "Chromium")
-	if out, err := exec.Command(jupyter, "notebook", "--version").CombinedOutput(); err != nil {
-		need(t, "/nonexistent/jupyter-notebook", "jupyter notebook ("+strings.TrimSpace(string(out))+")")
-	}
+	jupyter, chromium := jupyterPath, chromiumPath
+	proc.Need(t, proc.Executable(jupyter), "Jupyter's classic Notebook (jupyter-notebook, "+jupyter+")")
+	proc.Need(t, proc.Executable(chromium), "Chromium ("+chromium+")")
+	version, err := exec.Command(jupyter, "notebook", "--version").CombinedOutput()
+	proc.Need(t, err == nil, "jupyter notebook ("+strings.TrimSpace(string(version))+")")
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	tmp := t.TempDir()
 	// The test runs on a copy of the tracked tree in a fresh directory, as
 	// a new user's clone would be: nothing beside it, and a kernel that
 	// can only find the model built into the binary.
-	root := copyTree(t, repoRoot(t), filepath.Join(tmp, "clone"))
+	root := copyTree(t, testdata.Root(), filepath.Join(tmp, "clone"))
 
 	// memwall and its kernelspec.
-	bin := filepath.Join(tmp, "bin", "memwall")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/memwall")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	prefix := filepath.Join(tmp, "prefix")
-	if out, err := exec.Command(bin, "install", "--prefix", prefix).CombinedOutput(); err != nil {
-		t.Fatalf("memwall install: %v\n%s", err, out)
-	}
+	_, prefix := proc.InstallMemwall(t, root, tmp)
 
 	// The notebook, copied so that running it (and autosave) leaves the
 	// repository alone.
@@ -115,18 +86,14 @@ func TestNotebookInChromium(t *testing.T) {
 	port, token := proc.FreePort(t), uuid.NewString()
 	server := exec.Command(jupyter, "notebook", "--no-browser", "--ip=127.0.0.1", "--port="+strconv.Itoa(port),
 		"--port-retries=0", "--NotebookApp.token="+token, "--notebook-dir="+nbDir, "--NotebookApp.open_browser=False")
-	server.Env = append(os.Environ(),
-		"JUPYTER_PATH="+filepath.Join(prefix, "share", "jupyter"),
-		"JUPYTER_DATA_DIR="+filepath.Join(tmp, "data"),
-		"JUPYTER_RUNTIME_DIR="+filepath.Join(tmp, "runtime"),
-		"JUPYTER_CONFIG_DIR="+filepath.Join(tmp, "config"),
+	server.Env = append(proc.JupyterEnv(prefix, tmp),
 		"IPYTHONDIR="+filepath.Join(tmp, "ipython"),
 		"XDG_CACHE_HOME="+filepath.Join(tmp, "cache"),
 		"XDG_DATA_HOME="+filepath.Join(tmp, "share"),
 		"MEMWALL_MODEL=",
 		"MEMWALL_MODELS=",
 	)
-	serverLog := &lockedBuffer{}
+	serverLog := &proc.Output{}
 	server.Stdout, server.Stderr = serverLog, serverLog
 	if os.Geteuid() == 0 {
 		server.Args = append(server.Args, "--allow-root")
@@ -138,19 +105,7 @@ func TestNotebookInChromium(t *testing.T) {
 		}
 	}()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := poll(ctx, 60*time.Second, func() (bool, error) {
-		select {
-		case <-serverDone:
-			return false, fmt.Errorf("the notebook server exited")
-		default:
-		}
-		resp, err := http.Get(base + "/api/status?token=" + token)
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, nil
-	}); err != nil {
+	if err := proc.WaitHTTP(ctx, 60*time.Second, base+"/api/status?token="+token, serverDone); err != nil {
 		t.Fatalf("notebook server not up: %v", err)
 	}
 
@@ -184,7 +139,7 @@ func TestNotebookInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Wait for the notebook to load and its kernel to connect.
-	if err := poll(ctx, 60*time.Second, func() (bool, error) {
+	if err := proc.Poll(ctx, 60*time.Second, func() (bool, error) {
 		var ok bool
 		err := page.eval(ctx, `typeof Jupyter !== "undefined" && !!Jupyter.notebook && !!Jupyter.notebook.kernel &&
 			Jupyter.notebook.kernel.is_connected() && Jupyter.notebook.kernel.info_reply !== undefined &&
@@ -198,7 +153,7 @@ func TestNotebookInChromium(t *testing.T) {
 	// has: a mode it lacks is a 404 on codemirror/mode/NAME/NAME.js and
 	// cells without highlighting.
 	var mode string
-	if err := poll(ctx, 20*time.Second, func() (bool, error) {
+	if err := proc.Poll(ctx, 20*time.Second, func() (bool, error) {
 		err := page.eval(ctx, `(() => { const c = Jupyter.notebook.get_cells().find(c => c.cell_type === "code");
 			return c ? c.code_mirror.getMode().name : "no code cell"; })()`, &mode)
 		return err == nil && mode != "" && mode != "null" && mode != "text", err
@@ -228,7 +183,7 @@ func TestNotebookInChromium(t *testing.T) {
 	}
 	var p progress
 	start := time.Now()
-	if err := poll(ctx, 100*time.Second, func() (bool, error) {
+	if err := proc.Poll(ctx, 100*time.Second, func() (bool, error) {
 		err := page.eval(ctx, `(() => {
 			const cells = Jupyter.notebook.get_cells().filter(c => c.cell_type === "code");
 			const counted = cells.filter(c => typeof c.input_prompt_number === "number").length;
@@ -298,7 +253,7 @@ func shot(t *testing.T, ctx context.Context, page *cdp, name string) {
 	}
 	dir := os.Getenv("MEMWALL_ARTIFACTS")
 	if dir == "" {
-		dir = filepath.Join(repoRoot(t), "test-artifacts")
+		dir = filepath.Join(testdata.Root(), "test-artifacts")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Errorf("artefacts: %v", err)
@@ -317,7 +272,7 @@ func shot(t *testing.T, ctx context.Context, page *cdp, name string) {
 func devToolsURL(ctx context.Context, stderr io.Reader) (string, error) {
 	re := regexp.MustCompile(`DevTools listening on (ws://127\.0\.0\.1:\d+/\S+)`)
 	found := make(chan string, 1)
-	var tail lockedBuffer
+	var tail proc.Output
 	go func() {
 		s := bufio.NewScanner(stderr)
 		s.Buffer(make([]byte, 64<<10), 1<<20)
@@ -355,7 +310,7 @@ func pageTarget(ctx context.Context, browserWS string) (string, error) {
 		return "", fmt.Errorf("unexpected DevTools URL %q", browserWS)
 	}
 	var ws string
-	err := poll(ctx, 20*time.Second, func() (bool, error) {
+	err := proc.Poll(ctx, 20*time.Second, func() (bool, error) {
 		resp, err := http.Get("http://" + m[1] + "/json/list")
 		if err != nil {
 			return false, nil
@@ -377,29 +332,6 @@ func pageTarget(ctx context.Context, browserWS string) (string, error) {
 		return false, nil
 	})
 	return ws, err
-}
-
-// poll calls f every 200 ms until it reports done, returns an error, or
-// limit (or ctx) expires.
-func poll(ctx context.Context, limit time.Duration, f func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	for {
-		done, err := f()
-		if err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("gave up after %v", limit)
-		case <-t.C:
-		}
-	}
 }
 
 func clip(s string, n int) string {

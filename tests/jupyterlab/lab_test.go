@@ -5,11 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,30 +27,6 @@ const (
 	pythonPath   = "/usr/bin/python3" // Debian's, where jupyter_server lives
 )
 
-// need fails the test under CI=true and skips it elsewhere, saying what is
-// missing and how to get it.
-func need(t *testing.T, ok bool, what string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	msg := what + " is not installed; make deps installs it"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
-
-func executable(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
-}
-
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
-}
-
 // lab is one running fixture: the server, the browser and its page.
 type lab struct {
 	t         *testing.T
@@ -69,13 +43,13 @@ func TestJupyterLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the JupyterLab fixture, starts jupyter_server and Chromium")
 	}
-	need(t, executable(chromiumPath), "Chromium ("+chromiumPath+", Debian package chromium)")
-	need(t, executable(pythonPath) && exec.Command(pythonPath, "-c", "import jupyter_server, jupyterlab_server").Run() == nil,
+	proc.Need(t, proc.Executable(chromiumPath), "Chromium ("+chromiumPath+", Debian package chromium)")
+	proc.Need(t, proc.Executable(pythonPath) && exec.Command(pythonPath, "-c", "import jupyter_server, jupyterlab_server").Run() == nil,
 		"jupyter_server and jupyterlab_server for "+pythonPath+" (Debian packages python3-jupyter-server, python3-jupyterlab-server)")
 	_, err := exec.LookPath("npm")
-	need(t, err == nil, "npm (Debian package npm)")
+	proc.Need(t, err == nil, "npm (Debian package npm)")
 
-	root := repoRoot()
+	root := testdata.Root()
 	tmp := t.TempDir()
 	l := &lab{t: t, token: uuid.NewString()}
 	l.artefacts = os.Getenv("MEMWALL_ARTIFACTS")
@@ -100,16 +74,7 @@ func TestJupyterLab(t *testing.T) {
 	t.Logf("fixture %s ready in %v: %s", fixture, time.Since(start).Round(time.Millisecond), strings.TrimSpace(buildLog.String()))
 
 	// memwall and its kernelspec in a prefix of the test's own.
-	bin := filepath.Join(tmp, "bin", "memwall")
-	gobuild := exec.Command("go", "build", "-o", bin, "./cmd/memwall")
-	gobuild.Dir = root
-	if out, err := gobuild.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	prefix := filepath.Join(tmp, "prefix")
-	if out, err := exec.Command(bin, "install", "--prefix", prefix).CombinedOutput(); err != nil {
-		t.Fatalf("memwall install: %v\n%s", err, out)
-	}
+	_, prefix := proc.InstallMemwall(t, root, tmp)
 
 	// Notebooks: run/ gets the ones the test executes, read/ the committed
 	// course as a reader opens it. Copies, so that running and autosave leave
@@ -143,15 +108,11 @@ func TestJupyterLab(t *testing.T) {
 	if os.Geteuid() == 0 {
 		server.Args = append(server.Args, "--ServerApp.allow_root=True")
 	}
-	server.Env = append(os.Environ(),
-		"JUPYTER_PATH="+filepath.Join(prefix, "share", "jupyter"),
-		"JUPYTER_DATA_DIR="+filepath.Join(tmp, "data"),
-		"JUPYTER_RUNTIME_DIR="+filepath.Join(tmp, "runtime"),
-		"JUPYTER_CONFIG_DIR="+filepath.Join(tmp, "config"),
+	server.Env = append(proc.JupyterEnv(prefix, tmp),
 		"MEMWALL_LAB_STATE="+filepath.Join(tmp, "labstate"),
 		"MEMWALL_MODEL="+filepath.Dir(testdata.Model("stories260K.bin")),
 	)
-	serverLog := &lockedBuffer{}
+	serverLog := &proc.Output{}
 	server.Stdout, server.Stderr = serverLog, serverLog
 	serverDone := proc.StartGroup(t, server)
 	defer func() {
@@ -159,19 +120,7 @@ func TestJupyterLab(t *testing.T) {
 			t.Logf("jupyter_server log:\n%s", serverLog.String())
 		}
 	}()
-	if err := poll(context.Background(), 60*time.Second, func() (bool, error) {
-		select {
-		case <-serverDone:
-			return false, fmt.Errorf("jupyter_server exited")
-		default:
-		}
-		resp, err := http.Get(l.base + "/api/status?token=" + l.token)
-		if err != nil {
-			return false, nil
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200, nil
-	}); err != nil {
+	if err := proc.WaitHTTP(context.Background(), 60*time.Second, l.base+"/api/status?token="+l.token, serverDone); err != nil {
 		t.Fatalf("jupyter_server not up: %v", err)
 	}
 
@@ -269,7 +218,7 @@ func (l *lab) eval(expr string, v any) error {
 // wait polls expr until it is truthy and returns its value as a string.
 func (l *lab) wait(limit time.Duration, expr string) (string, error) {
 	var got string
-	err := poll(l.ctx, limit, func() (bool, error) {
+	err := proc.Poll(l.ctx, limit, func() (bool, error) {
 		var v any
 		if err := l.eval(expr, &v); err != nil {
 			return false, err
@@ -349,46 +298,6 @@ func (l *lab) outputs() []outputInfo {
 		l.t.Fatal(err)
 	}
 	return out
-}
-
-// poll calls f every 200 ms until it reports done, returns an error, or
-// limit (or ctx) expires.
-func poll(ctx context.Context, limit time.Duration, f func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		done, err := f()
-		if err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("gave up after %v", limit)
-		case <-tick.C:
-		}
-	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func clip(s string, n int) string {

@@ -12,6 +12,9 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/memwall/memwall/internal/testdata"
+	"github.com/memwall/memwall/tests/internal/proc"
 )
 
 // pageHelpers is installed in the page once JupyterLab has started: small
@@ -185,7 +188,7 @@ func pictureOutputs(outs []outputInfo) []outputInfo {
 // picture in it is on the page after JupyterLab's sanitizer.
 func (l *lab) testReader(t *testing.T) {
 	l.t = t
-	names, _ := filepath.Glob(filepath.Join(repoRoot(), "notebooks", "*.ipynb"))
+	names, _ := filepath.Glob(filepath.Join(testdata.Root(), "notebooks", "*.ipynb"))
 	if len(names) == 0 {
 		t.Fatal("no notebooks in notebooks/")
 	}
@@ -194,7 +197,7 @@ func (l *lab) testReader(t *testing.T) {
 		l.open("read/"+name, false)
 		// Rendering follows the model; give it a moment to settle.
 		var outs []outputInfo
-		poll(l.ctx, 20*time.Second, func() (bool, error) {
+		proc.Poll(l.ctx, 20*time.Second, func() (bool, error) {
 			outs = l.outputs()
 			for _, o := range pictureOutputs(outs) {
 				if !o.Shown {
@@ -240,7 +243,7 @@ func (l *lab) runAll(name string, limit time.Duration) {
 	}
 	var p progress
 	start := time.Now()
-	if err := poll(l.ctx, limit, func() (bool, error) {
+	if err := proc.Poll(l.ctx, limit, func() (bool, error) {
 		if err := l.eval(`mwt.progress()`, &p); err != nil {
 			return false, err
 		}
@@ -262,7 +265,7 @@ func (l *lab) runAll(name string, limit time.Duration) {
 func (l *lab) testQuickstart(t *testing.T) {
 	l.t = t
 	const name = "01-quickstart.ipynb"
-	if _, err := os.Stat(filepath.Join(repoRoot(), "notebooks", name)); err != nil {
+	if _, err := os.Stat(filepath.Join(testdata.Root(), "notebooks", name)); err != nil {
 		t.Fatal(err)
 	}
 	l.open("run/"+name, true)
@@ -321,7 +324,7 @@ func (l *lab) testQuickstart(t *testing.T) {
 func (l *lab) testWidgets(t *testing.T) {
 	l.t = t
 	const name = "10-explore.ipynb"
-	if _, err := os.Stat(filepath.Join(repoRoot(), "notebooks", name)); err != nil {
+	if _, err := os.Stat(filepath.Join(testdata.Root(), "notebooks", name)); err != nil {
 		t.Fatalf("the live-views notebook: %v", err)
 	}
 	l.open("run/"+name, true)
@@ -334,7 +337,7 @@ func (l *lab) testWidgets(t *testing.T) {
 	}
 	var views []viewInfo
 	// Widget views render after their comms open; give them a moment.
-	poll(l.ctx, 30*time.Second, func() (bool, error) {
+	proc.Poll(l.ctx, 30*time.Second, func() (bool, error) {
 		if err := l.eval(`mwt.views()`, &views); err != nil {
 			return false, err
 		}
@@ -377,7 +380,7 @@ func (l *lab) testWidgets(t *testing.T) {
 	// that names what the control now says.
 	changed := func(before viewState, what string, ok func(viewState) bool) viewState {
 		var s viewState
-		err := poll(l.ctx, 10*time.Second, func() (bool, error) {
+		err := proc.Poll(l.ctx, 10*time.Second, func() (bool, error) {
 			s = state()
 			return s.Picture != before.Picture && ok(s), nil
 		})
