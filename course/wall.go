@@ -52,6 +52,9 @@ func (r *WallResult) Predicted(s WallShape) float64 {
 	return r.Roof().Median * 1e9 / float64(s.WeightBytes)
 }
 
+// Intensity is the shape's matrix FLOPs per weight byte, both counted.
+func (s WallShape) Intensity() float64 { return float64(s.Flops) / float64(s.WeightBytes) }
+
 // Wall decodes each shape and probes the read bandwidth before each and
 // after the last, so the prediction rests on the bandwidth of the same
 // stretch of time.
@@ -139,12 +142,25 @@ func (r *WallResult) Conclusions() Conclusions {
 		}
 		cs = append(cs, c)
 	}
+	// The shapes' own intensity, counted: matrix FLOPs over weight bytes
+	// per token (the highest, so that every shape sits at or left of it).
+	in := math.NaN()
+	for i, s := range r.Shapes {
+		if i == 0 || s.Intensity() > in {
+			in = s.Intensity()
+		}
+	}
 	ridge := r.Peak / roof.Median
-	cs = append(cs, Conclusion{ID: "ridge", Claim: "fp32 decoding (0.5 FLOP/byte) sits left of this machine's ridge point (memory-bound)", Source: Measured,
-		Verdict:  map[bool]string{true: Holds, false: DoesNotHold}[ridge > 0.5],
-		Evidence: ev("ridge", ridge, "peak_gflops", r.Peak, "roof_gbps", roof.Median, "fp32_intensity", 0.5),
-		Text: fmt.Sprintf("roofs measured here: %.2f GB/s read, %.1f GFLOP/s (fp32 %s, in-cache) — ridge at %s FLOP/byte, %s× fp32 decoding's 0.5",
-			roof.Median, r.Peak, r.Variant, g3(ridge), g3(ridge/0.5))})
+	rc := Conclusion{ID: "ridge", Claim: "fp32 decoding sits left of this machine's ridge point (memory-bound)", Source: Measured,
+		Evidence: ev("ridge", ridge, "peak_gflops", r.Peak, "roof_gbps", roof.Median, "fp32_intensity", in)}
+	if math.IsNaN(in) {
+		rc.Verdict, rc.Text = Unsupported, "no shape was decoded"
+	} else {
+		rc.Verdict = map[bool]string{true: Holds, false: DoesNotHold}[ridge > in]
+		rc.Text = fmt.Sprintf("roofs measured here: %.2f GB/s read, %.1f GFLOP/s (fp32 %s, in-cache) — ridge at %s FLOP/byte, %s× the %s FLOP/byte the cost model counts for fp32 decoding of these shapes",
+			roof.Median, r.Peak, r.Variant, g3(ridge), g3(ridge/in), g3(in))
+	}
+	cs = append(cs, rc)
 	return cs
 }
 
@@ -159,7 +175,7 @@ func (r *WallResult) Bundle() inspect.Bundle {
 	for _, s := range r.Shapes {
 		p := r.Predicted(s)
 		llc := float64(s.WeightBytes) / math.Max(float64(r.LLC), 1)
-		in := float64(s.Flops) / float64(s.WeightBytes)
+		in := s.Intensity()
 		gbps := float64(s.WeightBytes) * s.TokS / 1e9
 		t.Rows = append(t.Rows, []string{s.Shape, inspect.Human(float64(s.WeightBytes), "B"), g3(llc), g3(in), fmt.Sprintf("%.1f", p), fmt.Sprintf("%.1f", s.TokS),
 			fmt.Sprintf("%.2f", s.TokS/p), fmt.Sprintf("%.2f", gbps)})
