@@ -315,7 +315,7 @@ func (l *LadderResult) Conclusions() Conclusions {
 		v := Compared(cmp)
 		c.Verdict = fasterHolds(v)
 		c.Text = fmt.Sprintf("%s against %s: %.1f against %.1f tok/s — %s (%s)", rb.Label, ra.Label, rb.Median(), ra.Median(), v, intervalText(cmp))
-		if s.id == "int8" || s.id == "bf16" || s.id == "q4_0" {
+		if ra.WeightBytes != rb.WeightBytes { // a rung of other weights: how much of the byte cut became speed
 			cut := float64(ra.WeightBytes) / float64(rb.WeightBytes)
 			c.Evidence["bytes_cut"] = cut
 			switch {
@@ -323,8 +323,12 @@ func (l *LadderResult) Conclusions() Conclusions {
 				c.Text += fmt.Sprintf("; most of the %.2f× cut in bytes turns into speed, as a memory-bound loop's should", cut)
 			case v == Faster:
 				c.Text += fmt.Sprintf("; %.2f× of a %.2f× cut in bytes turns into speed", cmp.Ratio, cut)
+			case v == Slower:
+				c.Text += fmt.Sprintf("; a %.2f× cut in bytes made it slower: check which %s kernel ran for %s", cut, rb.Variant, rb.Label)
+			case v == NoDiff:
+				c.Text += fmt.Sprintf("; a %.2f× cut in bytes gave no speed-up beyond noise", cut)
 			default:
-				c.Text += fmt.Sprintf("; a %.2f× cut in bytes does not make it faster: check which int8 kernel ran (%s)", cut, rb.Variant)
+				c.Text += fmt.Sprintf("; too few rounds to tell what a %.2f× cut in bytes does", cut)
 			}
 		}
 		cs = append(cs, c)
