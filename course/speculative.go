@@ -16,12 +16,15 @@ import (
 
 // SpeculativeOptions controls Speculative.
 type SpeculativeOptions struct {
-	Draft   string // as engine.Model.DraftModel takes it: layers:N, q8_0, q4_0,f16, ...
-	K       int    // tokens drafted per full-model pass (default 4)
-	Tokens  int    // tokens to generate (default 64)
-	Repeats int    // interleaved rounds of plain and speculative decoding (default 5)
-	KV      engine.KVType
-	Ops     *asm.Ops // nil: the fastest kernels, one thread
+	Draft string // as engine.Model.DraftModel takes it: layers:N, q8_0, q4_0,f16, ...
+	// DraftModel, when set, is the draft m.DraftModel(Draft) already made
+	// (a caller that checked Draft that way need not convert twice).
+	DraftModel *engine.Model
+	K          int // tokens drafted per full-model pass (default 4)
+	Tokens     int // tokens to generate (default 64)
+	Repeats    int // interleaved rounds of plain and speculative decoding (default 5)
+	KV         engine.KVType
+	Ops        *asm.Ops // nil: the fastest kernels, one thread
 	// Through decodes past BOS and EOS (random-weight models).
 	Through bool
 }
@@ -77,9 +80,12 @@ func Speculative(ctx context.Context, m *engine.Model, tok *engine.Tokenizer, id
 		}
 		defer ops.Close()
 	}
-	dm, err := m.DraftModel(opt.Draft)
-	if err != nil {
-		return nil, err
+	dm := opt.DraftModel
+	if dm == nil {
+		var err error
+		if dm, err = m.DraftModel(opt.Draft); err != nil {
+			return nil, err
+		}
 	}
 	steps := min(len(ids)-1+opt.Tokens, m.SeqLen)
 	run := func(spec bool) (*engine.Speculation, error) {
