@@ -143,9 +143,7 @@ func Speculative(ctx context.Context, m *engine.Model, tok *engine.Tokenizer, id
 		verifyPass = append(verifyPass, perMs(spec.VerifyTime, spec.Passes))
 		draftPass = append(draftPass, perMs(spec.DraftTime, spec.DraftPasses))
 	}
-	r.PlainPassMs = inspect.SpreadOf(plainPass).Median
-	r.VerifyPassMs = inspect.SpreadOf(verifyPass).Median
-	r.DraftPassMs = inspect.SpreadOf(draftPass).Median
+	r.PlainPassMs, r.VerifyPassMs, r.DraftPassMs = median(plainPass), median(verifyPass), median(draftPass)
 	r.Comparison = inspect.Compare(r.PlainTokPerS, r.SpecTokPerS, 0.95)
 	r.Conclusions = r.conclude()
 	return r, nil
@@ -184,7 +182,6 @@ func perMs(d time.Duration, n int) float64 {
 }
 
 func (r *SpeculativeResult) conclude() Conclusions {
-	med := func(x []float64) float64 { return inspect.SpreadOf(x).Median }
 	bp, bs := r.BytesPerToken()
 	var cs Conclusions
 	cs = append(cs, Conclusion{ID: "tokens_per_pass", Claim: "each pass over the full model's weights yields more than one token",
@@ -202,9 +199,9 @@ func (r *SpeculativeResult) conclude() Conclusions {
 		Source: Counted})
 	v := Compared(r.Comparison)
 	cs = append(cs, Conclusion{ID: "speedup", Claim: "speculative decoding is faster than plain greedy decoding", Verdict: fasterHolds(v),
-		Evidence: comparisonEvidence(r.Comparison, "plain_tok_per_s", med(r.PlainTokPerS), "speculative_tok_per_s", med(r.SpecTokPerS)),
+		Evidence: comparisonEvidence(r.Comparison, "plain_tok_per_s", median(r.PlainTokPerS), "speculative_tok_per_s", median(r.SpecTokPerS)),
 		Text: fmt.Sprintf("plain greedy %.1f tok/s, speculative %.1f tok/s (medians; %s): speculative against plain, %s",
-			med(r.PlainTokPerS), med(r.SpecTokPerS), intervalText(r.Comparison), v),
+			median(r.PlainTokPerS), median(r.SpecTokPerS), intervalText(r.Comparison), v),
 		Source: Measured})
 	// Why: what a verifying pass and a draft pass cost against one plain
 	// token. Speculation wins when a pass over k+1 tokens costs about one
@@ -213,7 +210,7 @@ func (r *SpeculativeResult) conclude() Conclusions {
 	vr, dr := r.VerifyPassMs/r.PlainPassMs, r.DraftPassMs/r.PlainPassMs
 	draftsPerPass := float64(r.DraftPasses) / math.Max(1, float64(r.Passes))
 	model := r.TokensPerPass() / (vr + draftsPerPass*dr)
-	cs = append(cs, Conclusion{ID: "parts", Claim: "a verifying pass costs about one plain token and a draft pass much less",
+	cs = append(cs, Conclusion{ID: "parts", Claim: "a verifying pass costs about one plain token (under 1.5×) and a draft pass much less (under half)",
 		Verdict: map[bool]string{true: Holds, false: DoesNotHold}[vr < 1.5 && dr < 0.5],
 		Evidence: ev("plain_pass_ms", r.PlainPassMs, "verify_pass_ms", r.VerifyPassMs, "draft_pass_ms", r.DraftPassMs,
 			"verify_over_plain", vr, "draft_over_plain", dr, "draft_passes_per_full_pass", draftsPerPass, "speedup_from_parts", model),
