@@ -151,6 +151,20 @@ func fasterHolds(v string) string {
 	return v
 }
 
+// smallerHolds is the verdict of a claim that B is smaller than A (an
+// error, where lower is better): Holds, DoesNotHold, or NoDiff/TooFew.
+func smallerHolds(c inspect.Comparison) string {
+	switch c.Outcome {
+	case inspect.Smaller:
+		return Holds
+	case inspect.Larger:
+		return DoesNotHold
+	case inspect.NoDiff:
+		return NoDiff
+	}
+	return TooFew
+}
+
 // comparisonEvidence names a comparison's numbers.
 func comparisonEvidence(c inspect.Comparison, kv ...any) map[string]float64 {
 	m := ev(kv...)
