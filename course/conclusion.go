@@ -177,6 +177,15 @@ func intervalText(c inspect.Comparison) string {
 	return fmt.Sprintf("median %s× over %d interleaved runs, %.0f%% interval %s–%s×", g3(c.Ratio), c.Pairs, 100*c.Coverage, g3(c.Lo), g3(c.Hi))
 }
 
+// runsText lists the tok/s of every round for a table cell.
+func runsText(tokS []float64) string {
+	out := make([]string, len(tokS))
+	for i, v := range tokS {
+		out[i] = fmt.Sprintf("%.1f", v)
+	}
+	return strings.Join(out, " ")
+}
+
 // g3 formats with three significant digits.
 func g3(x float64) string { return fmt.Sprintf("%.3g", x) }
 

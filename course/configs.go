@@ -102,14 +102,7 @@ func (r *ConfigsResult) Bundle() inspect.Bundle {
 		lat := DecodeStats(run.Times)
 		tps := median(run.TokS)
 		gbps := float64(r.WeightBytes) * tps / 1e9
-		var runs string
-		for i, v := range run.TokS {
-			if i > 0 {
-				runs += " "
-			}
-			runs += fmt.Sprintf("%.1f", v)
-		}
-		t.Rows = append(t.Rows, []string{run.Variant, fmt.Sprint(run.Threads), fmt.Sprintf("%.1f", tps), runs, inspect.Cell(lat.P50, "%.3f"),
+		t.Rows = append(t.Rows, []string{run.Variant, fmt.Sprint(run.Threads), fmt.Sprintf("%.1f", tps), runsText(run.TokS), inspect.Cell(lat.P50, "%.3f"),
 			inspect.Cell(lat.P99, "%.3f"), inspect.Cell(lat.P999, "%.3f"), fmt.Sprintf("%.3f", lat.CV), fmt.Sprintf("%.2f", gbps)})
 		msv := msOf(run.Times)
 		js = append(js, map[string]any{"variant": run.Variant, "threads": run.Threads, "tokens": len(run.Times), "tok_per_s": Num(tps), "tok_per_s_runs": run.TokS,

@@ -382,11 +382,7 @@ func (l *LadderResult) Table() inspect.Table {
 		Header: []string{"rung", "variant", "threads", "weights", "tok/s (median)", "runs", "P50 ms", "bytes/token", "GB/s", "% of roof", "why"}, MaxCell: 90}
 	for _, r := range l.Rungs {
 		wt := r.Weights + ", " + r.Layout
-		var runs []string
-		for _, v := range r.TokS {
-			runs = append(runs, fmt.Sprintf("%.1f", v))
-		}
-		t.Rows = append(t.Rows, []string{r.Label, r.Variant, fmt.Sprint(r.Threads), wt, fmt.Sprintf("%.1f", r.Median()), strings.Join(runs, " "),
+		t.Rows = append(t.Rows, []string{r.Label, r.Variant, fmt.Sprint(r.Threads), wt, fmt.Sprintf("%.1f", r.Median()), runsText(r.TokS),
 			inspect.Cell(r.P50Ms, "%.2f"), fmt.Sprint(r.WeightBytes), fmt.Sprintf("%.2f", r.GBps()), fmt.Sprintf("%.0f%%", 100*l.Fraction(r)), r.Why})
 	}
 	var roofTxt []string
