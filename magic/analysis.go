@@ -54,8 +54,9 @@ func (s *Interpreter) matchHooks(pattern string) ([]string, error) {
 // ---- %attention ----
 
 // capturePatterns runs ids and returns every layer's attention pattern,
-// indexed [layer][head][query][key] (key ≤ query).
-func (s *Interpreter) capturePatterns(c *call, ids []int) ([][][][]float64, error) {
+// indexed [layer][head][query][key] (key ≤ query); extra hooks see the
+// same forward pass.
+func (s *Interpreter) capturePatterns(c *call, ids []int, extra ...hookSpec) ([][][][]float64, error) {
 	cfg := s.model.Config
 	pat := make([][][][]float64, cfg.Layers)
 	for l := range pat {
@@ -74,7 +75,8 @@ func (s *Interpreter) capturePatterns(c *call, ids []int) ([][][][]float64, erro
 			pat[ev.Layer][h][ev.Pos] = row
 		}
 	}
-	if _, err := s.run(c.ctx, ids, []hookSpec{{"blocks.*.attn.hook_pattern", hook}}, s.ablations); err != nil {
+	hooks := append([]hookSpec{{"blocks.*.attn.hook_pattern", hook}}, extra...)
+	if _, err := s.run(c.ctx, ids, hooks, s.ablations); err != nil {
 		return nil, err
 	}
 	return pat, nil
