@@ -82,6 +82,22 @@ func (s *Interpreter) capturePatterns(c *call, ids []int, extra ...hookSpec) ([]
 	return pat, nil
 }
 
+// checkLayer and checkHead refuse a --layer or --head the model does not
+// have.
+func (s *Interpreter) checkLayer(layer int) error {
+	if n := s.model.Layers; layer < 0 || layer >= n {
+		return fmt.Errorf("--layer %d is out of range: the model has %d layers (0..%d)", layer, n, n-1)
+	}
+	return nil
+}
+
+func (s *Interpreter) checkHead(head int) error {
+	if n := s.model.Heads; head < 0 || head >= n {
+		return fmt.Errorf("--head %d is out of range: the model has %d heads (0..%d)", head, n, n-1)
+	}
+	return nil
+}
+
 func (s *Interpreter) doAttention(c *call) error {
 	if c.args.bool("ui") {
 		return s.attentionUI(c)
@@ -93,11 +109,15 @@ func (s *Interpreter) doAttention(c *call) error {
 	cfg := s.model.Config
 	a := c.args
 	layer, head := a.int("layer", -1), a.int("head", -1)
-	if a.has("layer") && (layer < 0 || layer >= cfg.Layers) {
-		return fmt.Errorf("--layer %d is out of range: the model has %d layers (0..%d)", layer, cfg.Layers, cfg.Layers-1)
+	if a.has("layer") {
+		if err := s.checkLayer(layer); err != nil {
+			return err
+		}
 	}
-	if a.has("head") && (head < 0 || head >= cfg.Heads) {
-		return fmt.Errorf("--head %d is out of range: the model has %d heads (0..%d)", head, cfg.Heads, cfg.Heads-1)
+	if a.has("head") {
+		if err := s.checkHead(head); err != nil {
+			return err
+		}
 	}
 	pat, err := s.capturePatterns(c, ids)
 	if err != nil {

@@ -181,11 +181,11 @@ func (s *Interpreter) attentionUI(c *call) error {
 // them, or only layer and head).
 func (s *Interpreter) liveExplorer(c *call, ids []int, at exploreAt, k int, full bool) error {
 	cfg := s.model.Config
-	if at.layer < 0 || at.layer >= cfg.Layers {
-		return fmt.Errorf("--layer %d is out of range: the model has %d layers (0..%d)", at.layer, cfg.Layers, cfg.Layers-1)
+	if err := s.checkLayer(at.layer); err != nil {
+		return err
 	}
-	if at.head < 0 || at.head >= cfg.Heads {
-		return fmt.Errorf("--head %d is out of range: the model has %d heads (0..%d)", at.head, cfg.Heads, cfg.Heads-1)
+	if err := s.checkHead(at.head); err != nil {
+		return err
 	}
 	if at.pos < 0 || at.pos >= len(ids) {
 		return fmt.Errorf("--position %d is out of range: the context has %d tokens (0..%d)", at.pos, len(ids), len(ids)-1)
