@@ -133,15 +133,10 @@ func (s *Interpreter) doExplore(c *call) error {
 	}
 	ids := s.ids
 	if prompt := c.text(); prompt != "" {
-		if err := s.busyStepping("change the context"); err != nil {
+		var err error
+		if ids, err = s.setContext(prompt); err != nil {
 			return err
 		}
-		ids = s.tok.Encode(prompt, true, false)
-		if len(ids) > s.model.SeqLen {
-			return fmt.Errorf("the prompt has %d tokens, but the model's context (seq_len) is %d", len(ids), s.model.SeqLen)
-		}
-		s.resetContext()
-		s.ids = ids
 	}
 	if len(ids) == 0 {
 		return errors.New("there is no context to explore: give a PROMPT (%explore Once upon a time)")
@@ -295,8 +290,8 @@ func (s *Interpreter) generateUI(c *call) error {
 	if prompt == "" {
 		return usagef(c.spec.usage(), "%%generate --ui needs a PROMPT")
 	}
-	if n := len(s.tok.Encode(prompt, true, false)); n > s.model.SeqLen {
-		return fmt.Errorf("the prompt has %d tokens, but the model's context (seq_len) is %d", n, s.model.SeqLen)
+	if err := s.tooLong(len(s.tok.Encode(prompt, true, false))); err != nil {
+		return err
 	}
 	cfg := s.model.Config
 	temp, err := s.ui.FloatSlider(widget.Common{Description: "temperature"}, a.float("temperature", 0), 0, 2, 0.05, ".2f")
