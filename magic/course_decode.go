@@ -26,7 +26,6 @@ func (s *Interpreter) doDecode(c *call) error {
 	if prompt == "" {
 		prompt = "Once upon a time"
 	}
-	var changes []string
 	n := a.int("n", 32)
 	width := a.int("width", 4)
 	alpha := a.float("alpha", 0.6)
@@ -52,6 +51,7 @@ func (s *Interpreter) doDecode(c *call) error {
 		if err != nil {
 			return err
 		}
+		var changes []string
 		opt.Tokens = s.quickInt(c, "n", 32, 12, "tokens", &changes)
 		repeats := s.quickInt(c, "repeats", 5, 3, "runs per width and mode", &changes)
 		prog := s.progress(c, "%decode")
@@ -97,7 +97,7 @@ func (s *Interpreter) doDecode(c *call) error {
 			{"FLOPs per token (counted)", human(r.PerToken(r.Traffic.Flops), "")},
 			{"time (measured)", fmt.Sprintf("%.1f ms (%.3f ms per token)", ms(r.Elapsed), r.MsPerToken())},
 		}, Note: "counted: by the cost model (engine/cost.go), not measured"}
-	s.display(c, join(parts(quickBundle(changes), t.Bundle()), map[string]any{"strategy": strategy, "width": width, "batched": r.Batched, "mode": r.Mode(),
+	s.display(c, join([]inspect.Bundle{t.Bundle()}, map[string]any{"strategy": strategy, "width": width, "batched": r.Batched, "mode": r.Mode(),
 		"prompt": prompt, "text": r.Text, "ids": r.IDs, "generated": r.Generated(), "logp": r.LogP, "score": num(r.Score),
 		"weight_bytes_per_token": r.PerToken(r.Traffic.WeightBytes), "kv_bytes_per_token": r.PerToken(r.Traffic.KVBytes),
 		"copy_bytes_per_token": r.PerToken(r.Traffic.CopyBytes), "flops_per_token": r.PerToken(r.Traffic.Flops), "bytes_source": course.Counted,

@@ -481,7 +481,7 @@ func (s *Interpreter) doRoofline(c *call) error {
 		ms[i] = m
 	}
 	r, err := course.Roofline(c.ctx, course.RooflineOptions{Model: s.modelName(), FP32: ms[0], Int8: ms[1], Variant: "auto", Threads: s.threads,
-		Layout: s.layout, ProbeBytes: int64(mib) << 20, DecodeN: dn, PrefillN: pn, LLC: llcBytes(), Progress: prog})
+		Layout: s.layout, ProbeBytes: int64(mib) << 20, DecodeN: dn, PrefillN: pn, LLC: course.LLCBytes(), Progress: prog})
 	if err != nil {
 		return err
 	}
