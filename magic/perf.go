@@ -404,13 +404,13 @@ func (s *Interpreter) doBandwidth(c *call) error {
 	if mib <= 0 || th <= 0 || rep <= 0 {
 		return usagef(c.spec.usage(), "--size, --threads and --repeats must be positive")
 	}
-	id := s.newDisplayID()
-	c.out.Display(toKernel(inspect.Bundle{Text: fmt.Sprintf("measuring bandwidth over %d MiB, %d thread(s)…", mib, th)}), id)
+	prog := s.progress(c, "%bandwidth")
+	prog(fmt.Sprintf("measuring over %d MiB, %d thread(s)…", mib, th))
 	r, err := s.bandwidth(c.ctx, mib, th, rep)
 	if err != nil {
 		return err
 	}
-	c.out.Update(toKernel(inspect.Bundle{Text: "bandwidth measured"}), id)
+	prog("done")
 	t := inspect.Table{Title: fmt.Sprintf("Memory bandwidth: %s streamed, %d thread(s), %d repeats (read loop: %s)", human(float64(r.Bytes), "B"), r.Threads, r.Repeats, r.ReadKernel),
 		Header: []string{"test", "median GB/s", "min", "max", "bytes per repeat"}}
 	var bars []inspect.Bar
