@@ -209,19 +209,6 @@ func Quick(changes []string) inspect.Bundle {
 	return inspect.Bundle{Text: t, HTML: `<div style="background:#fff4ce;color:#333;padding:4px 8px;margin:4px 0;font-size:90%">` + html.EscapeString(t) + `</div>`}
 }
 
-// Parts drops empty bundles (an absent quick-mode notice).
-func Parts(bs ...inspect.Bundle) []inspect.Bundle {
-	var out []inspect.Bundle
-	for _, b := range bs {
-		if b.Text != "" || b.HTML != "" || b.SVG != "" {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
-func parts(bs ...inspect.Bundle) []inspect.Bundle { return Parts(bs...) }
-
 // newState makes a state over m with its own kernels of a variant and
 // thread count and a weight layout; release closes the kernels.
 func newState(m *engine.Model, variant string, threads int, layout engine.Layout) (st *engine.State, release func(), err error) {

@@ -116,6 +116,6 @@ func (r *ConfigsResult) Bundle() inspect.Bundle {
 	cdf := inspect.CDFPlot(samples, inspect.ChartOpts{Title: "Per-token latency (CDF)", XLabel: "ms per token", YLabel: "fraction of tokens"})
 	line := inspect.LineChart(series, inspect.ChartOpts{Title: "Latency of every timed token, round after round", XLabel: "token", YLabel: "ms"})
 	cs := r.Conclusions()
-	return inspect.Join(parts(t.Bundle(), cdf, line, cs.Bundle()), map[string]any{"tokens": r.Tokens, "warmup": r.Warmup, "repeats": r.Repeats,
+	return inspect.Join([]inspect.Bundle{t.Bundle(), cdf, line, cs.Bundle()}, map[string]any{"tokens": r.Tokens, "warmup": r.Warmup, "repeats": r.Repeats,
 		"weight_bytes": r.WeightBytes, "weight_bytes_source": Counted, "percentile_definition": inspect.PercentileDefinition, "rows": js, "conclusions": cs.JSON()})
 }

@@ -347,7 +347,7 @@ func (r *DecodeCompareResult) Bundle() inspect.Bundle {
 	cs := r.Conclusions()
 	pb, _ := cs.Find("paper_batched")
 	ps, _ := cs.Find("paper_sequential")
-	return inspect.Join(parts(Quick(r.Quick), t.Bundle(), traffic, times, cs.Bundle()), map[string]any{"strategy": r.Strategy, "tokens": r.Tokens, "prompt": r.Prompt,
+	return inspect.Join([]inspect.Bundle{Quick(r.Quick), t.Bundle(), traffic, times, cs.Bundle()}, map[string]any{"strategy": r.Strategy, "tokens": r.Tokens, "prompt": r.Prompt,
 		"rows": js, "weight_growth_batched": pb.Evidence["growth"], "weight_growth_sequential": ps.Evidence["growth"], "quick": len(r.Quick) > 0,
 		"conclusions": cs.JSON()})
 }

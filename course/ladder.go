@@ -403,5 +403,5 @@ func (l *LadderResult) Bundle() inspect.Bundle {
 		bars = append(bars, inspect.Bar{Label: r.Label, Value: r.Median()})
 	}
 	chart := inspect.BarChart(bars, inspect.ChartOpts{Title: "Tokens per second, rung by rung (median of the rounds)", XLabel: "tok/s", Height: 60 + 28*float64(len(bars))})
-	return inspect.Join(parts(Quick(l.Quick), l.Table().Bundle(), chart, l.Conclusions().Bundle()), l.JSON())
+	return inspect.Join([]inspect.Bundle{Quick(l.Quick), l.Table().Bundle(), chart, l.Conclusions().Bundle()}, l.JSON())
 }

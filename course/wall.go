@@ -192,7 +192,7 @@ func (r *WallResult) Bundle() inspect.Bundle {
 		Memory:  []inspect.Roof{{Name: fmt.Sprintf("DRAM read %.1f GB/s", roof.Median), Value: roof.Median}},
 		Compute: []inspect.Roof{{Name: fmt.Sprintf("fp32 %s %.1f GFLOP/s", r.Variant, r.Peak), Value: r.Peak}}, Points: pts})
 	cs := r.Conclusions()
-	return inspect.Join(parts(Quick(r.Quick), t.Bundle(), chart, rl, cs.Bundle()), map[string]any{"bandwidth_gbps": roof.Median, "bandwidth_probes_gbps": r.Probes,
+	return inspect.Join([]inspect.Bundle{Quick(r.Quick), t.Bundle(), chart, rl, cs.Bundle()}, map[string]any{"bandwidth_gbps": roof.Median, "bandwidth_probes_gbps": r.Probes,
 		"compute_gflops": r.Peak, "ridge": r.Peak / roof.Median, "llc_bytes": r.LLC, "tokens": r.Tokens, "quick": len(r.Quick) > 0, "rows": rows,
 		"conclusions": cs.JSON()})
 }
