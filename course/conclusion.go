@@ -15,7 +15,6 @@ package course
 import (
 	"fmt"
 	"html"
-	"sort"
 	"strings"
 
 	"github.com/memwall/memwall/asm"
@@ -188,16 +187,6 @@ func runsText(tokS []float64) string {
 
 // g3 formats with three significant digits.
 func g3(x float64) string { return fmt.Sprintf("%.3g", x) }
-
-// sortedKeys lists a map's keys in order (for stable rendering).
-func sortedKeys(m map[string]float64) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
 
 // Quick is the notice an experiment shows when quick mode changed what it
 // measures.
