@@ -27,6 +27,9 @@ type DecodeOptions struct {
 	Generate engine.GenerateOptions
 	Variant  string
 	Threads  int
+	// NoLogP leaves LogP at 0 instead of running the generated text through
+	// the model again (repeats whose text is not shown).
+	NoLogP bool
 }
 
 // DecodeRun is one decoding with its cost.
@@ -120,7 +123,7 @@ func Decode(ctx context.Context, m *engine.Model, tok *engine.Tokenizer, opt Dec
 	}
 	// Log-likelihood of what was generated, under the model, for every
 	// strategy alike.
-	if run.Generated() > 0 {
+	if run.Generated() > 0 && !opt.NoLogP {
 		st, err := engine.NewState(m, ops)
 		if err != nil {
 			return nil, err
@@ -207,6 +210,7 @@ func DecodeCompare(ctx context.Context, m *engine.Model, tok *engine.Tokenizer, 
 				opt.Progress.say("%s width %d, batched=%v, run %d/%d…", opt.Strategy, w, batched, rep+1, opt.Repeats)
 				o := opt.DecodeOptions
 				o.Width, o.Batched = w, batched
+				o.NoLogP = rep > 0 // only the first run's text and log p are shown
 				run, err := Decode(ctx, m, tok, o)
 				if err != nil {
 					return nil, err
