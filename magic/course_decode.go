@@ -2,6 +2,7 @@ package magic
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/memwall/memwall/course"
@@ -105,7 +106,5 @@ func (s *Interpreter) doDecode(c *call) error {
 	return nil
 }
 
-func (s *Interpreter) modelName() string {
-	p := s.model.Path
-	return p[strings.LastIndex(p, "/")+1:]
-}
+// modelName is the loaded model's file name.
+func (s *Interpreter) modelName() string { return filepath.Base(s.model.Path) }

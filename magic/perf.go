@@ -42,7 +42,7 @@ func (s *Interpreter) variantTable() inspect.Bundle {
 	if s.ops != nil && s.model != nil {
 		// What actually runs for this model's shapes, fallbacks named.
 		routines = engine.KernelRoutines(s.model, s.ops.Kernels)
-		t.Note += "; with " + filepath.Base(s.model.Path) + ": " + engine.KernelSummary(s.model, s.ops.Kernels)
+		t.Note += "; with " + s.modelName() + ": " + engine.KernelSummary(s.model, s.ops.Kernels)
 	}
 	b := t.Bundle()
 	b.JSON = map[string]any{"variants": js, "active": active, "best": asm.Best(), "threads": s.threads, "routines": routines}
@@ -426,7 +426,7 @@ func (s *Interpreter) doBandwidth(c *call) error {
 		wb := s.model.WeightBytes()
 		bound := r.Read.Median * 1e9 / float64(wb)
 		t.Note = fmt.Sprintf("%s reads %s of weights per token: at %.1f GB/s decoding cannot beat %.0f tok/s (if the weights do not fit in cache)",
-			filepath.Base(s.model.Path), human(float64(wb), "B"), r.Read.Median, bound)
+			s.modelName(), human(float64(wb), "B"), r.Read.Median, bound)
 		js["weight_bytes"], js["tok_per_s_bound"] = wb, bound
 	}
 	chart := inspect.BarChart(bars, inspect.ChartOpts{Title: "Measured bandwidth (median)", XLabel: "GB/s", Height: 180})
