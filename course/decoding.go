@@ -299,10 +299,10 @@ func (r *DecodeCompareResult) Conclusions() Conclusions {
 		Evidence: ev("time_growth", tgrow, "flops_growth", lb.PerToken(lb.Traffic.Flops)/fb.PerToken(fb.Traffic.Flops))}
 	if tgrow <= 1.25 {
 		free.Verdict = Holds
-		free.Text = fmt.Sprintf("time per token grows only ×%.2f from B=%d to B=%d batched while FLOPs grow ×%.2f: the extra arithmetic hides behind the weight reads", tgrow, f.Width, l.Width, free.Evidence["flops_growth"])
+		free.Text = fmt.Sprintf("time per token grows only ×%.2f from B=%d to B=%d batched while FLOPs (counted) grow ×%.2f: the extra arithmetic hides behind the weight reads", tgrow, f.Width, l.Width, free.Evidence["flops_growth"])
 	} else {
 		free.Verdict = DoesNotHold
-		free.Text = fmt.Sprintf("time per token grows ×%.2f from B=%d to B=%d batched (FLOPs ×%.2f): the extra hypotheses are not free on this model", tgrow, f.Width, l.Width, free.Evidence["flops_growth"])
+		free.Text = fmt.Sprintf("time per token grows ×%.2f from B=%d to B=%d batched (FLOPs, counted, ×%.2f): the extra hypotheses are not free on this model", tgrow, f.Width, l.Width, free.Evidence["flops_growth"])
 	}
 	cs = append(cs, free)
 

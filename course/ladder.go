@@ -320,15 +320,15 @@ func (l *LadderResult) Conclusions() Conclusions {
 			c.Evidence["bytes_cut"] = cut
 			switch {
 			case v == Faster && cmp.Ratio >= 0.8*cut:
-				c.Text += fmt.Sprintf("; most of the %.2f× cut in bytes turns into speed, as a memory-bound loop's should", cut)
+				c.Text += fmt.Sprintf("; most of the %.2f× cut in bytes (counted) turns into speed, as a memory-bound loop's should", cut)
 			case v == Faster:
-				c.Text += fmt.Sprintf("; %.2f× of a %.2f× cut in bytes turns into speed", cmp.Ratio, cut)
+				c.Text += fmt.Sprintf("; %.2f× of a %.2f× cut in bytes (counted) turns into speed", cmp.Ratio, cut)
 			case v == Slower:
-				c.Text += fmt.Sprintf("; a %.2f× cut in bytes made it slower: check which %s kernel ran for %s", cut, rb.Variant, rb.Label)
+				c.Text += fmt.Sprintf("; a %.2f× cut in bytes (counted) made it slower: check which %s kernel ran for %s", cut, rb.Variant, rb.Label)
 			case v == NoDiff:
-				c.Text += fmt.Sprintf("; a %.2f× cut in bytes gave no speed-up beyond noise", cut)
+				c.Text += fmt.Sprintf("; a %.2f× cut in bytes (counted) gave no speed-up beyond noise", cut)
 			default:
-				c.Text += fmt.Sprintf("; too few rounds to tell what a %.2f× cut in bytes does", cut)
+				c.Text += fmt.Sprintf("; too few rounds to tell what a %.2f× cut in bytes (counted) does", cut)
 			}
 		}
 		cs = append(cs, c)

@@ -127,7 +127,7 @@ func (r *WallResult) Conclusions() Conclusions {
 		gbps := float64(s.WeightBytes) * s.TokS / 1e9
 		switch {
 		case c.Verdict == Holds:
-			c.Text = fmt.Sprintf("%s: %.1f tok/s measured, %.0f%% of the %.1f tok/s that %.2f GB/s allows for %s per token", s.Shape, s.TokS, 100*ratio, p, roof.Median, inspect.Human(float64(s.WeightBytes), "B"))
+			c.Text = fmt.Sprintf("%s: %.1f tok/s measured, %.0f%% of the %.1f tok/s that %.2f GB/s allows for %s per token (counted)", s.Shape, s.TokS, 100*ratio, p, roof.Median, inspect.Human(float64(s.WeightBytes), "B"))
 		case inCache && ratio > 1:
 			c.Text = fmt.Sprintf("%s: its %s of weights fit in the %s cache, so it runs at %.0f tok/s, %.1f× what DRAM bandwidth allows: no memory wall while the model fits in cache",
 				s.Shape, inspect.Human(float64(s.WeightBytes), "B"), inspect.Human(float64(r.LLC), "B"), s.TokS, ratio)
