@@ -438,7 +438,7 @@ func (s *Interpreter) doBandwidth(c *call) error {
 
 // companion returns a model of the same shape in the other storage
 // (fp32 ↔ Q8_0), converting the loaded one into the cache directory.
-func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
+func (s *Interpreter) companion(ctx context.Context, q8 bool) (*engine.Model, error) {
 	m := s.model
 	if m.Quantized() == q8 {
 		return m, nil
@@ -453,7 +453,7 @@ func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
 	}
 	base := strings.TrimSuffix(filepath.Base(m.Path), filepath.Ext(m.Path))
 	p := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-%d-%s.bin", base, m.Load.FileBytes, suffix))
-	if err := engine.EnsureCheckpoint(context.Background(), p, cfg, engine.FromModel(m)); err != nil {
+	if err := engine.EnsureCheckpoint(ctx, p, cfg, engine.FromModel(m)); err != nil {
 		return nil, err
 	}
 	return engine.Open(p, engine.LoadOptions{})
@@ -471,7 +471,7 @@ func (s *Interpreter) doRoofline(c *call) error {
 	prog := s.progress(c, "%roofline")
 	var ms [2]*engine.Model
 	for i, q8 := range []bool{false, true} {
-		m, err := s.companion(q8)
+		m, err := s.companion(c.ctx, q8)
 		if err != nil {
 			return fmt.Errorf("%s companion model: %w", map[bool]string{false: "fp32", true: "int8"}[q8], err)
 		}
