@@ -15,7 +15,6 @@ package course
 import (
 	"fmt"
 	"html"
-	"sort"
 	"strings"
 
 	"github.com/memwall/memwall/asm"
@@ -151,6 +150,20 @@ func fasterHolds(v string) string {
 	return v
 }
 
+// smallerHolds is the verdict of a claim that B is smaller than A (an
+// error, where lower is better): Holds, DoesNotHold, or NoDiff/TooFew.
+func smallerHolds(c inspect.Comparison) string {
+	switch c.Outcome {
+	case inspect.Smaller:
+		return Holds
+	case inspect.Larger:
+		return DoesNotHold
+	case inspect.NoDiff:
+		return NoDiff
+	}
+	return TooFew
+}
+
 // comparisonEvidence names a comparison's numbers.
 func comparisonEvidence(c inspect.Comparison, kv ...any) map[string]float64 {
 	m := ev(kv...)
@@ -163,18 +176,17 @@ func intervalText(c inspect.Comparison) string {
 	return fmt.Sprintf("median %s× over %d interleaved runs, %.0f%% interval %s–%s×", g3(c.Ratio), c.Pairs, 100*c.Coverage, g3(c.Lo), g3(c.Hi))
 }
 
+// runsText lists the tok/s of every round for a table cell.
+func runsText(tokS []float64) string {
+	out := make([]string, len(tokS))
+	for i, v := range tokS {
+		out[i] = fmt.Sprintf("%.1f", v)
+	}
+	return strings.Join(out, " ")
+}
+
 // g3 formats with three significant digits.
 func g3(x float64) string { return fmt.Sprintf("%.3g", x) }
-
-// sortedKeys lists a map's keys in order (for stable rendering).
-func sortedKeys(m map[string]float64) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
 
 // Quick is the notice an experiment shows when quick mode changed what it
 // measures.
@@ -185,19 +197,6 @@ func Quick(changes []string) inspect.Bundle {
 	t := "quick mode (MEMWALL_QUICK): " + strings.Join(changes, "; ") + " — the numbers below are smaller-scale measurements than the full run"
 	return inspect.Bundle{Text: t, HTML: `<div style="background:#fff4ce;color:#333;padding:4px 8px;margin:4px 0;font-size:90%">` + html.EscapeString(t) + `</div>`}
 }
-
-// Parts drops empty bundles (an absent quick-mode notice).
-func Parts(bs ...inspect.Bundle) []inspect.Bundle {
-	var out []inspect.Bundle
-	for _, b := range bs {
-		if b.Text != "" || b.HTML != "" || b.SVG != "" {
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
-func parts(bs ...inspect.Bundle) []inspect.Bundle { return Parts(bs...) }
 
 // newState makes a state over m with its own kernels of a variant and
 // thread count and a weight layout; release closes the kernels.

@@ -102,14 +102,7 @@ func (r *ConfigsResult) Bundle() inspect.Bundle {
 		lat := DecodeStats(run.Times)
 		tps := median(run.TokS)
 		gbps := float64(r.WeightBytes) * tps / 1e9
-		var runs string
-		for i, v := range run.TokS {
-			if i > 0 {
-				runs += " "
-			}
-			runs += fmt.Sprintf("%.1f", v)
-		}
-		t.Rows = append(t.Rows, []string{run.Variant, fmt.Sprint(run.Threads), fmt.Sprintf("%.1f", tps), runs, inspect.Cell(lat.P50, "%.3f"),
+		t.Rows = append(t.Rows, []string{run.Variant, fmt.Sprint(run.Threads), fmt.Sprintf("%.1f", tps), runsText(run.TokS), inspect.Cell(lat.P50, "%.3f"),
 			inspect.Cell(lat.P99, "%.3f"), inspect.Cell(lat.P999, "%.3f"), fmt.Sprintf("%.3f", lat.CV), fmt.Sprintf("%.2f", gbps)})
 		msv := msOf(run.Times)
 		js = append(js, map[string]any{"variant": run.Variant, "threads": run.Threads, "tokens": len(run.Times), "tok_per_s": Num(tps), "tok_per_s_runs": run.TokS,
@@ -123,6 +116,6 @@ func (r *ConfigsResult) Bundle() inspect.Bundle {
 	cdf := inspect.CDFPlot(samples, inspect.ChartOpts{Title: "Per-token latency (CDF)", XLabel: "ms per token", YLabel: "fraction of tokens"})
 	line := inspect.LineChart(series, inspect.ChartOpts{Title: "Latency of every timed token, round after round", XLabel: "token", YLabel: "ms"})
 	cs := r.Conclusions()
-	return inspect.Join(parts(t.Bundle(), cdf, line, cs.Bundle()), map[string]any{"tokens": r.Tokens, "warmup": r.Warmup, "repeats": r.Repeats,
+	return inspect.Join([]inspect.Bundle{t.Bundle(), cdf, line, cs.Bundle()}, map[string]any{"tokens": r.Tokens, "warmup": r.Warmup, "repeats": r.Repeats,
 		"weight_bytes": r.WeightBytes, "weight_bytes_source": Counted, "percentile_definition": inspect.PercentileDefinition, "rows": js, "conclusions": cs.JSON()})
 }

@@ -315,16 +315,20 @@ func (l *LadderResult) Conclusions() Conclusions {
 		v := Compared(cmp)
 		c.Verdict = fasterHolds(v)
 		c.Text = fmt.Sprintf("%s against %s: %.1f against %.1f tok/s — %s (%s)", rb.Label, ra.Label, rb.Median(), ra.Median(), v, intervalText(cmp))
-		if s.id == "int8" || s.id == "bf16" || s.id == "q4_0" {
+		if ra.WeightBytes != rb.WeightBytes { // a rung of other weights: how much of the byte cut became speed
 			cut := float64(ra.WeightBytes) / float64(rb.WeightBytes)
 			c.Evidence["bytes_cut"] = cut
 			switch {
 			case v == Faster && cmp.Ratio >= 0.8*cut:
-				c.Text += fmt.Sprintf("; most of the %.2f× cut in bytes turns into speed, as a memory-bound loop's should", cut)
+				c.Text += fmt.Sprintf("; most of the %.2f× cut in bytes (counted) turns into speed, as a memory-bound loop's should", cut)
 			case v == Faster:
-				c.Text += fmt.Sprintf("; %.2f× of a %.2f× cut in bytes turns into speed", cmp.Ratio, cut)
+				c.Text += fmt.Sprintf("; %.2f× of a %.2f× cut in bytes (counted) turns into speed", cmp.Ratio, cut)
+			case v == Slower:
+				c.Text += fmt.Sprintf("; a %.2f× cut in bytes (counted) made it slower: check which %s kernel ran for %s", cut, rb.Variant, rb.Label)
+			case v == NoDiff:
+				c.Text += fmt.Sprintf("; a %.2f× cut in bytes (counted) gave no speed-up beyond noise", cut)
 			default:
-				c.Text += fmt.Sprintf("; a %.2f× cut in bytes does not make it faster: check which int8 kernel ran (%s)", cut, rb.Variant)
+				c.Text += fmt.Sprintf("; too few rounds to tell what a %.2f× cut in bytes (counted) does", cut)
 			}
 		}
 		cs = append(cs, c)
@@ -378,11 +382,7 @@ func (l *LadderResult) Table() inspect.Table {
 		Header: []string{"rung", "variant", "threads", "weights", "tok/s (median)", "runs", "P50 ms", "bytes/token", "GB/s", "% of roof", "why"}, MaxCell: 90}
 	for _, r := range l.Rungs {
 		wt := r.Weights + ", " + r.Layout
-		var runs []string
-		for _, v := range r.TokS {
-			runs = append(runs, fmt.Sprintf("%.1f", v))
-		}
-		t.Rows = append(t.Rows, []string{r.Label, r.Variant, fmt.Sprint(r.Threads), wt, fmt.Sprintf("%.1f", r.Median()), strings.Join(runs, " "),
+		t.Rows = append(t.Rows, []string{r.Label, r.Variant, fmt.Sprint(r.Threads), wt, fmt.Sprintf("%.1f", r.Median()), runsText(r.TokS),
 			inspect.Cell(r.P50Ms, "%.2f"), fmt.Sprint(r.WeightBytes), fmt.Sprintf("%.2f", r.GBps()), fmt.Sprintf("%.0f%%", 100*l.Fraction(r)), r.Why})
 	}
 	var roofTxt []string
@@ -403,5 +403,5 @@ func (l *LadderResult) Bundle() inspect.Bundle {
 		bars = append(bars, inspect.Bar{Label: r.Label, Value: r.Median()})
 	}
 	chart := inspect.BarChart(bars, inspect.ChartOpts{Title: "Tokens per second, rung by rung (median of the rounds)", XLabel: "tok/s", Height: 60 + 28*float64(len(bars))})
-	return inspect.Join(parts(Quick(l.Quick), l.Table().Bundle(), chart, l.Conclusions().Bundle()), l.JSON())
+	return inspect.Join([]inspect.Bundle{Quick(l.Quick), l.Table().Bundle(), chart, l.Conclusions().Bundle()}, l.JSON())
 }

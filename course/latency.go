@@ -331,7 +331,7 @@ func (r *LatencyResult) Bundle() inspect.Bundle {
 	chart := inspect.LineChart([]inspect.Series{{Name: "whole token", X: pos, Y: r.Ms}, {Name: "attention", X: pos, Y: r.AttentionMs}},
 		inspect.ChartOpts{Title: "Latency against position", XLabel: "position", YLabel: "ms"})
 	cdf := inspect.CDFPlot([]inspect.Sample{{Name: "per-token latency", Values: r.Ms[r.Warmup:]}}, inspect.ChartOpts{Title: "Per-token latency (CDF, after warm-up)", XLabel: "ms", YLabel: "fraction of tokens", Height: 260})
-	return inspect.Join(parts(Quick(r.Quick), t.Bundle(), chart, cdf, r.Conclusions().Bundle()), r.JSON())
+	return inspect.Join([]inspect.Bundle{Quick(r.Quick), t.Bundle(), chart, cdf, r.Conclusions().Bundle()}, r.JSON())
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }

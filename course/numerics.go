@@ -85,18 +85,9 @@ func (d *DotErrors) Conclusions() Conclusions {
 		cmp := inspect.Compare(d.Rel[base], d.Rel[i], 0.95)
 		c := Conclusion{ID: "sum_" + v, Claim: fmt.Sprintf("%s (%s) sums with smaller error than one accumulator", v, howSums[v]), Source: Measured,
 			Evidence: comparisonEvidence(cmp, "median_rel_error", median(d.Rel[i]), "scalar_median_rel_error", median(d.Rel[base]), "length", d.Length)}
-		switch cmp.Outcome {
-		case inspect.Smaller:
-			c.Verdict = Holds
-		case inspect.Larger:
-			c.Verdict = DoesNotHold
-		case inspect.NoDiff:
-			c.Verdict = NoDiff
-		default:
-			c.Verdict = TooFew
-		}
-		c.Text = fmt.Sprintf("%s: median relative error %.1e against %.1e with one accumulator over %d vectors of %d values — error ratio %s (%s)",
-			v, median(d.Rel[i]), median(d.Rel[base]), cmp.Pairs, d.Length, c.Verdict, intervalText(cmp))
+		c.Verdict = smallerHolds(cmp)
+		c.Text = fmt.Sprintf("%s: median relative error %.1e against %.1e with one accumulator over %d vectors of %d values — error ratio: %s (%s)",
+			v, median(d.Rel[i]), median(d.Rel[base]), cmp.Pairs, d.Length, cmp.Outcome, intervalText(cmp))
 		cs = append(cs, c)
 	}
 	return cs

@@ -67,19 +67,24 @@ type RooflineOptions struct {
 	Probes     int   // bandwidth probes (default 3)
 	DecodeN    int   // decoded tokens profiled (default 16)
 	PrefillN   int   // prefill positions profiled (default 32)
+	LLC        int64 // the largest CPU cache in bytes (LLCBytes; 0: unknown)
 	Progress   Progress
 }
 
 // RooflineResult is this machine's roofs and the model's ops on them.
 type RooflineResult struct {
-	Title       string
-	Bandwidth   inspect.Spread // read GB/s over the probes
-	FP32Peak    float64        // GFLOP/s
-	Int8Peak    float64
-	Variant     string
-	Threads     int
-	Points      []inspect.RooflinePoint
-	WeightBytes int64
+	Title     string
+	Bandwidth inspect.Spread // read GB/s over the probes
+	FP32Peak  float64        // GFLOP/s
+	Int8Peak  float64
+	Variant   string
+	Threads   int
+	Points    []inspect.RooflinePoint
+	// Weight bytes per token of the fp32 and the int8 model (counted), and
+	// the largest CPU cache (0: unknown): whether a point above the DRAM
+	// roof is explained by weights that fit in cache.
+	WeightBytes, Int8WeightBytes int64
+	LLC                          int64
 }
 
 // Roof names (points refer to them).
@@ -123,7 +128,7 @@ func Roofline(ctx context.Context, opt RooflineOptions) (*RooflineResult, error)
 		return nil, err
 	}
 	defer ops.Close()
-	r := &RooflineResult{Variant: ops.Name, Threads: ops.Threads(), WeightBytes: opt.FP32.WeightBytes()}
+	r := &RooflineResult{Variant: ops.Name, Threads: ops.Threads(), WeightBytes: opt.FP32.WeightBytes(), Int8WeightBytes: opt.Int8.WeightBytes(), LLC: opt.LLC}
 	r.Title = fmt.Sprintf("Roofline of this machine (%s, %d thread(s)) with %s's ops", ops.Name, ops.Threads(), opt.Model)
 	var probes []float64
 	probe := func() error {
@@ -243,21 +248,44 @@ func (r *RooflineResult) Conclusions() Conclusions {
 			cs = append(cs, c)
 		}
 	}
-	over := 0
+	// A point above its roof moved its bytes faster than the read probes:
+	// explained when its model's weights fit in the cache.
+	fits := func(group string) bool {
+		wb := r.WeightBytes
+		if strings.HasPrefix(group, "int8") {
+			wb = r.Int8WeightBytes
+		}
+		return r.LLC > 0 && wb <= r.LLC
+	}
+	over, inCache := 0, 0
 	for _, p := range r.Points {
 		if j := rl.Judge(p); j.Fraction > 1.05 {
 			over++
+			if fits(p.Group) {
+				inCache++
+			}
 		}
 	}
 	c := Conclusion{ID: "above_roof", Claim: "every op stays under its roofs (its data comes from DRAM)", Source: Measured,
-		Evidence: ev("points_above", over, "points", len(r.Points), "weight_bytes", r.WeightBytes)}
+		Evidence: ev("points_above", over, "points_above_in_cache", inCache, "points", len(r.Points), "weight_bytes", r.WeightBytes,
+			"int8_weight_bytes", r.Int8WeightBytes, "llc_bytes", r.LLC)}
 	if over == 0 {
 		c.Verdict = Holds
 		c.Text = fmt.Sprintf("all %d points sit at or under their roofs", len(r.Points))
 	} else {
 		c.Verdict = DoesNotHold
-		c.Text = fmt.Sprintf("%d of %d points sit above the DRAM roof: %s of weights fit in this CPU's caches, so those ops are not reading DRAM; load a model larger than the last-level cache to see the memory wall",
-			over, len(r.Points), inspect.Human(float64(r.WeightBytes), "B"))
+		c.Text = fmt.Sprintf("%d of %d points sit above the DRAM roof", over, len(r.Points))
+		if inCache > 0 {
+			c.Text += fmt.Sprintf("; %d of them belong to a model whose weights (%s fp32, %s int8) fit in the %s cache, so those ops are not reading DRAM: load a model larger than the last-level cache to see the memory wall",
+				inCache, inspect.Human(float64(r.WeightBytes), "B"), inspect.Human(float64(r.Int8WeightBytes), "B"), inspect.Human(float64(r.LLC), "B"))
+		}
+		if rest := over - inCache; rest > 0 {
+			cache := "the cache size is unknown here"
+			if r.LLC > 0 {
+				cache = "their model's weights do not fit in the " + inspect.Human(float64(r.LLC), "B") + " cache"
+			}
+			c.Text += fmt.Sprintf("; %d moved their bytes faster than the read probes measured, and %s", rest, cache)
+		}
 	}
 	return append(cs, c)
 }

@@ -46,14 +46,11 @@ func Sink(pat [][][][]float64, n int) (*SinkResult, error) {
 
 // Mean is the first token's share averaged over layers and heads.
 func (r *SinkResult) Mean() float64 {
-	var s float64
-	var k int
+	var all []float64
 	for _, row := range r.Weights {
-		for _, v := range row {
-			s, k = s+v, k+1
-		}
+		all = append(all, row...)
 	}
-	return s / float64(max(k, 1))
+	return mean(all)
 }
 
 // Strongest is the layer and head with the largest share.
@@ -91,7 +88,7 @@ func (r *SinkResult) Conclusions() Conclusions {
 		Evidence: ev("mean", m, "uniform", r.Uniform, "ratio", m/r.Uniform, "positions", r.Positions)}
 	c.Verdict = map[bool]string{true: Holds, false: DoesNotHold}[m >= SinkStrong*r.Uniform]
 	c.Text = fmt.Sprintf("over this %d-token context the heads give the first token %.0f%% of their attention on average, %.1f× an even spread (%.0f%%)", r.Positions, 100*m, m/r.Uniform, 100*r.Uniform)
-	c2 := Conclusion{ID: "sink_heads", Claim: fmt.Sprintf("many heads are first-token sinks (at least %g× an even spread)", SinkStrong), Source: Measured,
+	c2 := Conclusion{ID: "sink_heads", Claim: fmt.Sprintf("at least half the heads are first-token sinks (at least %g× an even spread)", SinkStrong), Source: Measured,
 		Evidence: ev("sink_heads", n, "heads", of, "strongest_layer", l, "strongest_head", h, "strongest_weight", w)}
 	c2.Verdict = map[bool]string{true: Holds, false: DoesNotHold}[2*n >= of]
 	c2.Text = fmt.Sprintf("%d of %d heads reach %g× the even spread; the strongest sink is layer %d head %d at %.0f%%", n, of, SinkStrong, l, h, 100*w)
@@ -113,19 +110,17 @@ func (r *SinkResult) Bundle() inspect.Bundle {
 	for l, row := range r.Weights {
 		cells := []string{fmt.Sprint(l)}
 		shade := []float64{math.NaN()}
-		var lm float64
 		for _, v := range row {
 			cells = append(cells, fmt.Sprintf("%.0f%%", 100*v))
 			shade = append(shade, v)
-			lm += v
 		}
-		cells = append(cells, fmt.Sprintf("%.0f%%", 100*lm/float64(max(len(row), 1))))
+		cells = append(cells, fmt.Sprintf("%.0f%%", 100*mean(row)))
 		t.Rows = append(t.Rows, cells)
 		t.Shade = append(t.Shade, append(shade, math.NaN()))
 	}
 	t.Note = fmt.Sprintf("a head spreading its attention evenly over the positions it can see would give the first token %.0f%% on average here", 100*r.Uniform)
 	cs := r.Conclusions()
 	l, h, w := r.Strongest()
-	return inspect.Join([]inspect.Bundle{t.Bundle(), cs.Bundle()}, map[string]any{"positions": r.Positions, "sink": r.Weights, "mean": r.Mean(), "uniform": r.Uniform,
+	return inspect.Join([]inspect.Bundle{t.Bundle(), cs.Bundle()}, map[string]any{"positions": r.Positions, "sink": r.Weights, "mean": Num(r.Mean()), "uniform": r.Uniform,
 		"strongest": map[string]any{"layer": l, "head": h, "weight": w}, "conclusions": cs.JSON()})
 }

@@ -16,12 +16,15 @@ import (
 
 // SpeculativeOptions controls Speculative.
 type SpeculativeOptions struct {
-	Draft   string // as engine.Model.DraftModel takes it: layers:N, q8_0, q4_0,f16, ...
-	K       int    // tokens drafted per full-model pass (default 4)
-	Tokens  int    // tokens to generate (default 64)
-	Repeats int    // interleaved rounds of plain and speculative decoding (default 5)
-	KV      engine.KVType
-	Ops     *asm.Ops // nil: the fastest kernels, one thread
+	Draft string // as engine.Model.DraftModel takes it: layers:N, q8_0, q4_0,f16, ...
+	// DraftModel, when set, is the draft m.DraftModel(Draft) already made
+	// (a caller that checked Draft that way need not convert twice).
+	DraftModel *engine.Model
+	K          int // tokens drafted per full-model pass (default 4)
+	Tokens     int // tokens to generate (default 64)
+	Repeats    int // interleaved rounds of plain and speculative decoding (default 5)
+	KV         engine.KVType
+	Ops        *asm.Ops // nil: the fastest kernels, one thread
 	// Through decodes past BOS and EOS (random-weight models).
 	Through bool
 }
@@ -77,9 +80,12 @@ func Speculative(ctx context.Context, m *engine.Model, tok *engine.Tokenizer, id
 		}
 		defer ops.Close()
 	}
-	dm, err := m.DraftModel(opt.Draft)
-	if err != nil {
-		return nil, err
+	dm := opt.DraftModel
+	if dm == nil {
+		var err error
+		if dm, err = m.DraftModel(opt.Draft); err != nil {
+			return nil, err
+		}
 	}
 	steps := min(len(ids)-1+opt.Tokens, m.SeqLen)
 	run := func(spec bool) (*engine.Speculation, error) {
@@ -137,9 +143,7 @@ func Speculative(ctx context.Context, m *engine.Model, tok *engine.Tokenizer, id
 		verifyPass = append(verifyPass, perMs(spec.VerifyTime, spec.Passes))
 		draftPass = append(draftPass, perMs(spec.DraftTime, spec.DraftPasses))
 	}
-	r.PlainPassMs = inspect.SpreadOf(plainPass).Median
-	r.VerifyPassMs = inspect.SpreadOf(verifyPass).Median
-	r.DraftPassMs = inspect.SpreadOf(draftPass).Median
+	r.PlainPassMs, r.VerifyPassMs, r.DraftPassMs = median(plainPass), median(verifyPass), median(draftPass)
 	r.Comparison = inspect.Compare(r.PlainTokPerS, r.SpecTokPerS, 0.95)
 	r.Conclusions = r.conclude()
 	return r, nil
@@ -178,7 +182,6 @@ func perMs(d time.Duration, n int) float64 {
 }
 
 func (r *SpeculativeResult) conclude() Conclusions {
-	med := func(x []float64) float64 { return inspect.SpreadOf(x).Median }
 	bp, bs := r.BytesPerToken()
 	var cs Conclusions
 	cs = append(cs, Conclusion{ID: "tokens_per_pass", Claim: "each pass over the full model's weights yields more than one token",
@@ -196,9 +199,9 @@ func (r *SpeculativeResult) conclude() Conclusions {
 		Source: Counted})
 	v := Compared(r.Comparison)
 	cs = append(cs, Conclusion{ID: "speedup", Claim: "speculative decoding is faster than plain greedy decoding", Verdict: fasterHolds(v),
-		Evidence: comparisonEvidence(r.Comparison, "plain_tok_per_s", med(r.PlainTokPerS), "speculative_tok_per_s", med(r.SpecTokPerS)),
+		Evidence: comparisonEvidence(r.Comparison, "plain_tok_per_s", median(r.PlainTokPerS), "speculative_tok_per_s", median(r.SpecTokPerS)),
 		Text: fmt.Sprintf("plain greedy %.1f tok/s, speculative %.1f tok/s (medians; %s): speculative against plain, %s",
-			med(r.PlainTokPerS), med(r.SpecTokPerS), intervalText(r.Comparison), v),
+			median(r.PlainTokPerS), median(r.SpecTokPerS), intervalText(r.Comparison), v),
 		Source: Measured})
 	// Why: what a verifying pass and a draft pass cost against one plain
 	// token. Speculation wins when a pass over k+1 tokens costs about one
@@ -207,7 +210,7 @@ func (r *SpeculativeResult) conclude() Conclusions {
 	vr, dr := r.VerifyPassMs/r.PlainPassMs, r.DraftPassMs/r.PlainPassMs
 	draftsPerPass := float64(r.DraftPasses) / math.Max(1, float64(r.Passes))
 	model := r.TokensPerPass() / (vr + draftsPerPass*dr)
-	cs = append(cs, Conclusion{ID: "parts", Claim: "a verifying pass costs about one plain token and a draft pass much less",
+	cs = append(cs, Conclusion{ID: "parts", Claim: "a verifying pass costs about one plain token (under 1.5×) and a draft pass much less (under half)",
 		Verdict: map[bool]string{true: Holds, false: DoesNotHold}[vr < 1.5 && dr < 0.5],
 		Evidence: ev("plain_pass_ms", r.PlainPassMs, "verify_pass_ms", r.VerifyPassMs, "draft_pass_ms", r.DraftPassMs,
 			"verify_over_plain", vr, "draft_over_plain", dr, "draft_passes_per_full_pass", draftsPerPass, "speedup_from_parts", model),

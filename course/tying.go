@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -58,18 +59,15 @@ func Tying(ctx context.Context, dir, shape string) (*TyingResult, error) {
 		if err := engine.EnsureCheckpoint(ctx, p, f.cfg, engine.Synthetic(1)); err != nil { // safe in a shared cache
 			return nil, err
 		}
-		raw, err := os.ReadFile(p)
+		size, voc, err := v0HeaderVocab(p)
 		if err != nil {
 			return nil, err
-		}
-		if len(raw) < 28 {
-			return nil, fmt.Errorf("%s: shorter than a v0 header", p)
 		}
 		m, err := engine.Open(p, engine.LoadOptions{})
 		if err != nil {
 			return nil, err
 		}
-		tf := TyingFile{Label: f.label, Path: p, Bytes: int64(len(raw)), HeaderVoc: int32(binary.LittleEndian.Uint32(raw[20:24])),
+		tf := TyingFile{Label: f.label, Path: p, Bytes: size, HeaderVoc: voc,
 			Shared: m.Shared, Vocab: m.Vocab, Params: m.Params(), Classifier: "the token embedding (tok_embeddings)"}
 		if !m.Shared {
 			tf.Classifier = fmt.Sprintf("its own %d×%d matrix", m.Vocab, m.Dim)
@@ -78,6 +76,25 @@ func Tying(ctx context.Context, dir, shape string) (*TyingResult, error) {
 		r.Files[i] = tf
 	}
 	return r, nil
+}
+
+// v0HeaderVocab reads a v0 file's size and the int32 vocab_size of its
+// header (the sixth of seven int32s), as the bytes say it, sign and all.
+func v0HeaderVocab(path string) (size int64, vocab int32, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	var head [28]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil {
+		return 0, 0, fmt.Errorf("%s: shorter than a v0 header", path)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	return st.Size(), int32(binary.LittleEndian.Uint32(head[20:24])), nil
 }
 
 // Conclusions: can the file size tell tied from untied? Does the header?
@@ -96,8 +113,13 @@ func (r *TyingResult) Conclusions() Conclusions {
 	c2 := Conclusion{ID: "sign", Claim: "the sign of vocab_size in the v0 header says whether the classifier is shared", Source: Measured,
 		Evidence: ev("untied_header_vocab", int(a.HeaderVoc), "tied_header_vocab", int(b.HeaderVoc))}
 	c2.Verdict = map[bool]string{true: Holds, false: DoesNotHold}[signOK]
-	c2.Text = fmt.Sprintf("vocab_size is %d (negative: untied) in the first header and %d (positive: tied) in the second; a loader that ignores the sign and guesses from the size mistakes half of the tied file's embedding rows for a classifier",
-		a.HeaderVoc, b.HeaderVoc)
+	if signOK {
+		c2.Text = fmt.Sprintf("vocab_size is %d in the untied file's header and %d in the tied one's: negative means untied; a loader that ignores the sign and guesses from the size mistakes half of the tied file's embedding rows for a classifier",
+			a.HeaderVoc, b.HeaderVoc)
+	} else {
+		c2.Text = fmt.Sprintf("vocab_size is %d in the untied file's header and %d in the tied one's, which the engine read as shared=%v and shared=%v: the sign does not match the sharing",
+			a.HeaderVoc, b.HeaderVoc, a.Shared, b.Shared)
+	}
 	return Conclusions{c1, c2}
 }
 

@@ -52,6 +52,9 @@ func (r *WallResult) Predicted(s WallShape) float64 {
 	return r.Roof().Median * 1e9 / float64(s.WeightBytes)
 }
 
+// Intensity is the shape's matrix FLOPs per weight byte, both counted.
+func (s WallShape) Intensity() float64 { return float64(s.Flops) / float64(s.WeightBytes) }
+
 // Wall decodes each shape and probes the read bandwidth before each and
 // after the last, so the prediction rests on the bandwidth of the same
 // stretch of time.
@@ -124,7 +127,7 @@ func (r *WallResult) Conclusions() Conclusions {
 		gbps := float64(s.WeightBytes) * s.TokS / 1e9
 		switch {
 		case c.Verdict == Holds:
-			c.Text = fmt.Sprintf("%s: %.1f tok/s measured, %.0f%% of the %.1f tok/s that %.2f GB/s allows for %s per token", s.Shape, s.TokS, 100*ratio, p, roof.Median, inspect.Human(float64(s.WeightBytes), "B"))
+			c.Text = fmt.Sprintf("%s: %.1f tok/s measured, %.0f%% of the %.1f tok/s that %.2f GB/s allows for %s per token (counted)", s.Shape, s.TokS, 100*ratio, p, roof.Median, inspect.Human(float64(s.WeightBytes), "B"))
 		case inCache && ratio > 1:
 			c.Text = fmt.Sprintf("%s: its %s of weights fit in the %s cache, so it runs at %.0f tok/s, %.1f× what DRAM bandwidth allows: no memory wall while the model fits in cache",
 				s.Shape, inspect.Human(float64(s.WeightBytes), "B"), inspect.Human(float64(r.LLC), "B"), s.TokS, ratio)
@@ -139,12 +142,25 @@ func (r *WallResult) Conclusions() Conclusions {
 		}
 		cs = append(cs, c)
 	}
+	// The shapes' own intensity, counted: matrix FLOPs over weight bytes
+	// per token (the highest, so that every shape sits at or left of it).
+	in := math.NaN()
+	for i, s := range r.Shapes {
+		if i == 0 || s.Intensity() > in {
+			in = s.Intensity()
+		}
+	}
 	ridge := r.Peak / roof.Median
-	cs = append(cs, Conclusion{ID: "ridge", Claim: "fp32 decoding (0.5 FLOP/byte) sits left of this machine's ridge point (memory-bound)", Source: Measured,
-		Verdict:  map[bool]string{true: Holds, false: DoesNotHold}[ridge > 0.5],
-		Evidence: ev("ridge", ridge, "peak_gflops", r.Peak, "roof_gbps", roof.Median, "fp32_intensity", 0.5),
-		Text: fmt.Sprintf("roofs measured here: %.2f GB/s read, %.1f GFLOP/s (fp32 %s, in-cache) — ridge at %s FLOP/byte, %s× fp32 decoding's 0.5",
-			roof.Median, r.Peak, r.Variant, g3(ridge), g3(ridge/0.5))})
+	rc := Conclusion{ID: "ridge", Claim: "fp32 decoding sits left of this machine's ridge point (memory-bound)", Source: Measured,
+		Evidence: ev("ridge", ridge, "peak_gflops", r.Peak, "roof_gbps", roof.Median, "fp32_intensity", in)}
+	if math.IsNaN(in) {
+		rc.Verdict, rc.Text = Unsupported, "no shape was decoded"
+	} else {
+		rc.Verdict = map[bool]string{true: Holds, false: DoesNotHold}[ridge > in]
+		rc.Text = fmt.Sprintf("roofs measured here: %.2f GB/s read, %.1f GFLOP/s (fp32 %s, in-cache) — ridge at %s FLOP/byte, %s× the %s FLOP/byte the cost model counts for fp32 decoding of these shapes",
+			roof.Median, r.Peak, r.Variant, g3(ridge), g3(ridge/in), g3(in))
+	}
+	cs = append(cs, rc)
 	return cs
 }
 
@@ -159,7 +175,7 @@ func (r *WallResult) Bundle() inspect.Bundle {
 	for _, s := range r.Shapes {
 		p := r.Predicted(s)
 		llc := float64(s.WeightBytes) / math.Max(float64(r.LLC), 1)
-		in := float64(s.Flops) / float64(s.WeightBytes)
+		in := s.Intensity()
 		gbps := float64(s.WeightBytes) * s.TokS / 1e9
 		t.Rows = append(t.Rows, []string{s.Shape, inspect.Human(float64(s.WeightBytes), "B"), g3(llc), g3(in), fmt.Sprintf("%.1f", p), fmt.Sprintf("%.1f", s.TokS),
 			fmt.Sprintf("%.2f", s.TokS/p), fmt.Sprintf("%.2f", gbps)})
@@ -176,7 +192,7 @@ func (r *WallResult) Bundle() inspect.Bundle {
 		Memory:  []inspect.Roof{{Name: fmt.Sprintf("DRAM read %.1f GB/s", roof.Median), Value: roof.Median}},
 		Compute: []inspect.Roof{{Name: fmt.Sprintf("fp32 %s %.1f GFLOP/s", r.Variant, r.Peak), Value: r.Peak}}, Points: pts})
 	cs := r.Conclusions()
-	return inspect.Join(parts(Quick(r.Quick), t.Bundle(), chart, rl, cs.Bundle()), map[string]any{"bandwidth_gbps": roof.Median, "bandwidth_probes_gbps": r.Probes,
+	return inspect.Join([]inspect.Bundle{Quick(r.Quick), t.Bundle(), chart, rl, cs.Bundle()}, map[string]any{"bandwidth_gbps": roof.Median, "bandwidth_probes_gbps": r.Probes,
 		"compute_gflops": r.Peak, "ridge": r.Peak / roof.Median, "llc_bytes": r.LLC, "tokens": r.Tokens, "quick": len(r.Quick) > 0, "rows": rows,
 		"conclusions": cs.JSON()})
 }

@@ -54,8 +54,9 @@ func (s *Interpreter) matchHooks(pattern string) ([]string, error) {
 // ---- %attention ----
 
 // capturePatterns runs ids and returns every layer's attention pattern,
-// indexed [layer][head][query][key] (key ≤ query).
-func (s *Interpreter) capturePatterns(c *call, ids []int) ([][][][]float64, error) {
+// indexed [layer][head][query][key] (key ≤ query); extra hooks see the
+// same forward pass.
+func (s *Interpreter) capturePatterns(c *call, ids []int, extra ...hookSpec) ([][][][]float64, error) {
 	cfg := s.model.Config
 	pat := make([][][][]float64, cfg.Layers)
 	for l := range pat {
@@ -74,10 +75,27 @@ func (s *Interpreter) capturePatterns(c *call, ids []int) ([][][][]float64, erro
 			pat[ev.Layer][h][ev.Pos] = row
 		}
 	}
-	if _, err := s.run(c.ctx, ids, []hookSpec{{"blocks.*.attn.hook_pattern", hook}}, s.ablations); err != nil {
+	hooks := append([]hookSpec{{"blocks.*.attn.hook_pattern", hook}}, extra...)
+	if _, err := s.run(c.ctx, ids, hooks, s.ablations); err != nil {
 		return nil, err
 	}
 	return pat, nil
+}
+
+// checkLayer and checkHead refuse a --layer or --head the model does not
+// have.
+func (s *Interpreter) checkLayer(layer int) error {
+	if n := s.model.Layers; layer < 0 || layer >= n {
+		return fmt.Errorf("--layer %d is out of range: the model has %d layers (0..%d)", layer, n, n-1)
+	}
+	return nil
+}
+
+func (s *Interpreter) checkHead(head int) error {
+	if n := s.model.Heads; head < 0 || head >= n {
+		return fmt.Errorf("--head %d is out of range: the model has %d heads (0..%d)", head, n, n-1)
+	}
+	return nil
 }
 
 func (s *Interpreter) doAttention(c *call) error {
@@ -91,11 +109,15 @@ func (s *Interpreter) doAttention(c *call) error {
 	cfg := s.model.Config
 	a := c.args
 	layer, head := a.int("layer", -1), a.int("head", -1)
-	if a.has("layer") && (layer < 0 || layer >= cfg.Layers) {
-		return fmt.Errorf("--layer %d is out of range: the model has %d layers (0..%d)", layer, cfg.Layers, cfg.Layers-1)
+	if a.has("layer") {
+		if err := s.checkLayer(layer); err != nil {
+			return err
+		}
 	}
-	if a.has("head") && (head < 0 || head >= cfg.Heads) {
-		return fmt.Errorf("--head %d is out of range: the model has %d heads (0..%d)", head, cfg.Heads, cfg.Heads-1)
+	if a.has("head") {
+		if err := s.checkHead(head); err != nil {
+			return err
+		}
 	}
 	pat, err := s.capturePatterns(c, ids)
 	if err != nil {

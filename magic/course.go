@@ -10,26 +10,10 @@ package magic
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/memwall/memwall/course"
 	"github.com/memwall/memwall/engine"
-	"github.com/memwall/memwall/inspect"
 )
-
-// quickBundle is the notice a magic shows when quick mode changed what it
-// measures (course.Quick).
-func quickBundle(changes []string) inspect.Bundle { return course.Quick(changes) }
-
-// parts drops empty bundles (course.Parts).
-func parts(bs ...inspect.Bundle) []inspect.Bundle { return course.Parts(bs...) }
-
-// g3 formats a number with three significant digits and no trailing
-// zeros: 0.5, 1.88, 1.2e+03.
-func g3(x float64) string { return strconv.FormatFloat(x, 'g', 3, 64) }
-
-// llcBytes is the size of the largest CPU cache Linux reports (course.LLCBytes).
-func llcBytes() int64 { return course.LLCBytes() }
 
 // quickShape maps the largest shape to stories15M in quick mode.
 func (s *Interpreter) quickShape(shape string, changes *[]string) string {
@@ -69,7 +53,7 @@ func (s *Interpreter) doShapes(c *call) error {
 	if len(names) == 0 {
 		names = engine.ShapeNames()
 	}
-	r, err := course.Shapes(names, llcBytes())
+	r, err := course.Shapes(names, course.LLCBytes())
 	if err != nil {
 		return err
 	}
@@ -153,7 +137,12 @@ func (s *Interpreter) doWall(c *call) error {
 		var keep []string
 		for _, sh := range shapes {
 			if sh == "stories110M" {
-				changes = append(changes, "stories110M left out (438 MB)")
+				cfg, err := engine.Shape(sh)
+				if err != nil {
+					return err
+				}
+				_, wb := engine.TokenCost(cfg, engine.Encoding{}, 0)
+				changes = append(changes, fmt.Sprintf("%s left out (%s of fp32 weights per token, counted)", sh, human(float64(wb), "B")))
 				continue
 			}
 			keep = append(keep, sh)
@@ -172,7 +161,7 @@ func (s *Interpreter) doWall(c *call) error {
 	}
 	prog := s.progress(c, "%wall")
 	r, err := course.Wall(c.ctx, course.WallOptions{Shapes: shapes, Open: func(sh string) (*engine.Model, error) { return s.openShape(c.ctx, sh, "v1") },
-		Tokens: n, ProbeBytes: int64(mib) << 20, Variant: s.variant, Threads: s.threads, LLC: llcBytes(), Progress: prog, Quick: changes})
+		Tokens: n, ProbeBytes: int64(mib) << 20, Variant: s.variant, Threads: s.threads, LLC: course.LLCBytes(), Progress: prog, Quick: changes})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package magic
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/memwall/memwall/course"
@@ -26,7 +27,6 @@ func (s *Interpreter) doDecode(c *call) error {
 	if prompt == "" {
 		prompt = "Once upon a time"
 	}
-	var changes []string
 	n := a.int("n", 32)
 	width := a.int("width", 4)
 	alpha := a.float("alpha", 0.6)
@@ -52,6 +52,7 @@ func (s *Interpreter) doDecode(c *call) error {
 		if err != nil {
 			return err
 		}
+		var changes []string
 		opt.Tokens = s.quickInt(c, "n", 32, 12, "tokens", &changes)
 		repeats := s.quickInt(c, "repeats", 5, 3, "runs per width and mode", &changes)
 		prog := s.progress(c, "%decode")
@@ -97,7 +98,7 @@ func (s *Interpreter) doDecode(c *call) error {
 			{"FLOPs per token (counted)", human(r.PerToken(r.Traffic.Flops), "")},
 			{"time (measured)", fmt.Sprintf("%.1f ms (%.3f ms per token)", ms(r.Elapsed), r.MsPerToken())},
 		}, Note: "counted: by the cost model (engine/cost.go), not measured"}
-	s.display(c, join(parts(quickBundle(changes), t.Bundle()), map[string]any{"strategy": strategy, "width": width, "batched": r.Batched, "mode": r.Mode(),
+	s.display(c, join([]inspect.Bundle{t.Bundle()}, map[string]any{"strategy": strategy, "width": width, "batched": r.Batched, "mode": r.Mode(),
 		"prompt": prompt, "text": r.Text, "ids": r.IDs, "generated": r.Generated(), "logp": r.LogP, "score": num(r.Score),
 		"weight_bytes_per_token": r.PerToken(r.Traffic.WeightBytes), "kv_bytes_per_token": r.PerToken(r.Traffic.KVBytes),
 		"copy_bytes_per_token": r.PerToken(r.Traffic.CopyBytes), "flops_per_token": r.PerToken(r.Traffic.Flops), "bytes_source": course.Counted,
@@ -105,7 +106,5 @@ func (s *Interpreter) doDecode(c *call) error {
 	return nil
 }
 
-func (s *Interpreter) modelName() string {
-	p := s.model.Path
-	return p[strings.LastIndex(p, "/")+1:]
-}
+// modelName is the loaded model's file name.
+func (s *Interpreter) modelName() string { return filepath.Base(s.model.Path) }

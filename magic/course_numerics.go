@@ -21,13 +21,13 @@ func (s *Interpreter) doNumerics(c *call) error {
 	f32 := s.model
 	var err error
 	if f32.Quantized() {
-		if f32, err = s.companion(false); err != nil {
+		if f32, err = s.companion(c.ctx, false); err != nil {
 			return err
 		}
 		defer f32.Close()
 	}
 	prog("converting the model to int8 (Q8_0)…")
-	q8, err := s.companion(true)
+	q8, err := s.companion(c.ctx, true)
 	if err != nil {
 		return err
 	}

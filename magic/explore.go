@@ -52,42 +52,26 @@ type exploreAt struct {
 	layer, head, pos, view int
 }
 
-// newExplorer runs ids once with capture hooks.
+// newExplorer runs ids once, capturing the attention patterns
+// (capturePatterns) and the residual stream.
 func (s *Interpreter) newExplorer(c *call, ids []int, k int) (*explorer, error) {
 	cfg := s.model.Config
 	n := len(ids)
 	e := &explorer{s: s, model: s.model, ids: append([]int(nil), ids...), labels: s.tokenLabels(ids),
 		layers: cfg.Layers, heads: cfg.Heads, k: k, lens: map[[2]int]dist{}}
-	e.pattern = make([][][][]float64, cfg.Layers)
-	for l := range e.pattern {
-		e.pattern[l] = make([][][]float64, cfg.Heads)
-		for h := range e.pattern[l] {
-			e.pattern[l][h] = make([][]float64, n)
-		}
-	}
 	e.resid = make([][][]float32, cfg.Layers+1)
 	for d := range e.resid {
 		e.resid[d] = make([][]float32, n)
 	}
-	hooks := []hookSpec{
-		{"blocks.*.attn.hook_pattern", func(ev *engine.HookEvent) {
-			keys := ev.Shape[1]
-			for h := 0; h < ev.Shape[0]; h++ {
-				row := make([]float64, keys)
-				for j := range row {
-					row[j] = float64(ev.Data[h*keys+j])
-				}
-				e.pattern[ev.Layer][h][ev.Pos] = row
-			}
-		}},
-		{"blocks.0.hook_resid_pre", func(ev *engine.HookEvent) {
+	var err error
+	e.pattern, err = s.capturePatterns(c, ids,
+		hookSpec{"blocks.0.hook_resid_pre", func(ev *engine.HookEvent) {
 			e.resid[0][ev.Pos] = append([]float32(nil), ev.Data...)
 		}},
-		{"blocks.*.hook_resid_post", func(ev *engine.HookEvent) {
+		hookSpec{"blocks.*.hook_resid_post", func(ev *engine.HookEvent) {
 			e.resid[ev.Layer+1][ev.Pos] = append([]float32(nil), ev.Data...)
-		}},
-	}
-	if _, err := s.run(c.ctx, ids, hooks, s.ablations); err != nil {
+		}})
+	if err != nil {
 		return nil, err
 	}
 	return e, nil

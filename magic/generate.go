@@ -95,8 +95,8 @@ func (s *Interpreter) doGenerate(c *call) error {
 		ids = s.tok.Encode(prompt, true, false)
 		s.resetContext()
 	}
-	if len(ids) > s.model.SeqLen {
-		return fmt.Errorf("%w: %d tokens, but the model's context (seq_len) is %d", engine.ErrPromptTooLong, len(ids), s.model.SeqLen)
+	if err := s.tooLong(len(ids)); err != nil {
+		return err
 	}
 	// Echo the prompt, as llama2.c does.
 	if cont {
@@ -281,6 +281,28 @@ func (s *Interpreter) doReset(c *call) error {
 
 // ---- the context for analyses ----
 
+// tooLong refuses n tokens of context the model cannot hold.
+func (s *Interpreter) tooLong(n int) error {
+	if n > s.model.SeqLen {
+		return fmt.Errorf("%w: %d tokens, but the model's context (seq_len) is %d", engine.ErrPromptTooLong, n, s.model.SeqLen)
+	}
+	return nil
+}
+
+// setContext makes prompt (with BOS) the context, dropping the old one.
+func (s *Interpreter) setContext(prompt string) ([]int, error) {
+	if err := s.busyStepping("change the context"); err != nil {
+		return nil, err
+	}
+	ids := s.tok.Encode(prompt, true, false)
+	if err := s.tooLong(len(ids)); err != nil {
+		return nil, err
+	}
+	s.resetContext()
+	s.ids = ids
+	return ids, nil
+}
+
 // contextIDs returns the ids the analysis magics look at: --prompt (which
 // becomes the context) or the current context.
 func (s *Interpreter) contextIDs(c *call) ([]int, error) {
@@ -288,16 +310,7 @@ func (s *Interpreter) contextIDs(c *call) ([]int, error) {
 		return nil, err
 	}
 	if c.args.has("prompt") {
-		if err := s.busyStepping("change the context"); err != nil {
-			return nil, err
-		}
-		ids := s.tok.Encode(c.args.str("prompt", ""), true, false)
-		if len(ids) > s.model.SeqLen {
-			return nil, fmt.Errorf("%w: %d tokens, seq_len %d", engine.ErrPromptTooLong, len(ids), s.model.SeqLen)
-		}
-		s.resetContext()
-		s.ids = ids
-		return ids, nil
+		return s.setContext(c.args.str("prompt", ""))
 	}
 	if len(s.ids) == 0 {
 		return nil, errors.New("there is no context yet: generate first (a plain-text cell, or %generate -n 0 PROMPT to only feed a prompt), or pass --prompt")

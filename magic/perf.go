@@ -42,7 +42,7 @@ func (s *Interpreter) variantTable() inspect.Bundle {
 	if s.ops != nil && s.model != nil {
 		// What actually runs for this model's shapes, fallbacks named.
 		routines = engine.KernelRoutines(s.model, s.ops.Kernels)
-		t.Note += "; with " + filepath.Base(s.model.Path) + ": " + engine.KernelSummary(s.model, s.ops.Kernels)
+		t.Note += "; with " + s.modelName() + ": " + engine.KernelSummary(s.model, s.ops.Kernels)
 	}
 	b := t.Bundle()
 	b.JSON = map[string]any{"variants": js, "active": active, "best": asm.Best(), "threads": s.threads, "routines": routines}
@@ -404,13 +404,13 @@ func (s *Interpreter) doBandwidth(c *call) error {
 	if mib <= 0 || th <= 0 || rep <= 0 {
 		return usagef(c.spec.usage(), "--size, --threads and --repeats must be positive")
 	}
-	id := s.newDisplayID()
-	c.out.Display(toKernel(inspect.Bundle{Text: fmt.Sprintf("measuring bandwidth over %d MiB, %d thread(s)…", mib, th)}), id)
+	prog := s.progress(c, "%bandwidth")
+	prog(fmt.Sprintf("measuring over %d MiB, %d thread(s)…", mib, th))
 	r, err := s.bandwidth(c.ctx, mib, th, rep)
 	if err != nil {
 		return err
 	}
-	c.out.Update(toKernel(inspect.Bundle{Text: "bandwidth measured"}), id)
+	prog("done")
 	t := inspect.Table{Title: fmt.Sprintf("Memory bandwidth: %s streamed, %d thread(s), %d repeats (read loop: %s)", human(float64(r.Bytes), "B"), r.Threads, r.Repeats, r.ReadKernel),
 		Header: []string{"test", "median GB/s", "min", "max", "bytes per repeat"}}
 	var bars []inspect.Bar
@@ -426,7 +426,7 @@ func (s *Interpreter) doBandwidth(c *call) error {
 		wb := s.model.WeightBytes()
 		bound := r.Read.Median * 1e9 / float64(wb)
 		t.Note = fmt.Sprintf("%s reads %s of weights per token: at %.1f GB/s decoding cannot beat %.0f tok/s (if the weights do not fit in cache)",
-			filepath.Base(s.model.Path), human(float64(wb), "B"), r.Read.Median, bound)
+			s.modelName(), human(float64(wb), "B"), r.Read.Median, bound)
 		js["weight_bytes"], js["tok_per_s_bound"] = wb, bound
 	}
 	chart := inspect.BarChart(bars, inspect.ChartOpts{Title: "Measured bandwidth (median)", XLabel: "GB/s", Height: 180})
@@ -438,7 +438,7 @@ func (s *Interpreter) doBandwidth(c *call) error {
 
 // companion returns a model of the same shape in the other storage
 // (fp32 ↔ Q8_0), converting the loaded one into the cache directory.
-func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
+func (s *Interpreter) companion(ctx context.Context, q8 bool) (*engine.Model, error) {
 	m := s.model
 	if m.Quantized() == q8 {
 		return m, nil
@@ -453,7 +453,7 @@ func (s *Interpreter) companion(q8 bool) (*engine.Model, error) {
 	}
 	base := strings.TrimSuffix(filepath.Base(m.Path), filepath.Ext(m.Path))
 	p := filepath.Join(s.opts.CacheDir, fmt.Sprintf("%s-%d-%s.bin", base, m.Load.FileBytes, suffix))
-	if err := engine.EnsureCheckpoint(context.Background(), p, cfg, engine.FromModel(m)); err != nil {
+	if err := engine.EnsureCheckpoint(ctx, p, cfg, engine.FromModel(m)); err != nil {
 		return nil, err
 	}
 	return engine.Open(p, engine.LoadOptions{})
@@ -471,7 +471,7 @@ func (s *Interpreter) doRoofline(c *call) error {
 	prog := s.progress(c, "%roofline")
 	var ms [2]*engine.Model
 	for i, q8 := range []bool{false, true} {
-		m, err := s.companion(q8)
+		m, err := s.companion(c.ctx, q8)
 		if err != nil {
 			return fmt.Errorf("%s companion model: %w", map[bool]string{false: "fp32", true: "int8"}[q8], err)
 		}
@@ -481,7 +481,7 @@ func (s *Interpreter) doRoofline(c *call) error {
 		ms[i] = m
 	}
 	r, err := course.Roofline(c.ctx, course.RooflineOptions{Model: s.modelName(), FP32: ms[0], Int8: ms[1], Variant: "auto", Threads: s.threads,
-		Layout: s.layout, ProbeBytes: int64(mib) << 20, DecodeN: dn, PrefillN: pn, Progress: prog})
+		Layout: s.layout, ProbeBytes: int64(mib) << 20, DecodeN: dn, PrefillN: pn, LLC: course.LLCBytes(), Progress: prog})
 	if err != nil {
 		return err
 	}

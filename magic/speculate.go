@@ -67,10 +67,11 @@ func (s *Interpreter) doSpeculate(c *call) error {
 	}
 	a := c.args
 	draft := a.str("draft", "q8_0,f16")
-	if _, err := s.model.DraftModel(draft); err != nil {
+	dm, err := s.model.DraftModel(draft) // converts: made once, handed to course.Speculative
+	if err != nil {
 		return usagef(c.spec.usage(), "--draft: %v", err)
 	}
-	opt := course.SpeculativeOptions{Draft: draft, K: a.int("k", 4), Tokens: a.int("n", 64), Repeats: a.int("repeats", 5), KV: s.kv, Ops: s.ops, Through: s.synthetic}
+	opt := course.SpeculativeOptions{Draft: draft, DraftModel: dm, K: a.int("k", 4), Tokens: a.int("n", 64), Repeats: a.int("repeats", 5), KV: s.kv, Ops: s.ops, Through: s.synthetic}
 	if opt.K < 1 || opt.Tokens < 1 || opt.Repeats < 1 {
 		return usagef(c.spec.usage(), "-k, -n and --repeats must be at least 1")
 	}

@@ -133,15 +133,10 @@ func (s *Interpreter) doExplore(c *call) error {
 	}
 	ids := s.ids
 	if prompt := c.text(); prompt != "" {
-		if err := s.busyStepping("change the context"); err != nil {
+		var err error
+		if ids, err = s.setContext(prompt); err != nil {
 			return err
 		}
-		ids = s.tok.Encode(prompt, true, false)
-		if len(ids) > s.model.SeqLen {
-			return fmt.Errorf("the prompt has %d tokens, but the model's context (seq_len) is %d", len(ids), s.model.SeqLen)
-		}
-		s.resetContext()
-		s.ids = ids
 	}
 	if len(ids) == 0 {
 		return errors.New("there is no context to explore: give a PROMPT (%explore Once upon a time)")
@@ -181,11 +176,11 @@ func (s *Interpreter) attentionUI(c *call) error {
 // them, or only layer and head).
 func (s *Interpreter) liveExplorer(c *call, ids []int, at exploreAt, k int, full bool) error {
 	cfg := s.model.Config
-	if at.layer < 0 || at.layer >= cfg.Layers {
-		return fmt.Errorf("--layer %d is out of range: the model has %d layers (0..%d)", at.layer, cfg.Layers, cfg.Layers-1)
+	if err := s.checkLayer(at.layer); err != nil {
+		return err
 	}
-	if at.head < 0 || at.head >= cfg.Heads {
-		return fmt.Errorf("--head %d is out of range: the model has %d heads (0..%d)", at.head, cfg.Heads, cfg.Heads-1)
+	if err := s.checkHead(at.head); err != nil {
+		return err
 	}
 	if at.pos < 0 || at.pos >= len(ids) {
 		return fmt.Errorf("--position %d is out of range: the context has %d tokens (0..%d)", at.pos, len(ids), len(ids)-1)
@@ -295,8 +290,8 @@ func (s *Interpreter) generateUI(c *call) error {
 	if prompt == "" {
 		return usagef(c.spec.usage(), "%%generate --ui needs a PROMPT")
 	}
-	if n := len(s.tok.Encode(prompt, true, false)); n > s.model.SeqLen {
-		return fmt.Errorf("the prompt has %d tokens, but the model's context (seq_len) is %d", n, s.model.SeqLen)
+	if err := s.tooLong(len(s.tok.Encode(prompt, true, false))); err != nil {
+		return err
 	}
 	cfg := s.model.Config
 	temp, err := s.ui.FloatSlider(widget.Common{Description: "temperature"}, a.float("temperature", 0), 0, 2, 0.05, ".2f")
