@@ -1,8 +1,10 @@
 package course
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/memwall/memwall/asm"
@@ -319,6 +321,8 @@ func (l *LadderResult) Conclusions() Conclusions {
 			cut := float64(ra.WeightBytes) / float64(rb.WeightBytes)
 			c.Evidence["bytes_cut"] = cut
 			switch {
+			case v == Faster && cmp.Ratio > 1.2*cut:
+				c.Text += fmt.Sprintf("; that is more than the %.2f× cut in bytes (counted): bytes are not what bounds these rungs (weights in cache, or the slower rung held back by its arithmetic)", cut)
 			case v == Faster && cmp.Ratio >= 0.8*cut:
 				c.Text += fmt.Sprintf("; most of the %.2f× cut in bytes (counted) turns into speed, as a memory-bound loop's should", cut)
 			case v == Faster:
@@ -403,5 +407,41 @@ func (l *LadderResult) Bundle() inspect.Bundle {
 		bars = append(bars, inspect.Bar{Label: r.Label, Value: r.Median()})
 	}
 	chart := inspect.BarChart(bars, inspect.ChartOpts{Title: "Tokens per second, rung by rung (median of the rounds)", XLabel: "tok/s", Height: 60 + 28*float64(len(bars))})
-	return inspect.Join([]inspect.Bundle{Quick(l.Quick), l.Table().Bundle(), chart, l.Conclusions().Bundle()}, l.JSON())
+	parts := []inspect.Bundle{Quick(l.Quick), l.Table().Bundle(), chart}
+	if m, p, ok := l.BytesPerWeight(); ok {
+		parts = append(parts, inspect.LineChart([]inspect.Series{m, p}, inspect.ChartOpts{
+			Title:  "tok/s against bytes per weight, 1 thread: measured, and the read roof's prediction (roof ÷ counted bytes per token)",
+			XLabel: "bytes per weight (counted)", YLabel: "tok/s"}))
+	}
+	return inspect.Join(append(parts, l.Conclusions().Bundle()), l.JSON())
+}
+
+// BytesPerWeight gives, for the one-thread rungs of the best SIMD variant
+// reading mapped weights (fp32, bf16, int8, Q4_0: whichever ran), the
+// measured median tok/s and the read roof's prediction against bytes per
+// weight, in order of bytes. A rung's bytes per weight is 4 × its bytes
+// per token over the fp32 rung's (both counted), so norms and scales are
+// spread over the weights as they are read. Where the measured line
+// leaves the prediction, arithmetic, not bytes, sets the speed. ok is
+// false without the fp32 rung, a second weight type or a probe.
+func (l *LadderResult) BytesPerWeight() (m, p inspect.Series, ok bool) {
+	fp, found := l.Rung("simd-" + asm.Best())
+	roof := l.Roof(1).Median
+	if !found || fp.WeightBytes <= 0 || !(roof > 0) {
+		return m, p, false
+	}
+	var rs []RungResult
+	for _, r := range l.Rungs {
+		if r.Threads == 1 && r.Variant == fp.Variant && !r.Aligned && r.WeightBytes > 0 && (r.ID == fp.ID || r.Int8 || r.Weights != "") {
+			rs = append(rs, r)
+		}
+	}
+	slices.SortFunc(rs, func(a, b RungResult) int { return cmp.Compare(a.WeightBytes, b.WeightBytes) })
+	m.Name, p.Name = "measured (median tok/s)", "predicted: read roof / bytes per token"
+	for _, r := range rs {
+		x := 4 * float64(r.WeightBytes) / float64(fp.WeightBytes)
+		m.X, m.Y = append(m.X, x), append(m.Y, r.Median())
+		p.X, p.Y = append(p.X, x), append(p.Y, roof*1e9/float64(r.WeightBytes))
+	}
+	return m, p, len(rs) >= 2
 }

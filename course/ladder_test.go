@@ -1,6 +1,7 @@
 package course
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/memwall/memwall/asm"
@@ -52,5 +53,47 @@ func TestLadderVerdictsFlip(t *testing.T) {
 	}
 	if f := l.Fraction(l.Rungs[2]); f <= 0 {
 		t.Errorf("fraction %v", f)
+	}
+}
+
+// TestLadderByteCutText: the sentence on a rung of fewer bytes follows the
+// measured speed-up against the counted cut (here 400/106 = 3.77×).
+func TestLadderByteCutText(t *testing.T) {
+	fp := []float64{100, 104, 98, 101, 99}
+	for _, c := range []struct {
+		int8 []float64
+		want string
+	}{
+		{[]float64{330, 340, 320, 335, 325}, "most of the 3.77× cut"},
+		{[]float64{600, 620, 580, 610, 590}, "more than the 3.77× cut"},
+		{[]float64{150, 155, 145, 152, 148}, "1.49× of a 3.77× cut"},
+		{[]float64{20, 21, 19, 20, 20.5}, "made it slower"},
+	} {
+		got, _ := constructedLadder(c.int8, fp).Conclusions().Find("int8")
+		if !strings.Contains(got.Text, c.want) {
+			t.Errorf("int8 at %v tok/s: %q lacks %q", c.int8[0], got.Text, c.want)
+		}
+	}
+}
+
+// TestLadderBytesPerWeight: the plot's points are the one-thread rungs of
+// other weights in order of bytes, at 4 × their bytes over fp32's, with the
+// roof's prediction beside each.
+func TestLadderBytesPerWeight(t *testing.T) {
+	l := constructedLadder([]float64{300, 310, 290, 305, 295}, []float64{100, 104, 98, 101, 99})
+	m, p, ok := l.BytesPerWeight()
+	if !ok || len(m.X) != 2 {
+		t.Fatalf("ok %v, points %v", ok, m.X)
+	}
+	if m.X[0] != 4*106.0/400 || m.X[1] != 4 || m.Y[0] != 300 || m.Y[1] != 100 {
+		t.Errorf("measured %v %v", m.X, m.Y)
+	}
+	roof := l.Roof(1).Median
+	if p.Y[0] != roof*1e9/106 || p.Y[1] != roof*1e9/400 {
+		t.Errorf("predicted %v (roof %v GB/s)", p.Y, roof)
+	}
+	l.Rungs = l.Rungs[:3] // fp32 alone: nothing to plot
+	if _, _, ok := l.BytesPerWeight(); ok {
+		t.Error("a plot from the fp32 rung alone")
 	}
 }

@@ -34,7 +34,7 @@ Predicted tok/s = read bandwidth ÷ weight bytes per token. Quick mode leaves ou
 				{name: "size", kind: intFlag, arg: "MiB", help: "bandwidth probe size (default 256; quick 64)"},
 			}},
 		{name: "ladder", run: (*Interpreter).doLadder,
-			summary: "The kernel ladder: naive loop, unrolled, SIMD, two threads, int8, aligned copy — each rung's tok/s and % of the read roof, rungs compared over interleaved rounds.",
+			summary: "The kernel ladder: naive loop, unrolled, SIMD, two threads, bf16, int8 and Q4_0 weights, aligned copy, int8 on two threads — each rung's tok/s and % of the read roof, rungs compared over interleaved rounds.",
 			flags: []flagSpec{
 				{name: "shape", kind: stringFlag, arg: "NAME", help: "shape of the synthetic weights (default stories110M; quick stories15M)", values: shapeValues},
 				{name: "n", short: "n", kind: intFlag, arg: "N", help: "tokens per rung and round (default 32, an eighth for the scalar rungs; quick 12)"},

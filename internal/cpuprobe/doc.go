@@ -1,7 +1,8 @@
 // Package cpuprobe measures how many vector instructions of a kind this
-// core issues per cycle, from register-only loops of eight independent
-// instructions timed against a chain of dependent integer adds (one per
-// cycle, which gives the clock). It is what tells, on a given machine,
+// core issues per cycle, from loops of eight independent instructions
+// (register to register, except the widening probes, which load from L1),
+// timed against a chain of dependent integer adds (one per cycle, which
+// gives the clock). It is what tells, on a given machine,
 // whether an int8 kernel is bound by memory or by its multiplies:
 //
 //	go test -run '^$' -bench IssueRate -v ./internal/cpuprobe/
