@@ -189,12 +189,11 @@ func (s *State) forwardAll(ctx context.Context, tokens []int, pos0 int) (rows []
 		s.allLogits = make([]float32, n*c.Vocab)
 	}
 	out := s.allLogits[:n*c.Vocab]
-	for i, t := range tokens {
-		if err := s.checkArgs(t, pos0+i); err != nil {
-			return nil, err
-		}
+	each, err := s.batchArgs(tokens, pos0)
+	if err != nil {
+		return nil, err
 	}
-	if n == 1 || s.hooks.active() {
+	if each {
 		for i, t := range tokens {
 			logits, err := s.Forward(ctx, t, pos0+i)
 			if err != nil {
@@ -206,18 +205,10 @@ func (s *State) forwardAll(ctx context.Context, tokens []int, pos0 int) (rows []
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer s.M.catchFault(&err)
-	b := &s.batch
-	b.ensure(s, n)
-	dim := c.Dim
-	for i, t := range tokens {
-		s.embed(t, b.x[i*dim:(i+1)*dim])
+	if err := s.runBatch(ctx, tokens, pos0); err != nil {
+		return nil, err
 	}
-	for l := 0; l < c.Layers; l++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		s.layerBatch(l, pos0, n)
-	}
+	b, dim := &s.batch, c.Dim
 	t := s.tick()
 	for i := 0; i < n; i++ {
 		s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], s.W.FinalNorm, c.Eps())
