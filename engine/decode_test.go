@@ -36,14 +36,17 @@ func TestBatchStepMatchesForward(t *testing.T) {
 				}
 			}
 		}
-		// Each step reads every matrix once, whatever the batch size.
+		// Each step reads every matrix and norm once, whatever the batch
+		// size, and an embedding row per sequence.
 		var mats int64
 		for _, l := range m.W.Layers {
 			for _, mx := range []*Matrix{&l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.W1, &l.W2, &l.W3} {
 				mats += mx.Bytes()
 			}
+			mats += 4 * int64(len(l.AttNorm)+len(l.FFNNorm))
 		}
-		mats += m.W.Cls.Bytes()
+		mats += m.W.Cls.Bytes() + 4*int64(len(m.W.FinalNorm))
+		mats += 3 * m.W.Embed.Bytes() / int64(m.Vocab)
 		if b.Traffic.Steps != 4 || b.Traffic.WeightBytes != 4*mats {
 			t.Errorf("%s: traffic %+v, want 4 steps of %d weight bytes", name, b.Traffic, mats)
 		}
