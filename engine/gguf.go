@@ -332,28 +332,35 @@ func (r *ggufReader) array(field string, depth int) any {
 		return arr
 	}
 	switch et {
+	// The elements are read under the array's name, which an error is
+	// given the element's index by (elemFailed): a vocabulary holds tens
+	// of thousands of strings, and naming each up front costs a formatted
+	// string apiece at every load.
 	case GGUFBool:
 		v := make([]bool, n)
 		for i := range v {
-			x, _ := r.value(GGUFBool, fmt.Sprintf("%s[%d]", field, i), depth).(bool)
+			x, _ := r.value(GGUFBool, field, depth).(bool)
+			if r.err != nil {
+				return r.elemFailed(field, i)
+			}
 			v[i] = x
 		}
 		arr.Values = v
 	case GGUFString:
 		v := make([]string, n)
 		for i := range v {
-			v[i] = r.str(fmt.Sprintf("%s[%d]", field, i))
+			v[i] = r.str(field)
 			if r.err != nil {
-				return nil
+				return r.elemFailed(field, i)
 			}
 		}
 		arr.Values = v
 	case GGUFArray:
 		v := make([]GGUFArrayValue, n)
 		for i := range v {
-			x, _ := r.array(fmt.Sprintf("%s[%d]", field, i), depth+1).(GGUFArrayValue)
+			x, _ := r.array(field, depth+1).(GGUFArrayValue)
 			if r.err != nil {
-				return nil
+				return r.elemFailed(field, i)
 			}
 			v[i] = x
 		}
@@ -363,6 +370,16 @@ func (r *ggufReader) array(field string, depth int) any {
 		return nil
 	}
 	return arr
+}
+
+// elemFailed puts the index of the element being read into the error
+// just recorded about array field (field[i], and field[i][j] for an array
+// of arrays) and returns nil.
+func (r *ggufReader) elemFailed(field string, i int) any {
+	if e, ok := r.err.(*GGUFError); ok {
+		e.Field = strings.Replace(e.Field, field, fmt.Sprintf("%s[%d]", field, i), 1)
+	}
+	return nil
 }
 
 // decodeFixed decodes n little-endian scalars of type t from b (the
