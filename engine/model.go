@@ -132,6 +132,9 @@ type Model struct {
 	mu      sync.Mutex
 	m       *mapping
 	aligned *Weights
+	// borrowed: m is another Model's mapping (a draft's, DraftModel),
+	// which Close leaves to its owner.
+	borrowed bool
 }
 
 // LoadInfo reports how the model was loaded.
@@ -314,6 +317,9 @@ func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.aligned = nil
+	if m.borrowed {
+		return nil
+	}
 	return m.m.close()
 }
 

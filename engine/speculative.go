@@ -29,7 +29,7 @@ import (
 // The draft shares m's mapped file: it must not be used after m is closed,
 // and closing it does not unmap m.
 func (m *Model) DraftModel(spec string) (*Model, error) {
-	d := &Model{Config: m.Config, Path: m.Path, Tensors: m.Tensors, W: m.W, Load: m.Load}
+	d := &Model{Config: m.Config, Path: m.Path, Tensors: m.Tensors, W: m.W, Load: m.Load, GGUF: m.GGUF, Tok: m.Tok, m: m.m, borrowed: true}
 	d.Load.CopiedBytes, d.Load.Converted = 0, ""
 	if rest, ok := strings.CutPrefix(spec, "layers:"); ok {
 		n, err := strconv.Atoi(rest)
