@@ -56,12 +56,8 @@ func ggufTensorsOf(c Config, typ GGMLType) []ggufOut {
 func buildGGUF(kvs []GGUFKV, ts []ggufOut) []byte {
 	var total int64
 	for i := range ts {
-		n := int64(1)
-		for _, d := range ts[i].dims {
-			n *= d
-		}
 		if ti, ok := ggmlTypeInfos[ts[i].typ]; ok {
-			ts[i].bytes = n / int64(ti.blockSize) * int64(ti.blockBytes)
+			ts[i].bytes = ti.size(elems(ts[i].dims))
 		}
 	}
 	header, offsets := encodeGGUFHeader(kvs, ts, ggufDefaultAlignment)

@@ -84,11 +84,7 @@ func WriteGGUF(path string, c Config, tok *Tokenizer, src TensorSource, opt GGUF
 				rep.Fallback = append(rep.Fallback, e.name)
 			}
 		}
-		ti := ggmlTypeInfos[o.typ]
-		o.bytes = e.dims[0] / int64(ti.blockSize) * int64(ti.blockBytes)
-		if len(e.dims) == 2 {
-			o.bytes *= e.dims[1]
-		}
+		o.bytes = ggmlTypeInfos[o.typ].size(elems(e.dims))
 		rep.Types[o.typ]++
 		ts = append(ts, o)
 	}
@@ -127,11 +123,7 @@ func WriteGGUF(path string, c Config, tok *Tokenizer, src TensorSource, opt GGUF
 		if err != nil {
 			return fail(fmt.Errorf("tensor %s: %w", o.name, err))
 		}
-		n := int64(1)
-		for _, d := range o.dims {
-			n *= d
-		}
-		if int64(len(vals)) != n {
+		if n := elems(o.dims); int64(len(vals)) != n {
 			return fail(fmt.Errorf("tensor %s: source gave %d values, want %d", o.name, len(vals), n))
 		}
 		b, err := encodeTensor(o.typ, vals, int(o.dims[0]))
