@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -210,7 +211,7 @@ func TestGGUFHeaderTables(t *testing.T) {
 		for i, ti := range f.Tensors {
 			w := h.Tensors[i]
 			sum := sha256.Sum256(mp.data[ti.Offset : ti.Offset+ti.Bytes])
-			if ti.Name != w.Name || ti.Type.String() != w.Type || !equalDims(ti.Dims, w.Shape) || ti.Offset != w.AbsOffset || ti.Bytes != w.NBytes || hex.EncodeToString(sum[:]) != w.Sha256 {
+			if ti.Name != w.Name || ti.Type.String() != w.Type || !slices.Equal(ti.Dims, w.Shape) || ti.Offset != w.AbsOffset || ti.Bytes != w.NBytes || hex.EncodeToString(sum[:]) != w.Sha256 {
 				t.Errorf("%s: tensor %d: %s %s %v at %d, %d bytes; want %s %s %v at %d, %d bytes (or its sha256 differs)", fmtName, i,
 					ti.Name, ti.Type, ti.Dims, ti.Offset, ti.Bytes, w.Name, w.Type, w.Shape, w.AbsOffset, w.NBytes)
 			}

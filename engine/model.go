@@ -234,14 +234,7 @@ func newModel(mp *mapping, size int64, path string) (*Model, error) {
 		return nil, err
 	}
 	ts, _ := c.layout()
-	model := &Model{Config: c, Path: path, Tensors: ts, m: mp}
-	model.Load.FileBytes = size
-	model.Load.Mmap = mp.mapped
-	if mp.mapped {
-		model.Load.MappedBytes = size
-	} else {
-		model.Load.CopiedBytes = size
-	}
+	model := &Model{Config: c, Path: path, Tensors: ts, m: mp, Load: mp.loadInfo(size)}
 	w, copied, err := model.views()
 	if err != nil {
 		return nil, err
