@@ -440,12 +440,8 @@ func (m *Model) ggufViews() (w *Weights, copied int64, err error) {
 				return nil, 0, err
 			}
 		}
-		for _, x := range []struct {
-			name string
-			dst  *Matrix
-		}{{"attn_q", &L.Wq}, {"attn_k", &L.Wk}, {"attn_v", &L.Wv}, {"attn_output", &L.Wo},
-			{"ffn_gate", &L.W1}, {"ffn_down", &L.W2}, {"ffn_up", &L.W3}} {
-			if *x.dst, err = mat(p + x.name + ".weight"); err != nil {
+		for _, bm := range blockMatrices {
+			if *bm.of(L), err = mat(GGUFName(fmt.Sprintf("layers.%d.%s", l, bm.name))); err != nil {
 				return nil, 0, err
 			}
 		}
