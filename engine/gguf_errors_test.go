@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -328,10 +329,10 @@ func TestGGUFVocabularyFlags(t *testing.T) {
 	}
 	got := m.Tok.Encode("ab\xffa", true, false)
 	want := []int{6, byte0 + 0xff, 4}
-	if !equalInts(got, want) {
+	if !slices.Equal(got, want) {
 		t.Errorf("Encode = %v, want %v (no BOS, no space prefix, byte 0xff at %d)", got, want, byte0+0xff)
 	}
-	if got := m.Tok.Encode(" a", true, false); !equalInts(got, []int{3}) {
+	if got := m.Tok.Encode(" a", true, false); !slices.Equal(got, []int{3}) {
 		t.Errorf(`Encode(" a") = %v, want [3] ("▁a")`, got)
 	}
 	if d := m.Tok.Decode(6, 2); d != "" {
