@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -218,12 +219,15 @@ func (s *State) RunWithCache(ctx context.Context, ids []int, names []string, lim
 
 // LogitLens applies the model's own final norm and classifier to a
 // residual-stream vector, as the forward pass does after its last layer,
-// writing vocabulary logits to out (len Vocab).
-func (s *State) LogitLens(resid, out []float32) error {
+// writing vocabulary logits to out (len Vocab). It reads the mapped
+// weights, so a file truncated underneath is a FaultError, as in Forward.
+func (s *State) LogitLens(resid, out []float32) (err error) {
 	c := s.M.Config
 	if len(resid) != c.Dim || len(out) != c.Vocab {
 		return fmt.Errorf("logit lens: residual of %d values and %d logits, want %d and %d", len(resid), len(out), c.Dim, c.Vocab)
 	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.M.catchFault(&err)
 	x := make([]float32, c.Dim)
 	s.ops.RMSNorm(x, resid, s.W.FinalNorm, c.Eps())
 	s.W.Cls.MulVec(s.ops, out, x) // whatever the classifier's weight type

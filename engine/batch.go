@@ -17,6 +17,7 @@ type Batch struct {
 	Seq []*State // one per sequence; their caches are what differs
 
 	ops    *asm.Ops
+	enc    Encoding // the model's, for the traffic counters (stepTraffic)
 	buf    batchBuffers
 	logits []float32 // B × Vocab
 	hidden []float32 // B × Dim: final normalized hidden state
@@ -56,7 +57,7 @@ func NewBatch(m *Model, ops *asm.Ops, b int) (*Batch, error) {
 			return nil, err
 		}
 	}
-	bt := &Batch{M: m, ops: ops, logits: make([]float32, b*m.Vocab), hidden: make([]float32, b*m.Dim)}
+	bt := &Batch{M: m, ops: ops, enc: EncodingOf(m), logits: make([]float32, b*m.Vocab), hidden: make([]float32, b*m.Dim)}
 	for i := 0; i < b; i++ {
 		s, err := NewState(m, ops)
 		if err != nil {
@@ -114,13 +115,7 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 	for i, t := range tokens {
 		s0.embed(t, bf.x[i*dim:(i+1)*dim])
 	}
-	var wBytes int64
-	mm := func(_ string, out []float32, m *Matrix, in vecIn, n int) {
-		m.apply(b.ops, out, in, n, true)
-		mc := matrixCost(m.Bytes(), m.Rows, m.Cols, n)
-		wBytes += mc.Bytes
-		b.Traffic.Flops += mc.Flops
-	}
+	mm := func(_ string, out []float32, m *Matrix, in vecIn, n int) { m.apply(b.ops, out, in, n, true) }
 	// The new keys and values land in scratch rows, then each goes to its
 	// own sequence's cache.
 	kBuf, vBuf := bf.xb2[:n*kvDim], bf.hb2[:n*kvDim]
@@ -133,9 +128,7 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 				k, v := kBuf[i*kvDim:(i+1)*kvDim], vBuf[i*kvDim:(i+1)*kvDim]
 				s0.rot.at(pos, hs, c.RopeTheta()).rope(bf.q[i*dim:(i+1)*dim], k, hs)
 				s.kvStore(l, pos, 1, k, v)
-				ac := s.attend(l, pos, s.att, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
-				b.Traffic.KVBytes += ac.Bytes
-				b.Traffic.Flops += ac.Flops
+				s.attend(l, pos, s.att, bf.q[i*dim:(i+1)*dim], bf.xb[i*dim:(i+1)*dim])
 			}
 		})
 	}
@@ -143,7 +136,28 @@ func (b *Batch) Step(ctx context.Context, tokens []int, pos int) (err error) {
 		b.ops.RMSNorm(b.hidden[i*dim:(i+1)*dim], bf.x[i*dim:(i+1)*dim], w.FinalNorm, c.Eps())
 	}
 	mm("classifier", b.logits, &w.Cls, s0.input(b.hidden, &bf.qx), n)
-	b.Traffic.WeightBytes += wBytes
-	b.Traffic.Steps++
+	b.Traffic.Add(b.stepTraffic(pos, true))
 	return nil
+}
+
+// stepTraffic is one step at pos of every sequence as the cost model
+// counts it (DecodeStepCost): each sequence's key/value reads and FLOPs,
+// and its weight bytes, which a batched step reads once for all the
+// sequences but for an embedding row each.
+func (b *Batch) stepTraffic(pos int, batched bool) Traffic {
+	t := Traffic{Steps: 1}
+	var one Traffic
+	elem := -1
+	for _, s := range b.Seq {
+		if k := s.kv.Bytes(); k != elem { // the cost differs by cache type only
+			e := b.enc
+			e.KVElem = k
+			one, elem = DecodeStepCost(b.M.Config, e, pos), k
+		}
+		t.Add(one)
+	}
+	if batched {
+		t.WeightBytes = one.WeightBytes + int64(len(b.Seq)-1)*b.enc.OpBytes["embed"]
+	}
+	return t
 }

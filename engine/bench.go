@@ -77,28 +77,25 @@ func (s *State) Bench(ctx context.Context, opt BenchOptions) (*BenchResult, erro
 	return &BenchResult{Times: times, WeightBytes: s.M.WeightBytes()}, err
 }
 
-// DecodeGreedy is the engine's one timed decoding loop: it feeds token at
-// position pos, picks the most probable next token, and so on for n
-// tokens, calling step (when not nil) after each with its position, the
-// token chosen and the time the forward pass and the choice took. With a
-// Profile attached, the choice is charged to "sampling" by the cost model.
-// It returns the last token chosen. Bench, %latency and %time decode
-// through it.
+// DecodeGreedy decodes greedily through the engine's one decoding loop
+// (State.decode), to the step limit whatever the tokens (past BOS and
+// EOS): it feeds token at position pos, picks the most probable next token,
+// and so on for n tokens, calling step (when not nil) after each with its
+// position, the token chosen and the time the forward pass and the choice
+// took. With a Profile attached, the choice is charged to "sampling" by the
+// cost model. It returns the last token chosen. Bench, %latency and %time
+// decode through it.
 func (s *State) DecodeGreedy(ctx context.Context, token, pos, n int, step func(pos, next int, d time.Duration)) (int, error) {
-	for i := 0; i < n; i++ {
-		t0 := time.Now()
-		logits, err := s.Forward(ctx, token, pos+i)
-		if err != nil {
-			return token, err
-		}
-		ts := s.tick()
-		token = Argmax(logits)
-		s.tock("sampling", ts, SamplingCost(len(logits)))
-		if step != nil {
-			step(pos+i, token, time.Since(t0))
+	r := &Speculation{Generation: Generation{IDs: []int{token}, PromptTokens: 1, Stopped: "steps"}}
+	d := &decoding{end: pos + max(n, 0), through: true}
+	if step != nil {
+		d.onToken = func(t Token) error {
+			step(t.Pos-1, t.ID, t.Time)
+			return nil
 		}
 	}
-	return token, nil
+	err := s.decode(ctx, d, r, pos, pos, time.Now())
+	return r.IDs[len(r.IDs)-1], err
 }
 
 // TimeToFirstToken feeds a prompt of n tokens (BOS then arbitrary ids)

@@ -204,8 +204,18 @@ func MatrixCost(c Config, e Encoding) Cost {
 // traffic counters: its weight bytes, its key/value reads and its FLOPs
 // (matrix products and attention).
 func DecodeStepCost(c Config, e Encoding, pos int) Traffic {
-	mc := MatrixCost(c, e)
-	_, wb := TokenCost(c, e, pos)
-	a := attentionCost(c, pos, e.KVElem).Scale(int64(c.Layers))
-	return Traffic{WeightBytes: wb, KVBytes: a.Bytes, Flops: mc.Flops + a.Flops}
+	var t Traffic
+	for _, o := range TokenCosts(c, e, pos) {
+		if o.Weights {
+			t.WeightBytes += o.Bytes
+		}
+		if o.Rows > 0 {
+			t.Flops += o.Flops
+		}
+		if o.Name == "attention" {
+			t.KVBytes = o.Bytes
+			t.Flops += o.Flops
+		}
+	}
+	return t
 }

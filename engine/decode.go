@@ -17,7 +17,6 @@ func (b *Batch) step(ctx context.Context, tokens []int, pos int, batched bool) e
 		return b.Step(ctx, tokens, pos)
 	}
 	c := b.M.Config
-	e := EncodingOf(b.M) // once per step, not per sequence: it sums every matrix's bytes
 	for i, s := range b.Seq {
 		logits, err := s.Forward(ctx, tokens[i], pos)
 		if err != nil {
@@ -25,10 +24,8 @@ func (b *Batch) step(ctx context.Context, tokens []int, pos int, batched bool) e
 		}
 		copy(b.logits[i*c.Vocab:], logits)
 		copy(b.hidden[i*c.Dim:], s.x) // Forward leaves the final normalized state in x
-		e.KVElem = s.kv.Bytes()
-		b.Traffic.Add(DecodeStepCost(c, e, pos))
 	}
-	b.Traffic.Steps++
+	b.Traffic.Add(b.stepTraffic(pos, false))
 	return nil
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/memwall/memwall/asm"
@@ -36,14 +37,17 @@ func TestBatchStepMatchesForward(t *testing.T) {
 				}
 			}
 		}
-		// Each step reads every matrix once, whatever the batch size.
+		// Each step reads every matrix and norm once, whatever the batch
+		// size, and an embedding row per sequence.
 		var mats int64
 		for _, l := range m.W.Layers {
 			for _, mx := range []*Matrix{&l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.W1, &l.W2, &l.W3} {
 				mats += mx.Bytes()
 			}
+			mats += 4 * int64(len(l.AttNorm)+len(l.FFNNorm))
 		}
-		mats += m.W.Cls.Bytes()
+		mats += m.W.Cls.Bytes() + 4*int64(len(m.W.FinalNorm))
+		mats += 3 * m.W.Embed.Bytes() / int64(m.Vocab)
 		if b.Traffic.Steps != 4 || b.Traffic.WeightBytes != 4*mats {
 			t.Errorf("%s: traffic %+v, want 4 steps of %d weight bytes", name, b.Traffic, mats)
 		}
@@ -61,7 +65,7 @@ func TestBeamSearch(t *testing.T) {
 	}
 	s, _ := NewState(m, nil)
 	g, _ := s.Generate(ctx, tok, "Once upon a time", GenerateOptions{Steps: len(d1.IDs) - 1}, nil)
-	if !equalInts(d1.IDs, g.IDs) {
+	if !slices.Equal(d1.IDs, g.IDs) {
 		t.Fatalf("beam width 1 %v != greedy %v", d1.IDs, g.IDs)
 	}
 	// Batched and sequential beams choose the same sequence; batching
@@ -74,7 +78,7 @@ func TestBeamSearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalInts(a.IDs, b.IDs) || a.Score != b.Score {
+	if !slices.Equal(a.IDs, b.IDs) || a.Score != b.Score {
 		t.Fatalf("batched %v (%g) != sequential %v (%g)", a.IDs, a.Score, b.IDs, b.Score)
 	}
 	if a.Score < d1.Score-1e-9 && len(a.IDs) == len(d1.IDs) {
@@ -97,7 +101,7 @@ func TestBeamSearch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Traffic != a.Traffic || !equalInts(r.IDs, a.IDs) {
+		if r.Traffic != a.Traffic || !slices.Equal(r.IDs, a.IDs) {
 			t.Fatalf("run %d on a reused batch: traffic %+v ids %v, want %+v %v", i, r.Traffic, r.IDs, a.Traffic, a.IDs)
 		}
 	}
@@ -114,7 +118,7 @@ func TestContrastiveSearch(t *testing.T) {
 	}
 	s, _ := NewState(m, nil)
 	g, _ := s.Generate(ctx, tok, "Once upon a time", GenerateOptions{Steps: len(d0.IDs) - 1}, nil)
-	if !equalInts(d0.IDs, g.IDs) {
+	if !slices.Equal(d0.IDs, g.IDs) {
 		t.Fatalf("contrastive alpha=0 %v != greedy %v", d0.IDs, g.IDs)
 	}
 	a, err := ContrastiveSearch(ctx, m, tok, "Once upon a time", 4, 0.6, 25, true, nil)
@@ -125,10 +129,10 @@ func TestContrastiveSearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalInts(a.IDs, b.IDs) {
+	if !slices.Equal(a.IDs, b.IDs) {
 		t.Fatalf("batched %v != sequential %v", a.IDs, b.IDs)
 	}
-	if equalInts(a.IDs, d0.IDs) {
+	if slices.Equal(a.IDs, d0.IDs) {
 		t.Errorf("alpha 0.6 changed nothing: %q", a.Text)
 	}
 	if r := float64(b.Traffic.WeightBytes) / float64(a.Traffic.WeightBytes); r < 3.5 || r > 4.5 {

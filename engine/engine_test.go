@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestFormatsAgree(t *testing.T) {
 		ops := asm.MustNew("scalar", 1)
 		ids0, l0 := greedy(t, m0, ops, []int{1, 5}, 12)
 		ids1, l1 := greedy(t, m1, ops, []int{1, 5}, 12)
-		if !equalInts(ids0, ids1) {
+		if !slices.Equal(ids0, ids1) {
 			t.Errorf("shared=%v: v0 %v != v1 %v", shared, ids0, ids1)
 		}
 		for i := range l0 {
@@ -320,7 +321,7 @@ func TestGenerateBatchedPrefill(t *testing.T) {
 	}
 	a, ta := run(false)
 	b, tb := run(true)
-	if !equalInts(a.IDs, b.IDs) || ta != tb {
+	if !slices.Equal(a.IDs, b.IDs) || ta != tb {
 		t.Fatalf("batched prefill changed the output:\n%v\n%v", a.IDs, b.IDs)
 	}
 	if !strings.HasPrefix(ta, "Lily and Tom went to the park.") {

@@ -85,7 +85,7 @@ func (s *State) Generate(ctx context.Context, tok *Tokenizer, prompt string, opt
 
 // Continue is Generate over ids already encoded, of which the first done
 // are already in the key/value cache (0 to start afresh): it feeds the rest
-// and then samples.
+// and then samples, through the engine's one decoding loop (State.decode).
 func (s *State) Continue(ctx context.Context, tok *Tokenizer, ids []int, done int, opt GenerateOptions, onToken func(Token) error) (*Generation, error) {
 	if len(ids) == 0 {
 		return nil, errors.New("nothing to generate from: no tokens")
@@ -105,84 +105,208 @@ func (s *State) Continue(ctx context.Context, tok *Tokenizer, ids []int, done in
 		return nil, err
 	}
 	start := time.Now()
-	g := &Generation{IDs: append([]int(nil), ids...), PromptTokens: len(ids), Stopped: "steps"}
+	r := &Speculation{Generation: Generation{IDs: append([]int(nil), ids...), PromptTokens: len(ids), Stopped: "steps"}}
+	g := &r.Generation
+	fail := func(err error) (*Generation, error) {
+		if ctx.Err() != nil {
+			g.Stopped = "cancelled"
+		}
+		g.Elapsed = time.Since(start)
+		return g, err
+	}
 	emit := func(t Token) error {
 		if onToken == nil {
 			return nil
 		}
 		return onToken(t)
 	}
+	// The prompt but its last token, which goes through the decoding loop
+	// and yields the first logits: all together by Prefill, or token by
+	// token, each prompt token reported with the pass that consumed the
+	// one before it.
 	pos := done
-	token := ids[pos]
-	// A batched prefill runs all prompt tokens but the last one together;
-	// the last goes through Forward below and yields the first logits.
 	if opt.BatchedPrefill && len(ids)-1-done > 1 {
 		if _, err := s.Prefill(ctx, ids[done:len(ids)-1], done); err != nil {
-			return g, err
+			return fail(err)
 		}
 		for p := done + 1; p < len(ids); p++ {
 			if err := emit(Token{ID: ids[p], Piece: tok.Decode(ids[p-1], ids[p]), Pos: p, Prompt: true}); err != nil {
-				return g, err
+				return fail(err)
 			}
 		}
 		pos = len(ids) - 1
-		token = ids[pos]
 	}
-	var sb []byte
-	for pos < steps {
+	for ; pos < len(ids)-1 && pos < steps; pos++ {
 		t0 := time.Now()
-		logits, err := s.Forward(ctx, token, pos)
-		if err != nil {
-			if ctx.Err() != nil {
-				g.Stopped = "cancelled"
-			}
-			g.Elapsed = time.Since(start)
-			return g, err
-		}
-		var next int
-		prompt := pos < len(ids)-1
-		if prompt {
-			next = ids[pos+1]
-		} else {
-			ts := s.tick()
-			next = sampler.Sample(logits)
-			s.tock("sampling", ts, SamplingCost(len(logits)))
+		if _, err := s.Forward(ctx, ids[pos], pos); err != nil {
+			return fail(err)
 		}
 		dt := time.Since(t0)
-		pos++
-		if !prompt {
-			if next == BOS {
-				g.Stopped = "bos"
-				break
-			}
-			if opt.StopAtEOS && next == EOS {
-				g.Stopped = "eos"
-				break
-			}
-			if len(g.Times) == 0 {
-				g.TimeToFirst = time.Since(start)
-			}
-			g.IDs = append(g.IDs, next)
-			g.Times = append(g.Times, dt)
+		if err := emit(Token{ID: ids[pos+1], Piece: tok.Decode(ids[pos], ids[pos+1]), Pos: pos + 1, Prompt: true, Time: dt}); err != nil {
+			return fail(err)
 		}
-		piece := tok.Decode(token, next)
-		if !prompt {
-			sb = append(sb, piece...)
-		}
-		if err := emit(Token{ID: next, Piece: piece, Pos: pos, Prompt: prompt, Time: dt}); err != nil {
-			g.Text = string(sb)
-			g.Elapsed = time.Since(start)
-			return g, err
-		}
-		token = next
 		if err := ctx.Err(); err != nil {
-			g.Stopped = "cancelled"
-			g.Text = string(sb)
-			g.Elapsed = time.Since(start)
-			return g, err
+			return fail(err)
 		}
 	}
-	g.Text = string(sb)
-	g.Elapsed = time.Since(start)
-	return g, nil
+	err = s.decode(ctx, &decoding{choose: sampler.Sample, end: steps, stopAtEOS: opt.StopAtEOS, tok: tok, onToken: onToken}, r, pos, 0, start)
+	return g, err
+}
+
+// decoding is what one run of the decoding loop is asked to do.
+type decoding struct {
+	// draft, when not nil and k > 0, proposes up to k tokens a round, which
+	// the State verifies in one batched pass (speculative decoding, greedy
+	// acceptance).
+	draft *State
+	k     int
+	// choose picks the next token from the logits when nothing is
+	// drafted (a Sampler's Sample); nil is greedy (Argmax). Drafted rounds
+	// are always greedy.
+	choose func(logits []float32) int
+	// end is the position the loop stops at.
+	end int
+	// stopAtEOS also stops at EOS; through runs to end past BOS and EOS.
+	stopAtEOS, through bool
+	// tok, when not nil, decodes each token's text.
+	tok     *Tokenizer
+	onToken func(Token) error
+}
+
+// decode is the engine's one decoding loop: Generate and Continue (greedy
+// or sampling), Speculate (with a draft or without) and DecodeGreedy (the
+// benchmarks) all run through it. r.IDs ends with the token at position
+// pos, whose key and value are not cached yet; s's cache holds the
+// positions before it, the draft's cache those before dv. Each round the
+// draft proposes up to d.k tokens, s runs the current token and the drafts
+// in one pass (Forward alone when nothing is drafted), and the drafts s
+// agrees with, then s's own choice, are appended to r and reported to
+// d.onToken (Time is the round's time shared among its tokens). It stops at
+// d.end, BOS, EOS when asked, ctx's end or onToken's error, and fills r's
+// counters, Text, Elapsed (from start) and Decode.
+func (s *State) decode(ctx context.Context, d *decoding, r *Speculation, pos, dv int, start time.Time) (err error) {
+	t0 := time.Now()
+	var sb []byte
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			r.Stopped = "cancelled"
+		}
+		r.Text, r.Elapsed, r.Decode = string(sb), time.Since(start), time.Since(t0)
+	}()
+	k := d.k
+	if d.draft == nil {
+		k = 0
+	}
+	choose := d.choose
+	if choose == nil {
+		choose = Argmax
+	}
+	vocab := s.M.Vocab
+	drafts := make([]int, 0, k)
+	toks := make([]int, 0, k+1)
+	out := make([]int, 0, k+1)
+	for pos < d.end {
+		round := time.Now()
+		cur := r.IDs[len(r.IDs)-1]
+		kk := min(k, d.end-1-pos)
+		// The draft catches up (after a round that accepted everything,
+		// its cache lacks the last drafted token: r.IDs ends with the
+		// tokens of positions dv..pos) and proposes kk tokens.
+		for ; kk > 0 && dv < pos; dv++ {
+			if _, err := d.draft.Forward(ctx, r.IDs[len(r.IDs)-1-(pos-dv)], dv); err != nil {
+				return err
+			}
+			r.DraftPasses++
+		}
+		drafts = drafts[:0]
+		t := cur
+		for j := 0; j < kk; j++ {
+			logits, err := d.draft.Forward(ctx, t, pos+j)
+			if err != nil {
+				return err
+			}
+			r.DraftPasses++
+			t = Argmax(logits)
+			drafts = append(drafts, t)
+		}
+		tv := time.Now()
+		r.DraftTime += tv.Sub(round)
+		out = out[:0]
+		if kk == 0 {
+			logits, err := s.Forward(ctx, cur, pos)
+			if err != nil {
+				return err
+			}
+			r.VerifyTime += time.Since(tv)
+			out = append(out, s.pick(choose, logits))
+		} else {
+			toks = append(append(toks[:0], cur), drafts...)
+			rows, err := s.forwardAll(ctx, toks, pos)
+			if err != nil {
+				return err
+			}
+			r.VerifyTime += time.Since(tv)
+			// Keep the drafts s agrees with, then its own token.
+			for i := range toks {
+				next := s.pick(Argmax, rows[i*vocab:(i+1)*vocab])
+				out = append(out, next)
+				if i == kk || next != drafts[i] {
+					break
+				}
+			}
+		}
+		r.Passes++
+		r.Drafted += kk
+		a := len(out) - 1
+		r.Accepted += a
+		if kk > 0 {
+			dv = pos + min(a+1, kk) // the draft's rows hold cur and the accepted drafts
+		}
+		dt := time.Since(round) / time.Duration(len(out))
+		for _, next := range out {
+			switch {
+			case d.through:
+			case next == BOS:
+				r.Stopped = "bos"
+			case d.stopAtEOS && next == EOS:
+				r.Stopped = "eos"
+			}
+			if r.Stopped != "steps" {
+				break
+			}
+			if len(r.Times) == 0 {
+				r.TimeToFirst = time.Since(start)
+			}
+			prev := r.IDs[len(r.IDs)-1]
+			r.IDs = append(r.IDs, next)
+			r.Times = append(r.Times, dt)
+			var piece string
+			if d.tok != nil {
+				piece = d.tok.Decode(prev, next)
+				sb = append(sb, piece...)
+			}
+			pos++
+			if d.onToken != nil {
+				if err := d.onToken(Token{ID: next, Piece: piece, Pos: pos, Time: dt}); err != nil {
+					return err
+				}
+			}
+		}
+		if r.Stopped != "steps" {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pick chooses a token from logits with choose, charged to "sampling" in
+// the profile.
+func (s *State) pick(choose func([]float32) int, logits []float32) int {
+	t := s.tick()
+	next := choose(logits)
+	s.tock("sampling", t, SamplingCost(len(logits)))
+	return next
 }

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/memwall/memwall/asm"
 )
 
 // GGUF is llama.cpp's model container: a header, typed key-value metadata,
@@ -96,12 +98,17 @@ type ggmlTypeInfo struct {
 	blockSize, blockBytes int
 }
 
+// size is the bytes of n values (a whole number of blocks).
+func (ti ggmlTypeInfo) size(n int64) int64 {
+	return n / int64(ti.blockSize) * int64(ti.blockBytes)
+}
+
 // ggmlTypeInfos lists every type a current GGUF file may hold, so that the
 // reader can check the layout of tensors of any type and name the ones the
 // engine does not compute with.
 var ggmlTypeInfos = map[GGMLType]ggmlTypeInfo{
-	0: {"F32", 1, 4}, 1: {"F16", 1, 2}, 2: {"Q4_0", 32, 18}, 3: {"Q4_1", 32, 20},
-	6: {"Q5_0", 32, 22}, 7: {"Q5_1", 32, 24}, 8: {"Q8_0", 32, 34}, 9: {"Q8_1", 32, 36},
+	0: {"F32", 1, 4}, 1: {"F16", 1, 2}, 2: {"Q4_0", asm.BlockSize, asm.Q4_0BlockBytes}, 3: {"Q4_1", 32, 20},
+	6: {"Q5_0", 32, 22}, 7: {"Q5_1", 32, 24}, 8: {"Q8_0", asm.BlockSize, asm.Q8BlockBytes}, 9: {"Q8_1", 32, 36},
 	10: {"Q2_K", 256, 84}, 11: {"Q3_K", 256, 110}, 12: {"Q4_K", 256, 144}, 13: {"Q5_K", 256, 176},
 	14: {"Q6_K", 256, 210}, 15: {"Q8_K", 256, 292}, 16: {"IQ2_XXS", 256, 66}, 17: {"IQ2_XS", 256, 74},
 	18: {"IQ3_XXS", 256, 98}, 19: {"IQ1_S", 256, 50}, 20: {"IQ4_NL", 32, 18}, 21: {"IQ3_S", 256, 110},
@@ -146,10 +153,13 @@ type GGUFTensor struct {
 }
 
 // Elems is the number of values in the tensor.
-func (t *GGUFTensor) Elems() int64 {
+func (t *GGUFTensor) Elems() int64 { return elems(t.Dims) }
+
+// elems is the number of values of a tensor of dimensions d.
+func elems(d []int64) int64 {
 	n := int64(1)
-	for _, d := range t.Dims {
-		n *= d
+	for _, x := range d {
+		n *= x
 	}
 	return n
 }
@@ -332,28 +342,35 @@ func (r *ggufReader) array(field string, depth int) any {
 		return arr
 	}
 	switch et {
+	// The elements are read under the array's name, which an error is
+	// given the element's index by (elemFailed): a vocabulary holds tens
+	// of thousands of strings, and naming each up front costs a formatted
+	// string apiece at every load.
 	case GGUFBool:
 		v := make([]bool, n)
 		for i := range v {
-			x, _ := r.value(GGUFBool, fmt.Sprintf("%s[%d]", field, i), depth).(bool)
+			x, _ := r.value(GGUFBool, field, depth).(bool)
+			if r.err != nil {
+				return r.elemFailed(field, i)
+			}
 			v[i] = x
 		}
 		arr.Values = v
 	case GGUFString:
 		v := make([]string, n)
 		for i := range v {
-			v[i] = r.str(fmt.Sprintf("%s[%d]", field, i))
+			v[i] = r.str(field)
 			if r.err != nil {
-				return nil
+				return r.elemFailed(field, i)
 			}
 		}
 		arr.Values = v
 	case GGUFArray:
 		v := make([]GGUFArrayValue, n)
 		for i := range v {
-			x, _ := r.array(fmt.Sprintf("%s[%d]", field, i), depth+1).(GGUFArrayValue)
+			x, _ := r.array(field, depth+1).(GGUFArrayValue)
 			if r.err != nil {
-				return nil
+				return r.elemFailed(field, i)
 			}
 			v[i] = x
 		}
@@ -363,6 +380,16 @@ func (r *ggufReader) array(field string, depth int) any {
 		return nil
 	}
 	return arr
+}
+
+// elemFailed puts the index of the element being read into the error
+// just recorded about array field (field[i], and field[i][j] for an array
+// of arrays) and returns nil.
+func (r *ggufReader) elemFailed(field string, i int) any {
+	if e, ok := r.err.(*GGUFError); ok {
+		e.Field = strings.Replace(e.Field, field, fmt.Sprintf("%s[%d]", field, i), 1)
+	}
+	return nil
 }
 
 // decodeFixed decodes n little-endian scalars of type t from b (the
@@ -515,7 +542,7 @@ func ParseGGUF(data []byte) (*GGUFFile, error) {
 		if t.Dims[0]%int64(ti.blockSize) != 0 {
 			return nil, &GGUFError{Offset: at, Field: fmt.Sprintf("tensor %q shape", t.Name), Expected: fmt.Sprintf("a row length (dimension 0) that is a multiple of %s's block of %d", ti.name, ti.blockSize), Found: fmt.Sprintf("%d", t.Dims[0])}
 		}
-		t.Bytes = int64(n) / int64(ti.blockSize) * int64(ti.blockBytes)
+		t.Bytes = ti.size(int64(n))
 		if rel%uint64(f.Alignment) != 0 {
 			return nil, &GGUFError{Offset: offAt, Field: fmt.Sprintf("tensor %q offset", t.Name), Expected: fmt.Sprintf("a multiple of the alignment %d", f.Alignment), Found: fmt.Sprintf("%d", rel)}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -56,12 +57,8 @@ func ggufTensorsOf(c Config, typ GGMLType) []ggufOut {
 func buildGGUF(kvs []GGUFKV, ts []ggufOut) []byte {
 	var total int64
 	for i := range ts {
-		n := int64(1)
-		for _, d := range ts[i].dims {
-			n *= d
-		}
 		if ti, ok := ggmlTypeInfos[ts[i].typ]; ok {
-			ts[i].bytes = n / int64(ti.blockSize) * int64(ti.blockBytes)
+			ts[i].bytes = ti.size(elems(ts[i].dims))
 		}
 	}
 	header, offsets := encodeGGUFHeader(kvs, ts, ggufDefaultAlignment)
@@ -149,6 +146,9 @@ func TestGGUFMalformed(t *testing.T) {
 	// The array length of tokenizer.ggml.tokens: after its key and the two
 	// type codes.
 	arrLenAt := tokensKV + 8 + len("tokenizer.ggml.tokens") + 4 + 4
+	// The length of the fourth token's text: an error there names the
+	// element.
+	tok3At := arrLenAt + 8 + (8 + len("<unk>")) + (8 + len("<s>")) + (8 + len("</s>"))
 	nested := withKV(kvs, "general.name", &GGUFKV{Key: "general.name", Type: GGUFArray, Value: GGUFArrayValue{Elem: GGUFString, Values: []string{"x"}, Len: 1}})
 
 	cases := []struct {
@@ -167,6 +167,7 @@ func TestGGUFMalformed(t *testing.T) {
 		{"string length past the file", patch64(good, strLenAt, 1<<40), []string{"metadata entry 0 key", "offset 24", "string length", "found length 1099511627776"}},
 		{"array length past the file", patch64(good, arrLenAt, 1<<40), []string{`"tokenizer.ggml.tokens" (array length)`, fmt.Sprintf("offset %d", arrLenAt), "found 1099511627776"}},
 		{"cut in the metadata", good[:tokensKV+40], []string{"tokenizer.ggml.tokens", "the file ends"}},
+		{"array element past the file", patch64(good, tok3At, 1<<40), []string{`metadata "tokenizer.ggml.tokens"[3]`, fmt.Sprintf("offset %d", tok3At), "found length 1099511627776"}},
 		{"tensor offset outside the data", patch64(good, qOff, relQ+1<<20), []string{`tensor "blk.1.attn_q.weight" data`, "inside the data section", "found offset"}},
 		{"tensor offset misaligned", patch64(good, qOff, relQ+4), []string{`tensor "blk.1.attn_q.weight" offset`, fmt.Sprintf("offset %d", qOff), "multiple of the alignment 32", fmt.Sprintf("found %d", relQ+4)}},
 		{"overlapping tensors", patch64(good, qOff, relQ-32), []string{`tensor "blk.1.attn_q.weight" data`, "overlapping"}},
@@ -328,10 +329,10 @@ func TestGGUFVocabularyFlags(t *testing.T) {
 	}
 	got := m.Tok.Encode("ab\xffa", true, false)
 	want := []int{6, byte0 + 0xff, 4}
-	if !equalInts(got, want) {
+	if !slices.Equal(got, want) {
 		t.Errorf("Encode = %v, want %v (no BOS, no space prefix, byte 0xff at %d)", got, want, byte0+0xff)
 	}
-	if got := m.Tok.Encode(" a", true, false); !equalInts(got, []int{3}) {
+	if got := m.Tok.Encode(" a", true, false); !slices.Equal(got, []int{3}) {
 		t.Errorf(`Encode(" a") = %v, want [3] ("▁a")`, got)
 	}
 	if d := m.Tok.Decode(6, 2); d != "" {

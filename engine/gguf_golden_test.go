@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -97,10 +98,10 @@ func TestGGUFGoldenF32(t *testing.T) {
 			for _, p := range g.Prompts {
 				r := runGGUF(t, m, ops, p.Prompt, len(p.GeneratedTokens))
 				name := fmt.Sprintf("%s/%d %q", v.Name, threads, p.Prompt)
-				if !equalInts(r.prompt, p.PromptTokens) {
+				if !slices.Equal(r.prompt, p.PromptTokens) {
 					t.Fatalf("%s: prompt ids %v, llama.cpp %v", name, r.prompt, p.PromptTokens)
 				}
-				if !equalInts(r.gen, p.GeneratedTokens) {
+				if !slices.Equal(r.gen, p.GeneratedTokens) {
 					t.Fatalf("%s: greedy ids\n%v\nllama.cpp\n%v", name, r.gen, p.GeneratedTokens)
 				}
 				if got := m.Tok.DecodeAll(r.prompt[len(r.prompt)-1], r.gen); got != p.GeneratedText && len(p.PromptTokens) > 1 {
@@ -134,7 +135,7 @@ func TestGGUFTokenizerGolden(t *testing.T) {
 	for _, name := range []string{"stories260K-f32.gguf", "stories260K-q4_0.gguf"} {
 		m := openGGUF(t, name)
 		for _, c := range g.Cases {
-			if got := m.Tok.Encode(c.Text, true, false); !equalInts(got, c.LlamaCpp) {
+			if got := m.Tok.Encode(c.Text, true, false); !slices.Equal(got, c.LlamaCpp) {
 				t.Errorf("%s: Encode(%q) = %v, llama.cpp %v", name, c.Text, got, c.LlamaCpp)
 			}
 		}
@@ -210,7 +211,7 @@ func TestGGUFHeaderTables(t *testing.T) {
 		for i, ti := range f.Tensors {
 			w := h.Tensors[i]
 			sum := sha256.Sum256(mp.data[ti.Offset : ti.Offset+ti.Bytes])
-			if ti.Name != w.Name || ti.Type.String() != w.Type || !equalDims(ti.Dims, w.Shape) || ti.Offset != w.AbsOffset || ti.Bytes != w.NBytes || hex.EncodeToString(sum[:]) != w.Sha256 {
+			if ti.Name != w.Name || ti.Type.String() != w.Type || !slices.Equal(ti.Dims, w.Shape) || ti.Offset != w.AbsOffset || ti.Bytes != w.NBytes || hex.EncodeToString(sum[:]) != w.Sha256 {
 				t.Errorf("%s: tensor %d: %s %s %v at %d, %d bytes; want %s %s %v at %d, %d bytes (or its sha256 differs)", fmtName, i,
 					ti.Name, ti.Type, ti.Dims, ti.Offset, ti.Bytes, w.Name, w.Type, w.Shape, w.AbsOffset, w.NBytes)
 			}
@@ -274,10 +275,10 @@ func TestGGUFGoldenTypes(t *testing.T) {
 				for i, p := range golden.Prompts {
 					r := runGGUF(t, m, ops, p.Prompt, len(p.GeneratedTokens))
 					name := fmt.Sprintf("%s %s/%d (%s) %q against the %s golden", f, v.Name, threads, kernel, p.Prompt, which)
-					if !equalInts(r.prompt, p.PromptTokens) {
+					if !slices.Equal(r.prompt, p.PromptTokens) {
 						t.Fatalf("%s: prompt ids %v, llama.cpp %v", name, r.prompt, p.PromptTokens)
 					}
-					if !equalInts(r.gen, p.GeneratedTokens) {
+					if !slices.Equal(r.gen, p.GeneratedTokens) {
 						t.Errorf("%s: greedy ids\n%v\nllama.cpp\n%v", name, r.gen, p.GeneratedTokens)
 						continue
 					}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -331,14 +332,7 @@ func newGGUFModel(mp *mapping, size int64, path string, opts LoadOptions) (model
 	if err != nil {
 		return nil, err
 	}
-	model = &Model{Config: c, Path: path, m: mp, GGUF: f}
-	model.Load.FileBytes = size
-	model.Load.Mmap = mp.mapped
-	if mp.mapped {
-		model.Load.MappedBytes = size
-	} else {
-		model.Load.CopiedBytes = size
-	}
+	model = &Model{Config: c, Path: path, m: mp, GGUF: f, Load: mp.loadInfo(size)}
 	if n := opts.ContextLength; n > 0 && n != c.SeqLen {
 		if n > maxDim {
 			return nil, fmt.Errorf("context length override %d: want at most %d", n, maxDim)
@@ -357,7 +351,7 @@ func newGGUFModel(mp *mapping, size int64, path string, opts LoadOptions) (model
 		if t == nil {
 			return nil, &GGUFError{Offset: f.DataOffset, Field: fmt.Sprintf("tensor %q", e.name), Expected: fmt.Sprintf("a tensor of shape %s = %s", e.why, dimsString(e.dims)), Found: "no such tensor"}
 		}
-		if !equalDims(t.Dims, e.dims) {
+		if !slices.Equal(t.Dims, e.dims) {
 			return nil, &GGUFError{Offset: t.InfoOffset, Field: fmt.Sprintf("tensor %q shape", e.name), Expected: fmt.Sprintf("%s = %s from the metadata", e.why, dimsString(e.dims)), Found: dimsString(t.Dims)}
 		}
 	}
@@ -392,18 +386,6 @@ func newGGUFModel(mp *mapping, size int64, path string, opts LoadOptions) (model
 	}
 	model.Tok = tok
 	return model, nil
-}
-
-func equalDims(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // reverseDims turns ggml's order (row length first) into memwall's (rows,
@@ -458,12 +440,8 @@ func (m *Model) ggufViews() (w *Weights, copied int64, err error) {
 				return nil, 0, err
 			}
 		}
-		for _, x := range []struct {
-			name string
-			dst  *Matrix
-		}{{"attn_q", &L.Wq}, {"attn_k", &L.Wk}, {"attn_v", &L.Wv}, {"attn_output", &L.Wo},
-			{"ffn_gate", &L.W1}, {"ffn_down", &L.W2}, {"ffn_up", &L.W3}} {
-			if *x.dst, err = mat(p + x.name + ".weight"); err != nil {
+		for _, bm := range blockMatrices {
+			if *bm.of(L), err = mat(GGUFName(fmt.Sprintf("layers.%d.%s", l, bm.name))); err != nil {
 				return nil, 0, err
 			}
 		}

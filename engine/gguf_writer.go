@@ -1,12 +1,10 @@
 package engine
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -58,7 +56,8 @@ func llamaFileType(typ GGMLType) uint32 {
 // asking src for each tensor's fp32 values (by memwall's llama2.c names,
 // as FromModel and Synthetic answer) and storing the matrices as opt.Type.
 // tok, when not nil, is stored as the file's sentencepiece vocabulary. The
-// file is written to a temporary name and renamed into place.
+// file is written as WriteCheckpoint writes (writeFile: a temporary name
+// renamed into place, a full disk a *DiskFullError).
 func WriteGGUF(path string, c Config, tok *Tokenizer, src TensorSource, opt GGUFWriteOptions) (rep GGUFWriteReport, err error) {
 	fail := func(err error) (GGUFWriteReport, error) { return rep, fmt.Errorf("writing %s: %w", path, err) }
 	c.Version = VGGUF
@@ -84,11 +83,7 @@ func WriteGGUF(path string, c Config, tok *Tokenizer, src TensorSource, opt GGUF
 				rep.Fallback = append(rep.Fallback, e.name)
 			}
 		}
-		ti := ggmlTypeInfos[o.typ]
-		o.bytes = e.dims[0] / int64(ti.blockSize) * int64(ti.blockBytes)
-		if len(e.dims) == 2 {
-			o.bytes *= e.dims[1]
-		}
+		o.bytes = ggmlTypeInfos[o.typ].size(elems(e.dims))
 		rep.Types[o.typ]++
 		ts = append(ts, o)
 	}
@@ -99,69 +94,47 @@ func WriteGGUF(path string, c Config, tok *Tokenizer, src TensorSource, opt GGUF
 		rep.NoVocab = true
 	}
 	header, offsets := encodeGGUFHeader(kvs, ts, ggufDefaultAlignment)
-
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	size := int64(len(header))
+	if len(ts) > 0 {
+		size += offsets[len(ts)-1] + ts[len(ts)-1].bytes
+	}
+	err = writeFile(path, size, false, func(w io.Writer) error {
+		if _, err := w.Write(header); err != nil {
+			return err
+		}
+		pos := int64(len(header))
+		for i, o := range ts {
+			// Pad to the tensor's aligned offset.
+			want := int64(len(header)) + offsets[i]
+			if _, err := w.Write(make([]byte, want-pos)); err != nil {
+				return err
+			}
+			pos = want
+			vals, err := src(TensorInfo{Name: o.local, Shape: reverseDims(o.dims), DType: F32})
+			if err != nil {
+				return fmt.Errorf("tensor %s: %w", o.name, err)
+			}
+			if n := elems(o.dims); int64(len(vals)) != n {
+				return fmt.Errorf("tensor %s: source gave %d values, want %d", o.name, len(vals), n)
+			}
+			b, err := encodeTensor(o.typ, vals, int(o.dims[0]))
+			if err != nil {
+				return fmt.Errorf("tensor %s: %w", o.name, err)
+			}
+			if int64(len(b)) != o.bytes {
+				return fmt.Errorf("tensor %s: encoded %d bytes, want %d", o.name, len(b), o.bytes)
+			}
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+			pos += int64(len(b))
+		}
+		return nil
+	})
 	if err != nil {
-		return fail(err)
+		return rep, err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if _, err := w.Write(header); err != nil {
-		return fail(err)
-	}
-	pos := int64(len(header))
-	for i, o := range ts {
-		// Pad to the tensor's aligned offset.
-		want := int64(len(header)) + offsets[i]
-		if _, err := w.Write(make([]byte, want-pos)); err != nil {
-			return fail(err)
-		}
-		pos = want
-		shape := reverseDims(o.dims)
-		vals, err := src(TensorInfo{Name: o.local, Shape: shape, DType: F32})
-		if err != nil {
-			return fail(fmt.Errorf("tensor %s: %w", o.name, err))
-		}
-		n := int64(1)
-		for _, d := range o.dims {
-			n *= d
-		}
-		if int64(len(vals)) != n {
-			return fail(fmt.Errorf("tensor %s: source gave %d values, want %d", o.name, len(vals), n))
-		}
-		b, err := encodeTensor(o.typ, vals, int(o.dims[0]))
-		if err != nil {
-			return fail(fmt.Errorf("tensor %s: %w", o.name, err))
-		}
-		if int64(len(b)) != o.bytes {
-			return fail(fmt.Errorf("tensor %s: encoded %d bytes, want %d", o.name, len(b), o.bytes))
-		}
-		if _, err := w.Write(b); err != nil {
-			return fail(err)
-		}
-		pos += int64(len(b))
-	}
-	if err := w.Flush(); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fail(err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fail(err)
-	}
-	rep.Bytes = pos
+	rep.Bytes = size
 	return rep, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/memwall/memwall/asm"
@@ -57,7 +58,7 @@ func TestGoldenEncode(t *testing.T) {
 		tok := openTok(t, c.tok, 0)
 		for _, tc := range cases {
 			got := tok.Encode(tc.Text, tc.Bos, tc.Eos)
-			if !equalInts(got, tc.IDs) {
+			if !slices.Equal(got, tc.IDs) {
 				t.Errorf("%s: Encode(%q) =\n%v\nwant\n%v", c.tok, tc.Text, got, tc.IDs)
 			}
 		}
@@ -65,18 +66,6 @@ func TestGoldenEncode(t *testing.T) {
 			t.Errorf("%s: no cases", c.golden)
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 var goldenModels = []struct{ model, logits, generate string }{
@@ -200,7 +189,7 @@ func TestGoldenGenerate(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !equalInts(gen.IDs, c.IDs) {
+				if !slices.Equal(gen.IDs, c.IDs) {
 					i := 0
 					for i < len(gen.IDs) && i < len(c.IDs) && gen.IDs[i] == c.IDs[i] {
 						i++

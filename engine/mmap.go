@@ -59,6 +59,18 @@ func (m *mapping) close() error {
 	return err
 }
 
+// loadInfo is how a file of size bytes was brought in: mapped, or copied
+// whole into the heap.
+func (m *mapping) loadInfo(size int64) LoadInfo {
+	li := LoadInfo{FileBytes: size, Mmap: m.mapped}
+	if m.mapped {
+		li.MappedBytes = size
+	} else {
+		li.CopiedBytes = size
+	}
+	return li
+}
+
 // resident counts the bytes of the mapping currently in physical memory
 // (mincore). For a heap copy everything is resident.
 func (m *mapping) resident() (int64, error) {

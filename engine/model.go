@@ -88,6 +88,27 @@ type Layer struct {
 	W1, W2, W3       Matrix
 }
 
+// blockMatrix is one of a block's seven matrices: its op in the cost model
+// and the profile, its tensor name in a llama2.c checkpoint (after
+// "layers.N."), and where a Layer holds it.
+type blockMatrix struct {
+	op, name string
+	of       func(*Layer) *Matrix
+}
+
+// blockMatrices lists a block's matrices in the order of the forward pass:
+// the one list that code walking them (byte counts, conversion, copies,
+// lookups by name) takes them from.
+var blockMatrices = [...]blockMatrix{
+	{"wq", "attention.wq", func(l *Layer) *Matrix { return &l.Wq }},
+	{"wk", "attention.wk", func(l *Layer) *Matrix { return &l.Wk }},
+	{"wv", "attention.wv", func(l *Layer) *Matrix { return &l.Wv }},
+	{"wo", "attention.wo", func(l *Layer) *Matrix { return &l.Wo }},
+	{"w1", "feed_forward.w1", func(l *Layer) *Matrix { return &l.W1 }},
+	{"w2", "feed_forward.w2", func(l *Layer) *Matrix { return &l.W2 }},
+	{"w3", "feed_forward.w3", func(l *Layer) *Matrix { return &l.W3 }},
+}
+
 // Weights are all of a model's tensors, as views over the mapped file (or
 // over an aligned copy, see Model.Aligned).
 type Weights struct {
@@ -132,6 +153,9 @@ type Model struct {
 	mu      sync.Mutex
 	m       *mapping
 	aligned *Weights
+	// borrowed: m is another Model's mapping (a draft's, DraftModel),
+	// which Close leaves to its owner.
+	borrowed bool
 }
 
 // LoadInfo reports how the model was loaded.
@@ -231,14 +255,7 @@ func newModel(mp *mapping, size int64, path string) (*Model, error) {
 		return nil, err
 	}
 	ts, _ := c.layout()
-	model := &Model{Config: c, Path: path, Tensors: ts, m: mp}
-	model.Load.FileBytes = size
-	model.Load.Mmap = mp.mapped
-	if mp.mapped {
-		model.Load.MappedBytes = size
-	} else {
-		model.Load.CopiedBytes = size
-	}
+	model := &Model{Config: c, Path: path, Tensors: ts, m: mp, Load: mp.loadInfo(size)}
 	w, copied, err := model.views()
 	if err != nil {
 		return nil, err
@@ -284,16 +301,10 @@ func (m *Model) views() (w *Weights, copied int64, err error) {
 	w.Embed = mat("tok_embeddings")
 	for l := range w.Layers {
 		p := fmt.Sprintf("layers.%d.", l)
-		w.Layers[l] = Layer{
-			AttNorm: vec(p + "attention_norm"),
-			FFNNorm: vec(p + "ffn_norm"),
-			Wq:      mat(p + "attention.wq"),
-			Wk:      mat(p + "attention.wk"),
-			Wv:      mat(p + "attention.wv"),
-			Wo:      mat(p + "attention.wo"),
-			W1:      mat(p + "feed_forward.w1"),
-			W2:      mat(p + "feed_forward.w2"),
-			W3:      mat(p + "feed_forward.w3"),
+		L := &w.Layers[l]
+		L.AttNorm, L.FFNNorm = vec(p+"attention_norm"), vec(p+"ffn_norm")
+		for _, bm := range blockMatrices {
+			*bm.of(L) = mat(p + bm.name)
 		}
 	}
 	w.FinalNorm = vec("norm")
@@ -314,6 +325,9 @@ func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.aligned = nil
+	if m.borrowed {
+		return nil
+	}
 	return m.m.close()
 }
 
@@ -342,9 +356,10 @@ func (m *Model) Mapped() bool { return m.m.mapped }
 // matrix once plus the norms and one embedding row.
 func (m *Model) WeightBytes() int64 {
 	var n int64
-	for _, l := range m.W.Layers {
-		for _, mx := range []*Matrix{&l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.W1, &l.W2, &l.W3} {
-			n += mx.Bytes()
+	for i := range m.W.Layers {
+		l := &m.W.Layers[i]
+		for _, bm := range blockMatrices {
+			n += bm.of(l).Bytes()
 		}
 		n += 4 * int64(len(l.AttNorm)+len(l.FFNNorm))
 	}
@@ -390,9 +405,12 @@ func (m *Model) tensor(name string) (vec []float32, mx *Matrix) {
 	case "ffn_norm":
 		return L.FFNNorm, nil
 	}
-	mats := map[string]*Matrix{"attention.wq": &L.Wq, "attention.wk": &L.Wk, "attention.wv": &L.Wv,
-		"attention.wo": &L.Wo, "feed_forward.w1": &L.W1, "feed_forward.w2": &L.W2, "feed_forward.w3": &L.W3}
-	return nil, mats[what]
+	for _, bm := range blockMatrices {
+		if bm.name == what {
+			return nil, bm.of(L)
+		}
+	}
+	return nil, nil
 }
 
 // TensorValues returns a copy of the named tensor's values as fp32 (Q8_0
@@ -458,11 +476,11 @@ func (m *Model) Aligned() (w *Weights, err error) {
 	src := m.W
 	w = &Weights{Layers: make([]Layer, len(src.Layers)), FinalNorm: cpF(src.FinalNorm)}
 	w.Embed = cpM(src.Embed)
-	for i, l := range src.Layers {
-		w.Layers[i] = Layer{
-			AttNorm: cpF(l.AttNorm), FFNNorm: cpF(l.FFNNorm),
-			Wq: cpM(l.Wq), Wk: cpM(l.Wk), Wv: cpM(l.Wv), Wo: cpM(l.Wo),
-			W1: cpM(l.W1), W2: cpM(l.W2), W3: cpM(l.W3),
+	for i := range src.Layers {
+		l, L := &src.Layers[i], &w.Layers[i]
+		L.AttNorm, L.FFNNorm = cpF(l.AttNorm), cpF(l.FFNNorm)
+		for _, bm := range blockMatrices {
+			*bm.of(L) = cpM(*bm.of(l))
 		}
 	}
 	if m.Shared {

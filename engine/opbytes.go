@@ -9,12 +9,8 @@ package engine
 func (m *Model) OpWeightBytes() map[string]int64 {
 	out := map[string]int64{}
 	for i := range m.W.Layers {
-		l := &m.W.Layers[i]
-		for _, x := range []struct {
-			op string
-			mx *Matrix
-		}{{"wq", &l.Wq}, {"wk", &l.Wk}, {"wv", &l.Wv}, {"wo", &l.Wo}, {"w1", &l.W1}, {"w2", &l.W2}, {"w3", &l.W3}} {
-			out[x.op] += x.mx.Bytes()
+		for _, bm := range blockMatrices {
+			out[bm.op] += bm.of(&m.W.Layers[i]).Bytes()
 		}
 	}
 	out["classifier"] = m.W.Cls.Bytes()

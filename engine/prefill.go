@@ -41,12 +41,11 @@ func (s *State) Prefill(ctx context.Context, tokens []int, pos0 int) (logits []f
 	if len(tokens) == 0 {
 		return nil, fmt.Errorf("prefill of no tokens")
 	}
-	for i, t := range tokens {
-		if err := s.checkArgs(t, pos0+i); err != nil {
-			return nil, err
-		}
+	each, err := s.batchArgs(tokens, pos0)
+	if err != nil {
+		return nil, err
 	}
-	if len(tokens) == 1 || s.hooks.active() {
+	if each {
 		for i, t := range tokens {
 			if logits, err = s.Forward(ctx, t, pos0+i); err != nil {
 				return nil, err
@@ -56,28 +55,51 @@ func (s *State) Prefill(ctx context.Context, tokens []int, pos0 int) (logits []f
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer s.M.catchFault(&err)
-	c := s.M.Config
-	n := len(tokens)
-	b := &s.batch
-	b.ensure(s, n)
-	dim := c.Dim
-	for i, t := range tokens {
-		s.embed(t, b.x[i*dim:(i+1)*dim])
-	}
-	for l := 0; l < c.Layers; l++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		s.layerBatch(l, pos0, n)
+	if err := s.runBatch(ctx, tokens, pos0); err != nil {
+		return nil, err
 	}
 	// Only the last position's logits are needed.
-	last := b.x[(n-1)*dim : n*dim]
+	c := s.M.Config
+	dim, n := c.Dim, len(tokens)
 	t := s.tick()
-	s.ops.RMSNorm(s.x, last, s.W.FinalNorm, c.Eps())
+	s.ops.RMSNorm(s.x, s.batch.x[(n-1)*dim:n*dim], s.W.FinalNorm, c.Eps())
 	s.tock("rmsnorm", t, normCost(dim))
 	in := s.input(s.x, &s.qx)
 	s.matvec("classifier", s.logits, &s.W.Cls, in)
 	return s.logits, nil
+}
+
+// batchArgs checks the tokens and positions of a batched pass (Prefill,
+// forwardAll) and says whether to run them token by token instead: one
+// token, or hooks registered, so that every hook sees every position.
+func (s *State) batchArgs(tokens []int, pos0 int) (each bool, err error) {
+	for i, t := range tokens {
+		if err := s.checkArgs(t, pos0+i); err != nil {
+			return false, err
+		}
+	}
+	return len(tokens) == 1 || s.hooks.active(), nil
+}
+
+// runBatch embeds tokens at positions pos0, pos0+1, ... and carries them
+// through every layer together (each weight read once for all of them),
+// leaving their final hidden states, before the last norm, in s.batch.x.
+// The caller guards against faults of the mapped weights.
+func (s *State) runBatch(ctx context.Context, tokens []int, pos0 int) error {
+	c := s.M.Config
+	n := len(tokens)
+	b := &s.batch
+	b.ensure(s, n)
+	for i, t := range tokens {
+		s.embed(t, b.x[i*c.Dim:(i+1)*c.Dim])
+	}
+	for l := 0; l < c.Layers; l++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.layerBatch(l, pos0, n)
+	}
+	return nil
 }
 
 // layerBatch runs positions pos0..pos0+n-1 through layer l. Keys and

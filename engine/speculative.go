@@ -29,7 +29,7 @@ import (
 // The draft shares m's mapped file: it must not be used after m is closed,
 // and closing it does not unmap m.
 func (m *Model) DraftModel(spec string) (*Model, error) {
-	d := &Model{Config: m.Config, Path: m.Path, Tensors: m.Tensors, W: m.W, Load: m.Load}
+	d := &Model{Config: m.Config, Path: m.Path, Tensors: m.Tensors, W: m.W, Load: m.Load, GGUF: m.GGUF, Tok: m.Tok, m: m.m, borrowed: true}
 	d.Load.CopiedBytes, d.Load.Converted = 0, ""
 	if rest, ok := strings.CutPrefix(spec, "layers:"); ok {
 		n, err := strconv.Atoi(rest)
@@ -120,13 +120,13 @@ func (r *Speculation) DecodeTokPerSec() float64 {
 
 // Speculate decodes greedily from ids (prompt with BOS) with the full
 // model's State s and a draft's State (nil, or K == 0, for plain greedy
-// decoding through the same loop): both get the prompt by Prefill, then
-// each round the draft proposes up to K tokens and s verifies them in one
-// batched pass. The tokens are exactly those greedy Generate produces
-// with s (the batched pass computes each position as Forward does), and
-// stop at the same places: the step limit, BOS, EOS when asked. onToken
-// gets each generated token (Time is the round's time shared among its
-// tokens). With a nil tok no text is decoded.
+// decoding): both get the prompt by Prefill, then the engine's one decoding
+// loop (State.decode) runs, in which each round the draft proposes up to K
+// tokens and s verifies them in one batched pass. The tokens are exactly
+// those greedy Generate produces with s (the batched pass computes each
+// position as Forward does), and stop at the same places: the step limit,
+// BOS, EOS when asked. onToken gets each generated token (Time is the
+// round's time shared among its tokens). With a nil tok no text is decoded.
 func Speculate(ctx context.Context, s, draft *State, tok *Tokenizer, ids []int, opt SpecOptions, onToken func(Token) error) (*Speculation, error) {
 	if len(ids) == 0 {
 		return nil, errors.New("nothing to generate from: no tokens")
@@ -173,101 +173,8 @@ func Speculate(ctx context.Context, s, draft *State, tok *Tokenizer, ids []int, 
 			}
 		}
 	}
-	t0 := time.Now()
-	pos, cur := p, ids[p]
-	dv := p // positions of the draft's cache that hold the sequence
-	var sb []byte
-	drafts := make([]int, 0, k)
-	toks := make([]int, 0, k+1)
-	for pos < steps {
-		round := time.Now()
-		kk := min(k, steps-1-pos)
-		td := time.Now()
-		// The draft catches up (after a round that accepted everything,
-		// its cache lacks the last drafted token) and proposes kk tokens.
-		for ; kk > 0 && dv < pos; dv++ {
-			if _, err := draft.Forward(ctx, r.IDs[dv], dv); err != nil {
-				return fail(err)
-			}
-			r.DraftPasses++
-		}
-		drafts = drafts[:0]
-		t := cur
-		for j := 0; j < kk; j++ {
-			logits, err := draft.Forward(ctx, t, pos+j)
-			if err != nil {
-				return fail(err)
-			}
-			r.DraftPasses++
-			t = Argmax(logits)
-			drafts = append(drafts, t)
-		}
-		toks = append(append(toks[:0], cur), drafts...)
-		tv := time.Now()
-		r.DraftTime += tv.Sub(td)
-		rows, err := s.forwardAll(ctx, toks, pos)
-		if err != nil {
-			return fail(err)
-		}
-		r.VerifyTime += time.Since(tv)
-		r.Passes++
-		r.Drafted += kk
-		// Keep the drafts the full model agrees with, then its own token.
-		var out []int
-		for i := range toks {
-			next := Argmax(rows[i*s.M.Vocab : (i+1)*s.M.Vocab])
-			out = append(out, next)
-			if i == kk || next != drafts[i] {
-				break
-			}
-		}
-		a := len(out) - 1
-		r.Accepted += a
-		if kk > 0 {
-			dv = pos + min(a+1, kk) // the draft's rows hold cur and the accepted drafts
-		}
-		dt := time.Since(round) / time.Duration(len(out))
-		for _, next := range out {
-			switch {
-			case opt.Through:
-			case next == BOS:
-				r.Stopped = "bos"
-			case opt.StopAtEOS && next == EOS:
-				r.Stopped = "eos"
-			}
-			if r.Stopped != "steps" {
-				break
-			}
-			if len(r.Times) == 0 {
-				r.TimeToFirst = time.Since(start)
-			}
-			r.IDs = append(r.IDs, next)
-			r.Times = append(r.Times, dt)
-			var piece string
-			if tok != nil {
-				piece = tok.Decode(cur, next)
-				sb = append(sb, piece...)
-			}
-			pos++
-			if onToken != nil {
-				if err := onToken(Token{ID: next, Piece: piece, Pos: pos, Time: dt}); err != nil {
-					r.Text, r.Elapsed, r.Decode = string(sb), time.Since(start), time.Since(t0)
-					return r, err
-				}
-			}
-			cur = next
-		}
-		if r.Stopped != "steps" {
-			break
-		}
-		if err := ctx.Err(); err != nil {
-			r.Stopped = "cancelled"
-			r.Text, r.Elapsed, r.Decode = string(sb), time.Since(start), time.Since(t0)
-			return r, err
-		}
-	}
-	r.Text, r.Elapsed, r.Decode = string(sb), time.Since(start), time.Since(t0)
-	return r, nil
+	err := s.decode(ctx, &decoding{draft: draft, k: k, end: steps, stopAtEOS: opt.StopAtEOS, through: opt.Through, tok: tok, onToken: onToken}, r, p, p, start)
+	return r, err
 }
 
 // forwardAll runs tokens at positions pos0, pos0+1, ... as Prefill does
@@ -282,12 +189,11 @@ func (s *State) forwardAll(ctx context.Context, tokens []int, pos0 int) (rows []
 		s.allLogits = make([]float32, n*c.Vocab)
 	}
 	out := s.allLogits[:n*c.Vocab]
-	for i, t := range tokens {
-		if err := s.checkArgs(t, pos0+i); err != nil {
-			return nil, err
-		}
+	each, err := s.batchArgs(tokens, pos0)
+	if err != nil {
+		return nil, err
 	}
-	if n == 1 || s.hooks.active() {
+	if each {
 		for i, t := range tokens {
 			logits, err := s.Forward(ctx, t, pos0+i)
 			if err != nil {
@@ -299,18 +205,10 @@ func (s *State) forwardAll(ctx context.Context, tokens []int, pos0 int) (rows []
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer s.M.catchFault(&err)
-	b := &s.batch
-	b.ensure(s, n)
-	dim := c.Dim
-	for i, t := range tokens {
-		s.embed(t, b.x[i*dim:(i+1)*dim])
+	if err := s.runBatch(ctx, tokens, pos0); err != nil {
+		return nil, err
 	}
-	for l := 0; l < c.Layers; l++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		s.layerBatch(l, pos0, n)
-	}
+	b, dim := &s.batch, c.Dim
 	t := s.tick()
 	for i := 0; i < n; i++ {
 		s.ops.RMSNorm(b.xb[i*dim:(i+1)*dim], b.x[i*dim:(i+1)*dim], s.W.FinalNorm, c.Eps())

@@ -93,6 +93,42 @@ func checkSame(t *testing.T, where string, got *Speculation, want *Generation) {
 	}
 }
 
+// A draft shares its model's mapping: it answers for it like the model
+// (Mapped, Resident, an aligned copy), and closing it leaves the model's
+// file mapped.
+func TestDraftSharesMapping(t *testing.T) {
+	m := openModel(t, "stories260K.bin")
+	for _, spec := range []string{"layers:2", "q8_0,f16"} {
+		d, err := m.DraftModel(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Mapped() != m.Mapped() {
+			t.Errorf("%s: draft mapped %v, model %v", spec, d.Mapped(), m.Mapped())
+		}
+		if _, err := d.Resident(); err != nil {
+			t.Errorf("%s: Resident: %v", spec, err)
+		}
+		s, err := NewState(d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetLayout(LayoutAligned); err != nil {
+			t.Errorf("%s: aligned copy of the draft: %v", spec, err)
+		}
+		if err := d.Close(); err != nil {
+			t.Errorf("%s: Close: %v", spec, err)
+		}
+	}
+	s, err := NewState(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Forward(t.Context(), BOS, 0); err != nil {
+		t.Fatalf("the model after closing its drafts: %v", err)
+	}
+}
+
 func TestDraftModelErrors(t *testing.T) {
 	m := openModel(t, "stories260K.bin")
 	for _, spec := range []string{"layers:0", "layers:5", "layers:x", "q4_0", "int3"} {

@@ -3,6 +3,7 @@ package engine
 import (
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,23 +73,11 @@ func TestMergeMatchesLlama2c(t *testing.T) {
 			text := b.String()
 			got := tk.Encode(text, true, false)
 			want := tk.encodeWith(text, true, tk.mergeQuadratic)
-			if !equalIDs(got, want) {
+			if !slices.Equal(got, want) {
 				t.Fatalf("%s: %q:\n heap      %v\n quadratic %v", name, text, got, want)
 			}
 		}
 	}
-}
-
-func equalIDs(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // BenchmarkEncodeLong times encoding 1 MB of text, which llama2.c's

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -77,7 +78,7 @@ func WriteCheckpointContext(ctx context.Context, path string, c Config, src Tens
 	return writeCheckpoint(ctx, path, c, src, true)
 }
 
-func writeCheckpoint(ctx context.Context, path string, c Config, src TensorSource, noReplace bool) (err error) {
+func writeCheckpoint(ctx context.Context, path string, c Config, src TensorSource, noReplace bool) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
@@ -86,7 +87,66 @@ func writeCheckpoint(ctx context.Context, path string, c Config, src TensorSourc
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if free := freeBytes(filepath.Dir(path)); free >= 0 && free < size {
+	return writeFile(path, size, noReplace, func(w io.Writer) error {
+		if _, err := w.Write(c.encodeHeader()); err != nil {
+			return err
+		}
+		var buf []byte
+		for _, t := range ts {
+			if ctx.Err() != nil {
+				return fmt.Errorf("stopped before tensor %s: %w", t.Name, context.Cause(ctx))
+			}
+			var vals []float32
+			var err error
+			if t.Skipped {
+				vals = legacyRopeTable(c, t.Name)
+			} else if vals, err = src(t); err != nil {
+				return fmt.Errorf("tensor %s: %w", t.Name, err)
+			}
+			if int64(len(vals)) != t.Elems() {
+				return fmt.Errorf("tensor %s: source gave %d values, want %d", t.Name, len(vals), t.Elems())
+			}
+			if t.DType == F32 {
+				// In slices of 256k values, so that an interrupt does not
+				// wait for a whole embedding (98 MB for stories110M) to be
+				// encoded and written.
+				for off := 0; off < len(vals); off += 1 << 18 {
+					if ctx.Err() != nil {
+						return fmt.Errorf("stopped in tensor %s: %w", t.Name, context.Cause(ctx))
+					}
+					buf = appendF32(buf[:0], vals[off:min(len(vals), off+1<<18)])
+					if _, err := w.Write(buf); err != nil {
+						return fmt.Errorf("tensor %s: %w", t.Name, err)
+					}
+				}
+				continue
+			}
+			q := make([]int8, len(vals))
+			sc := make([]float32, len(vals)/c.GroupSize)
+			asm.MustNew("scalar", 1).Quantize(q, sc, vals, c.GroupSize)
+			buf = buf[:0]
+			for _, v := range q {
+				buf = append(buf, byte(v))
+			}
+			buf = appendF32(buf, sc)
+			if _, err := w.Write(buf); err != nil {
+				return fmt.Errorf("tensor %s: %w", t.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// writeFile writes the file at path through a temporary file beside it, so
+// that a failed write leaves nothing behind that looks complete: write
+// fills it (buffered), then it is synced, made readable by everyone (a
+// model is meant to be shared: one copy in the page cache for every
+// kernel on the machine) and moved into place, by publish when noReplace
+// (never replacing a file that appeared meanwhile), else by rename. size,
+// when positive, is checked against the free space first; a full file
+// system is a *DiskFullError either way. Other errors say "writing path".
+func writeFile(path string, size int64, noReplace bool, write func(w io.Writer) error) (err error) {
+	if free := freeBytes(filepath.Dir(path)); size > 0 && free >= 0 && free < size {
 		return &DiskFullError{Path: path, Need: size, Avail: free, Err: syscall.ENOSPC}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
@@ -99,76 +159,32 @@ func writeCheckpoint(ctx context.Context, path string, c Config, src TensorSourc
 			os.Remove(tmp.Name())
 			if isNoSpace(err) {
 				err = &DiskFullError{Path: path, Need: size, Avail: -1, Err: err}
+			} else {
+				err = fmt.Errorf("writing %s: %w", path, err)
 			}
 		}
 	}()
 	w := bufio.NewWriterSize(tmp, 1<<20)
-	if _, err := w.Write(c.encodeHeader()); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	var buf []byte
-	for _, t := range ts {
-		if ctx.Err() != nil {
-			return fmt.Errorf("writing %s: stopped before tensor %s: %w", path, t.Name, context.Cause(ctx))
-		}
-		var vals []float32
-		if t.Skipped {
-			vals = legacyRopeTable(c, t.Name)
-		} else if vals, err = src(t); err != nil {
-			return fmt.Errorf("writing %s: tensor %s: %w", path, t.Name, err)
-		}
-		if int64(len(vals)) != t.Elems() {
-			return fmt.Errorf("writing %s: tensor %s: source gave %d values, want %d", path, t.Name, len(vals), t.Elems())
-		}
-		if t.DType == F32 {
-			// In slices of 256k values, so that an interrupt does not wait
-			// for a whole embedding (98 MB for stories110M) to be encoded
-			// and written.
-			for off := 0; off < len(vals); off += 1 << 18 {
-				if ctx.Err() != nil {
-					return fmt.Errorf("writing %s: stopped in tensor %s: %w", path, t.Name, context.Cause(ctx))
-				}
-				buf = appendF32(buf[:0], vals[off:min(len(vals), off+1<<18)])
-				if _, err := w.Write(buf); err != nil {
-					return fmt.Errorf("writing %s: tensor %s: %w", path, t.Name, err)
-				}
-			}
-			continue
-		}
-		q := make([]int8, len(vals))
-		sc := make([]float32, len(vals)/c.GroupSize)
-		asm.MustNew("scalar", 1).Quantize(q, sc, vals, c.GroupSize)
-		buf = buf[:0]
-		for _, v := range q {
-			buf = append(buf, byte(v))
-		}
-		buf = appendF32(buf, sc)
-		if _, err := w.Write(buf); err != nil {
-			return fmt.Errorf("writing %s: tensor %s: %w", path, t.Name, err)
-		}
+	if err := write(w); err != nil {
+		return err
 	}
 	if err := w.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return err
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return err
 	}
-	// A temporary file is private; a model is meant to be shared (one
-	// copy in the page cache for every kernel on the machine).
 	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return err
 	}
 	if noReplace {
-		if err := publish(tmp.Name(), path); err != nil {
-			return fmt.Errorf("writing %s: %w", path, err)
-		}
-		return nil
+		return publish(tmp.Name(), path)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return err
 	}
 	syncDir(filepath.Dir(path))
 	return nil

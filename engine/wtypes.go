@@ -110,13 +110,13 @@ func KernelFor(ops *asm.Ops, t WeightType) string {
 }
 
 // matrices lists every distinct weight matrix (the classifier once when
-// it is the embedding).
+// it is the embedding), in the order of namedMatrices.
 func (w *Weights) matrices(shared bool) []*Matrix {
-	var ms []*Matrix
-	ms = append(ms, &w.Embed)
+	ms := []*Matrix{&w.Embed}
 	for i := range w.Layers {
-		l := &w.Layers[i]
-		ms = append(ms, &l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.W1, &l.W2, &l.W3)
+		for _, bm := range blockMatrices {
+			ms = append(ms, bm.of(&w.Layers[i]))
+		}
 	}
 	if !shared {
 		ms = append(ms, &w.Cls)
@@ -361,12 +361,9 @@ func (m *Model) matrixNames() []namedMatrix {
 	w := m.W
 	out := []namedMatrix{{"tok_embeddings", &w.Embed}}
 	for i := range w.Layers {
-		l := &w.Layers[i]
-		p := fmt.Sprintf("layers.%d.", i)
-		out = append(out, namedMatrix{p + "attention.wq", &l.Wq}, namedMatrix{p + "attention.wk", &l.Wk},
-			namedMatrix{p + "attention.wv", &l.Wv}, namedMatrix{p + "attention.wo", &l.Wo},
-			namedMatrix{p + "feed_forward.w1", &l.W1}, namedMatrix{p + "feed_forward.w2", &l.W2},
-			namedMatrix{p + "feed_forward.w3", &l.W3})
+		for _, bm := range blockMatrices {
+			out = append(out, namedMatrix{fmt.Sprintf("layers.%d.%s", i, bm.name), bm.of(&w.Layers[i])})
+		}
 	}
 	if !m.Shared {
 		out = append(out, namedMatrix{"output", &w.Cls})
