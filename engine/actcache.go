@@ -226,10 +226,22 @@ func (s *State) LogitLens(resid, out []float32) (err error) {
 	if len(resid) != c.Dim || len(out) != c.Vocab {
 		return fmt.Errorf("logit lens: residual of %d values and %d logits, want %d and %d", len(resid), len(out), c.Dim, c.Vocab)
 	}
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer s.M.catchFault(&err)
 	x := make([]float32, c.Dim)
 	s.ops.RMSNorm(x, resid, s.W.FinalNorm, c.Eps())
-	s.W.Cls.MulVec(s.ops, out, x) // whatever the classifier's weight type
+	return s.Unembed(x, out)
+}
+
+// Unembed applies the classifier (whatever its weight type) to a vector
+// already through the final norm, reading the mapped weights under the
+// same fault guard as Forward: a file truncated underneath gives an error,
+// not a SIGBUS.
+func (s *State) Unembed(normed, out []float32) (err error) {
+	c := s.M.Config
+	if len(normed) != c.Dim || len(out) != c.Vocab {
+		return fmt.Errorf("unembed: vector of %d values and %d logits, want %d and %d", len(normed), len(out), c.Dim, c.Vocab)
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.M.catchFault(&err)
+	s.W.Cls.MulVec(s.ops, out, normed)
 	return nil
 }

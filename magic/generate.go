@@ -180,8 +180,8 @@ func (s *Interpreter) decode(ctx context.Context, ids []int, g genOptions, onPie
 	if n < g.n {
 		r.stopped = "context full"
 	}
-	sampler, err := g.sampler()
-	if err != nil {
+	// The sampler's options are checked before any work.
+	if _, err := g.sampler(); err != nil {
 		return nil, err
 	}
 	s.ids = ids
@@ -193,7 +193,7 @@ func (s *Interpreter) decode(ctx context.Context, ids []int, g genOptions, onPie
 	if prof != nil {
 		st.Profile = prof.prefill
 	}
-	err = s.feed(ctx, len(ids)-1)
+	err := s.feed(ctx, len(ids)-1)
 	st.Profile = nil
 	r.prefill = time.Since(start)
 	if err != nil {
@@ -208,42 +208,34 @@ func (s *Interpreter) decode(ctx context.Context, ids []int, g genOptions, onPie
 		st.Profile = prof.decode
 		defer func() { st.Profile = nil }()
 	}
-	token, pos := ids[len(ids)-1], len(ids)-1
+	// The rest goes through the engine's one decoding loop: the last
+	// context token's pass yields the first prediction.
 	decStart := time.Now()
-	for i := 0; i < n; i++ {
-		t0 := time.Now()
-		logits, err := st.Forward(ctx, token, pos)
-		if err != nil {
-			s.done = min(s.done, pos)
-			r.stopped = "error"
-			if ctx.Err() != nil {
-				r.stopped = "interrupted"
+	var gen *engine.Generation
+	if n > 0 {
+		opt := engine.GenerateOptions{Steps: len(ids) - 1 + n, Temperature: float32(g.temperature), TopP: float32(g.topP), TopK: g.topK, Seed: uint64(g.seed)}
+		gen, err = st.Continue(ctx, s.tok, ids, len(ids)-1, opt, func(t engine.Token) error {
+			if onPiece != nil {
+				onPiece(t.Piece)
 			}
-			r.elapsed = time.Since(start)
-			return r, err
-		}
-		t1 := time.Now()
-		next := sampler.Sample(logits)
-		if prof != nil {
-			prof.decode.Add("sampling", time.Since(t1), 4*int64(len(logits)), 4*int64(len(logits)))
-		}
-		dt := time.Since(t0)
-		s.done = pos + 1
-		if next == engine.BOS {
+			return nil
+		})
+	}
+	if gen != nil {
+		// The cache holds every position but the last token's.
+		s.ids, r.times, s.done = gen.IDs, gen.Times, len(gen.IDs)-1
+		switch {
+		case gen.Stopped == "bos":
 			r.stopped = "bos"
-			break
-		}
-		s.ids = append(s.ids, next)
-		r.times = append(r.times, dt)
-		if onPiece != nil {
-			onPiece(s.tok.Decode(token, next))
-		}
-		token, pos = next, pos+1
-		if err := ctx.Err(); err != nil {
+		case err != nil && ctx.Err() != nil:
 			r.stopped = "interrupted"
-			r.elapsed = time.Since(start)
-			return r, err
+		case err != nil:
+			r.stopped = "error"
 		}
+	}
+	if err != nil {
+		r.elapsed = time.Since(start)
+		return r, err
 	}
 	if prof != nil {
 		prof.wall += time.Since(decStart)

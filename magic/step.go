@@ -295,12 +295,12 @@ func (s *Interpreter) stepBundle(seen []stepEvent, mode string, compute, wall ti
 		logits = append([]float32(nil), last.data...)
 	case isResid || last.name == engine.HookLnFinal:
 		logits = make([]float32, cfg.Vocab)
+		lens := s.st.LogitLens
 		if last.name == engine.HookLnFinal {
-			s.st.W.Cls.MulVec(s.ops, logits, last.data)
-		} else {
-			if s.st.LogitLens(last.data, logits) != nil { // a residual of another size: no lens
-				logits = nil
-			}
+			lens = s.st.Unembed
+		}
+		if lens(last.data, logits) != nil { // a vector of another size, or a fault: no lens
+			logits = nil
 		}
 	}
 	if logits != nil {
