@@ -5,7 +5,6 @@ package asm
 import (
 	"fmt"
 	"math"
-	"sync"
 )
 
 // simdImpl is the handful of assembly routines a SIMD variant provides; the
@@ -320,19 +319,14 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 // core on the machines this runs on) beside the widened vectors.
 const q8TileBytes = 192 << 10
 
-var q8Scratch16 = sync.Pool{New: func() any { return new([]int16) }}
-
 // matMulQ8Blocked is MatMulQ8 through gemmQ8: the vectors widened to int16
 // once, then for each tile of rows, three vectors at a time over pairs of
 // rows; an odd row of a tile and the one or two vectors left over go
 // through gemvQ8, which sums a row exactly as gemmQ8 does. Checked shapes
 // only (the caller has bounds-checked every slice).
 func (s *simdImpl) matMulQ8Blocked(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, rows, cols, gpr, cpg int) {
-	p := q8Scratch16.Get().(*[]int16)
-	if cap(*p) < n*cols {
-		*p = make([]int16, n*cols)
-	}
-	x16 := (*p)[:n*cols]
+	p := i16Scratch.get(n * cols)
+	x16 := *p
 	for i, v := range xq[:n*cols] {
 		x16[i] = int16(v)
 	}
@@ -355,5 +349,5 @@ func (s *simdImpl) matMulQ8Blocked(out []float32, ldo int, wq []int8, ws []float
 			s.gemvQ8(&out[b*ldo+r0], &wq[r0*cols], &ws[r0*gpr], &xq[b*cols], &xs[b*gpr], nr, cols, cpg, gpr)
 		}
 	}
-	q8Scratch16.Put(p)
+	i16Scratch.put(p)
 }

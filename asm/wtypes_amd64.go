@@ -88,11 +88,8 @@ func matVecQ4Pairs(
 		_ = w[rows*rb-1]
 		_ = xq[nb*BlockSize-1]
 		_ = xs[nb-1]
-		bp := pairScratch.Get().(*[]float32)
-		if cap(*bp) < nb {
-			*bp = make([]float32, nb)
-		}
-		c := (*bp)[:nb]
+		bp := f32Scratch.get(nb)
+		c := *bp
 		for b := range c {
 			var s int32
 			for _, v := range xq[b*BlockSize : (b+1)*BlockSize] {
@@ -107,6 +104,6 @@ func matVecQ4Pairs(
 		for r := 4 * q; r < rows; r++ {
 			out[r] = one(&w[r*rb], &xq[0], &xs[0], &c[0], nb)
 		}
-		pairScratch.Put(bp)
+		f32Scratch.put(bp)
 	}
 }

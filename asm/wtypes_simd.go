@@ -2,8 +2,6 @@
 
 package asm
 
-import "sync"
-
 // The Go side of the SIMD kernels of the new weight types: each
 // architecture provides a four-row and a one-row routine per type, and
 // these wrappers lay out the rows as the fp32 and int8 kernels do. With
@@ -71,11 +69,8 @@ func matVecBF16Pairs(
 		m := cols &^ 15
 		clear(out)
 		if m > 0 {
-			bp := pairScratch.Get().(*[]float32)
-			if cap(*bp) < m {
-				*bp = make([]float32, m)
-			}
-			xp := (*bp)[:m]
+			bp := f32Scratch.get(m)
+			xp := *bp
 			for c := 0; c < m; c += 16 {
 				xc, pc := x[c:c+16:c+16], xp[c:c+16:c+16]
 				for k := 0; k < 8; k++ {
@@ -89,7 +84,7 @@ func matVecBF16Pairs(
 			for r := 4 * q; r < rows; r++ {
 				out[r] = one(&w[r*cols], &xp[0], m)
 			}
-			pairScratch.Put(bp)
+			f32Scratch.put(bp)
 		}
 		if m == cols {
 			return
@@ -104,10 +99,6 @@ func matVecBF16Pairs(
 		}
 	}
 }
-
-// pairScratch holds the deinterleaved x of matVecBF16Pairs, one per
-// goroutine at a time.
-var pairScratch = sync.Pool{New: func() any { return new([]float32) }}
 
 func matVecBlocks(
 	four func(w *byte, stride int, xq *int8, xs *float32, nb int, out *float32, ostride int),
