@@ -103,21 +103,10 @@ func neonRows(out []float32, wq []int8, ws []float32, x []int8, xs []float32, sh
 // matVecQ8NEONAny is MatVecQ8 for group sizes that are not a multiple of
 // 16 (it is called only for those).
 func matVecQ8NEONAny(out []float32, wq []int8, ws []float32, xq []int8, xs []float32, gs int) {
-	rows, cols := len(out), len(xq)
-	if rows == 0 {
+	cols, gpr, ok := q8MatVecShape(out, wq, ws, xq, xs, gs)
+	if !ok {
 		return
 	}
-	gpr := 0
-	if gs > 0 {
-		gpr = cols / gs
-	}
-	if gpr == 0 {
-		clear(out)
-		return
-	}
-	_ = wq[rows*cols-1]
-	_ = ws[rows*gpr-1]
-	_ = xs[gpr-1]
 	sh := q8ShapeOf(gs, 16, false)
 	p := i8Scratch.get(sh.chunkBytes(gpr))
 	neonRows(out, wq, ws, sh.chunked(*p, xq, gpr), xs, sh, cols, gpr)

@@ -80,6 +80,27 @@ func (sh q8Shape) chunked(buf, x []int8, gpr int) []int8 {
 	return buf[:o]
 }
 
+// q8MatVecShape is q8MatMulShape for one vector: cols and groups per row,
+// ok false when there is nothing to multiply (no rows, or no whole group
+// in a row, when it clears out).
+func q8MatVecShape(out []float32, wq []int8, ws []float32, xq []int8, xs []float32, gs int) (cols, gpr int, ok bool) {
+	rows, cols := len(out), len(xq)
+	if rows == 0 {
+		return cols, 0, false
+	}
+	if gs > 0 {
+		gpr = cols / gs
+	}
+	if gpr == 0 {
+		clear(out)
+		return cols, 0, false
+	}
+	_ = wq[rows*cols-1]
+	_ = ws[rows*gpr-1]
+	_ = xs[gpr-1]
+	return cols, gpr, true
+}
+
 // q8MatMulShape reads a MatMulQ8 call's shape from its slices: cols per
 // vector, rows of w and groups per row. ok is false when there is nothing
 // to multiply (no vectors or rows; with no whole group in a row it also

@@ -61,21 +61,10 @@ func q8rowsRun(out []float32, wq []int8, ws []float32, x []int8, xs []float32, s
 // matVecQ8Rows is MatVecQ8 on q8rowsAVX2: any group size, the portable
 // loop's bits.
 func matVecQ8Rows(out []float32, wq []int8, ws []float32, xq []int8, xs []float32, gs int) {
-	rows, cols := len(out), len(xq)
-	if rows == 0 {
+	cols, gpr, ok := q8MatVecShape(out, wq, ws, xq, xs, gs)
+	if !ok {
 		return
 	}
-	gpr := 0
-	if gs > 0 {
-		gpr = cols / gs
-	}
-	if gpr == 0 {
-		clear(out) // no whole group, as the portable loop sums
-		return
-	}
-	_ = wq[rows*cols-1]
-	_ = ws[rows*gpr-1]
-	_ = xs[gpr-1]
 	sh := q8ShapeOf(gs, 32, true)
 	var p *[]int8
 	x := xq

@@ -203,14 +203,6 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 		}
 	}
 	matVecQ8 := func(out []float32, wq []int8, ws []float32, xq []int8, xs []float32, gs int) {
-		rows, cols := len(out), len(xq)
-		if rows == 0 {
-			return
-		}
-		if cols == 0 {
-			clear(out)
-			return
-		}
 		if !s.q8fits(gs) {
 			if s.q8any != nil {
 				s.q8any(out, wq, ws, xq, xs, gs)
@@ -219,26 +211,13 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 			}
 			return
 		}
-		gpr := cols / gs
-		if gpr == 0 {
-			clear(out) // gs > cols: no whole group, as the portable loop sums
+		cols, gpr, ok := q8MatVecShape(out, wq, ws, xq, xs, gs)
+		if !ok {
 			return
 		}
-		_ = wq[rows*cols-1]
-		_ = ws[rows*gpr-1]
-		_ = xs[gpr-1]
-		s.gemvQ8(&out[0], &wq[0], &ws[0], &xq[0], &xs[0], rows, cols, gs/s.q8chunk, gpr)
+		s.gemvQ8(&out[0], &wq[0], &ws[0], &xq[0], &xs[0], len(out), cols, gs/s.q8chunk, gpr)
 	}
 	matMulQ8 := func(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, gs int) {
-		if n == 0 {
-			return
-		}
-		cols := len(xq) / n
-		rows := len(wq) / cols
-		gpr := cols / gs
-		if rows == 0 {
-			return
-		}
 		if !s.q8fits(gs) {
 			if s.q8anyMM != nil {
 				s.q8anyMM(out, ldo, wq, ws, xq, xs, n, gs)
@@ -247,15 +226,10 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 			}
 			return
 		}
-		if gpr == 0 {
-			matMulQ8Go4(out, ldo, wq, ws, xq, xs, n, gs)
+		cols, rows, gpr, ok := q8MatMulShape(out, ldo, wq, ws, xq, xs, n, gs)
+		if !ok {
 			return
 		}
-		_ = out[(n-1)*ldo+rows-1]
-		_ = wq[rows*cols-1]
-		_ = ws[rows*gpr-1]
-		_ = xq[n*cols-1]
-		_ = xs[n*gpr-1]
 		if s.gemmQ8 != nil && n >= 3 {
 			s.matMulQ8Blocked(out, ldo, wq, ws, xq, xs, n, rows, cols, gpr, gs/s.q8chunk)
 			return
