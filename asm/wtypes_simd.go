@@ -28,24 +28,50 @@ func matVecH16(
 		}
 		_ = w[rows*cols-1]
 		m := cols &^ 7
-		q := rows / 4
-		for i := 0; i < q; i++ {
-			four(&w[i*cols], 2*q*cols, &x[0], m, &out[i], 4*q)
+		h16Rows(four, one, out, w, x, cols, m, true)
+		h16Tails(out, w, x, cols, m, conv)
+	}
+}
+
+// h16Rows sets out[r] to the sum the kernels give of the first m columns
+// of row r of w (rows ldw values apart) with xk, four rows a call: with
+// q = len(out)/4, block i is rows i, i+q, i+2q, i+3q when spread, else
+// rows 4i to 4i+3; the rows past 4q go one at a time. The caller has
+// checked the slices.
+func h16Rows(
+	four func(w *uint16, stride int, x *float32, n int, out *float32, ostride int),
+	one func(w *uint16, x *float32, n int) float32,
+	out []float32, w []uint16, xk []float32, ldw, m int, spread bool,
+) {
+	rows := len(out)
+	q := rows / 4
+	step, apart := 4, 1 // block i starts at row i·step, its rows apart rows from each other
+	if spread {
+		step, apart = 1, q
+	}
+	for i := 0; i < q; i++ {
+		r := i * step
+		four(&w[r*ldw], 2*apart*ldw, &xk[0], m, &out[r], 4*apart)
+	}
+	for r := 4 * q; r < rows; r++ {
+		out[r] = one(&w[r*ldw], &xk[0], m)
+	}
+}
+
+// h16Tails adds to each out[r] the products of columns m to len(x) of row
+// r of w (rows ldw values apart) with x, in order.
+func h16Tails(out []float32, w []uint16, x []float32, ldw, m int, conv func(uint16) float32) {
+	cols := len(x)
+	if m == cols {
+		return
+	}
+	for r := range out {
+		s := out[r]
+		row := w[r*ldw : r*ldw+cols]
+		for j := m; j < cols; j++ {
+			s += float32(conv(row[j]) * x[j])
 		}
-		for r := 4 * q; r < rows; r++ {
-			out[r] = one(&w[r*cols], &x[0], m)
-		}
-		if m == cols {
-			return
-		}
-		for r := range out {
-			s := out[r]
-			row := w[r*cols : (r+1)*cols]
-			for j := m; j < cols; j++ {
-				s += float32(conv(row[j]) * x[j])
-			}
-			out[r] = s
-		}
+		out[r] = s
 	}
 }
 
@@ -77,26 +103,10 @@ func matVecBF16Pairs(
 					pc[k], pc[8+k] = xc[2*k], xc[2*k+1]
 				}
 			}
-			q := rows / 4
-			for i := 0; i < q; i++ {
-				four(&w[i*cols], 2*q*cols, &xp[0], m, &out[i], 4*q)
-			}
-			for r := 4 * q; r < rows; r++ {
-				out[r] = one(&w[r*cols], &xp[0], m)
-			}
+			h16Rows(four, one, out, w, xp, cols, m, true)
 			f32Scratch.put(bp)
 		}
-		if m == cols {
-			return
-		}
-		for r := range out {
-			s := out[r]
-			row := w[r*cols : (r+1)*cols]
-			for j := m; j < cols; j++ {
-				s += float32(BF16ToF32(row[j]) * x[j])
-			}
-			out[r] = s
-		}
+		h16Tails(out, w, x, cols, m, BF16ToF32)
 	}
 }
 
