@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "spread_amd64.h"
+#include "hsum_amd64.h"
 
 // AVX2+FMA kernels. The layout mirrors avx512_amd64.s with 8-lane YMM
 // registers: one 8-lane accumulator per output, column chunks of 8 added in
@@ -37,16 +38,6 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 	NEGQ    CX;                    \
 	LEAQ    tailmask<>+32(SB), AX; \
 	VMOVDQU (AX)(CX*4), M
-
-// HSUM8 folds the 8 lanes of Y (X is its low half) into the low lane of X;
-// TX is scratch.
-#define HSUM8(Y, X, TX) \
-	VEXTRACTF128 $1, Y, TX; \
-	VADDPS       TX, X, X;  \
-	VMOVHLPS     X, X, TX;  \
-	VADDPS       TX, X, X;  \
-	VMOVSHDUP    X, TX;     \
-	VADDSS       TX, X, X
 
 // func dotAVX2(a, b *float32, n int) float32
 TEXT ·dotAVX2(SB), NOSPLIT, $0-28
