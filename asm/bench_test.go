@@ -3,10 +3,11 @@ package asm
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/memwall/memwall/inspect"
 )
 
 // Benchmarks at stories110M's shapes (dim 768, hidden 2048, vocab 32000) and
@@ -306,18 +307,11 @@ func BenchmarkSplit(b *testing.B) {
 				hand = append(hand, float64(time.Since(t).Nanoseconds())/reps/1e3)
 			}
 			b.StopTimer()
-			m1, m2 := median(t1), median(t2)
+			m1, m2 := inspect.Percentile(t1, 50), inspect.Percentile(t2, 50)
 			b.ReportMetric(m1, "us-1t")
 			b.ReportMetric(m2, "us-2t")
 			b.ReportMetric(m1/m2, "speedup")
-			b.ReportMetric(median(hand), "us-handoff")
+			b.ReportMetric(inspect.Percentile(hand, 50), "us-handoff")
 		})
 	}
-}
-
-// median is the middle of v (the upper middle for an even count).
-func median(v []float64) float64 {
-	v = slices.Clone(v)
-	slices.Sort(v)
-	return v[len(v)/2]
 }

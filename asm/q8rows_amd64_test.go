@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/memwall/memwall/inspect"
 )
 
 // The AVX2 int8 kernel gives the portable loop's bits at every group size
@@ -112,7 +114,7 @@ func BenchmarkQ8AVX2Kernels(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			a, q := median(gbps[0]), median(gbps[1])
+			a, q := inspect.Percentile(gbps[0], 50), inspect.Percentile(gbps[1], 50)
 			b.ReportMetric(a, "4row-GB/s")
 			b.ReportMetric(q, "8row-GB/s")
 			b.ReportMetric(q/a, "8row/4row")
