@@ -288,9 +288,10 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 	return k
 }
 
-// q8TileBytes bounds the weight rows matMulQ8Blocked runs every batch of
-// vectors over before it moves on: they stay in L2 (512 KiB or more per
-// core on the machines this runs on) beside the widened vectors.
+// q8TileBytes bounds the weight rows matMulQ8Blocked runs every vector
+// over, three at a time, before it moves on (a tile is at least two rows):
+// they stay in L2 (512 KiB or more per core on the machines this runs on)
+// beside the three widened vectors in use, 6·cols bytes.
 const q8TileBytes = 192 << 10
 
 // matMulQ8Blocked is MatMulQ8 through gemmQ8: the vectors widened to int16
