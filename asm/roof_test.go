@@ -3,7 +3,6 @@ package asm
 import (
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/memwall/memwall/inspect"
 )
@@ -59,24 +58,20 @@ type roofRun struct {
 	fn    func()
 }
 
-// roofRounds runs each of runs in turn, b.N rounds, and reports each
-// one's median GB/s; runs[0] is the read probe, and the others are also
-// reported as a percentage of its median.
+// roofRounds runs runs interleaved, b.N rounds, and reports each one's
+// GB/s at its median time; runs[0] is the read probe, and the others are
+// also reported as a percentage of it.
 func roofRounds(b *testing.B, runs []roofRun) {
-	gbps := make([][]float64, len(runs))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		for j, run := range runs {
-			t := time.Now()
-			run.fn()
-			gbps[j] = append(gbps[j], run.bytes/time.Since(t).Seconds()/1e9)
-		}
+	fns := make([]func(), len(runs))
+	for j, run := range runs {
+		fns[j] = run.fn
 	}
-	b.StopTimer()
-	probe := inspect.Percentile(gbps[0], 50)
+	secs := interleaved(b, fns...)
+	gbps := func(j int) float64 { return runs[j].bytes / inspect.Percentile(secs[j], 50) / 1e9 }
+	probe := gbps(0)
 	b.ReportMetric(probe, runs[0].name+"-GB/s")
 	for j := 1; j < len(runs); j++ {
-		m := inspect.Percentile(gbps[j], 50)
+		m := gbps(j)
 		b.ReportMetric(m, runs[j].name+"-GB/s")
 		b.ReportMetric(100*m/probe, runs[j].name+"-%probe")
 	}
