@@ -267,7 +267,7 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 			s.axpy(a, &v[t*stride], &out[0], hs)
 		}
 	}
-	k := &Kernels{
+	return &Kernels{
 		Name:       name,
 		Features:   features,
 		Available:  available,
@@ -283,9 +283,8 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 		SwiGLU:     s.swiGLUer(),
 		AttnScores: attnScores,
 		AttnMix:    attnMix,
+		routine:    func(op string, gs int) string { return s.routine(name, op, gs) },
 	}
-	routines[k] = func(op string, gs int) string { return s.routine(name, op, gs) }
-	return k
 }
 
 // q8TileBytes bounds the weight rows matMulQ8Blocked runs every vector
