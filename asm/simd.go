@@ -150,6 +150,22 @@ func (s *simdImpl) softmaxer() func(x []float32) {
 	return func(x []float32) { softmaxWith(x, exps) }
 }
 
+// rowArgs checks the output and weights of a matrix-vector call for the
+// SIMD glue (rows = len(out), rowLen values or bytes a row): false when no
+// kernel need run (no rows; or empty rows, which make every output 0).
+func rowArgs[T any](out []float32, w []T, rowLen int) bool {
+	rows := len(out)
+	if rows == 0 {
+		return false
+	}
+	if rowLen == 0 {
+		clear(out)
+		return false
+	}
+	_ = w[rows*rowLen-1]
+	return true
+}
+
 // rowBlock is how many weight rows MatMul keeps hot in cache while it runs
 // every input vector over them, so each row is read from memory once.
 const rowBlock = 16
@@ -164,14 +180,9 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 	}
 	matVec := func(out, w, x []float32) {
 		rows, cols := len(out), len(x)
-		if rows == 0 {
+		if !rowArgs(out, w, cols) {
 			return
 		}
-		if cols == 0 {
-			clear(out)
-			return
-		}
-		_ = w[rows*cols-1]
 		s.gemv(&out[0], &w[0], &x[0], rows, cols, cols)
 	}
 	matMul := func(out []float32, ldo int, w, x []float32, n int) {

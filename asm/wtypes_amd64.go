@@ -86,16 +86,10 @@ func matVecQ4Pairs(
 ) func(out []float32, w []byte, xq []int8, xs []float32) {
 	return func(out []float32, w []byte, xq []int8, xs []float32) {
 		rows, nb := len(out), len(xq)/BlockSize
-		if rows == 0 {
-			return
-		}
-		if nb == 0 {
-			clear(out)
-			return
-		}
 		rb := nb * Q4_0BlockBytes
-		_ = w[rows*rb-1]
-		_ = xq[nb*BlockSize-1]
+		if !rowArgs(out, w, rb) {
+			return
+		}
 		_ = xs[nb-1]
 		bp := f32Scratch.get(nb)
 		c := *bp

@@ -18,15 +18,10 @@ func matVecH16(
 	conv func(uint16) float32,
 ) func(out []float32, w []uint16, x []float32) {
 	return func(out []float32, w []uint16, x []float32) {
-		rows, cols := len(out), len(x)
-		if rows == 0 {
+		cols := len(x)
+		if !rowArgs(out, w, cols) {
 			return
 		}
-		if cols == 0 {
-			clear(out)
-			return
-		}
-		_ = w[rows*cols-1]
 		m := cols &^ 7
 		h16Rows(four, one, out, w, x, cols, m, true)
 		h16Tails(out, w, x, cols, m, conv)
@@ -83,15 +78,10 @@ func matVecBF16Pairs(
 	one func(w *uint16, x *float32, n int) float32,
 ) func(out []float32, w []uint16, x []float32) {
 	return func(out []float32, w []uint16, x []float32) {
-		rows, cols := len(out), len(x)
-		if rows == 0 {
+		cols := len(x)
+		if !rowArgs(out, w, cols) {
 			return
 		}
-		if cols == 0 {
-			clear(out)
-			return
-		}
-		_ = w[rows*cols-1]
 		m := cols &^ 15
 		clear(out)
 		if m > 0 {
@@ -117,16 +107,10 @@ func matVecBlocks(
 ) func(out []float32, w []byte, xq []int8, xs []float32) {
 	return func(out []float32, w []byte, xq []int8, xs []float32) {
 		rows, nb := len(out), len(xq)/BlockSize
-		if rows == 0 {
-			return
-		}
-		if nb == 0 {
-			clear(out)
-			return
-		}
 		rb := nb * bb
-		_ = w[rows*rb-1]
-		_ = xq[nb*BlockSize-1]
+		if !rowArgs(out, w, rb) {
+			return
+		}
 		_ = xs[nb-1]
 		q := rows / 4
 		for i := 0; i < q; i++ {
