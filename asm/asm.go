@@ -117,6 +117,10 @@ type Kernels struct {
 	// (TypeF16, TypeBF16, TypeQ8Blocks, TypeQ4_0) on this CPU, so that a
 	// fallback to slower code is visible wherever speed is reported.
 	WeightKernel func(weightType string) string
+
+	// routine names what runs an op at a group size, for Routine (nil: the
+	// variant's own Go code runs every op and shape).
+	routine func(op string, gs int) string
 }
 
 var registry = map[string]*Kernels{}

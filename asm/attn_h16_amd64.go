@@ -2,11 +2,7 @@
 
 package asm
 
-import (
-	"math"
-
-	"golang.org/x/sys/cpu"
-)
+import "math"
 
 // archKVKernels sets the AVX2 routines of attention over a 16-bit cache
 // for the amd64 variants: f16 converted by F16C's VCVTPH2PS, bf16 widened
@@ -20,23 +16,17 @@ func archKVKernels(k *Kernels) {
 	default:
 		return
 	}
-	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C {
+	if !hasAVX2F16C() {
 		return // the variant cannot run here anyway; keep the portable ones
 	}
 	k.AttnScoresF16 = attnScoresH16(f16scoresAVX2)
 	k.AttnMixF16 = attnMixH16(f16mixAVX2)
 	k.AttnScoresBF16 = attnScoresH16(bf16scoresAVX2)
 	k.AttnMixBF16 = attnMixH16(bf16mixAVX2)
-	desc := map[string]string{
+	k.KVKernel = avx2Names(k.Name, map[string]string{
 		KVF16:  "AVX2: f16 keys and values converted by F16C VCVTPH2PS, fp32 FMA",
 		KVBF16: "AVX2: bf16 keys and values widened and shifted to fp32, fp32 FMA",
-	}
-	if k.Name == "avx512" {
-		for t, d := range desc {
-			desc[t] = d + " (the AVX2 routine: no AVX-512 one yet)"
-		}
-	}
-	k.KVKernel = func(t string) string { return desc[t] }
+	})
 }
 
 func attnScoresH16(f func(out, q *float32, k *uint16, stride, n, nt int, div float32)) func(out, q []float32, k []uint16, stride int) {

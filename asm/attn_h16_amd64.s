@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Attention over a 16-bit key/value cache (see attn_h16_amd64.go). R9 is
 // scratch for the one-value conversions.
@@ -62,12 +63,7 @@ E8:;                            \
 	ADDQ        $32, DX;        \
 FOLD:;                          \
 	VADDPS       Y1, Y0, Y0;    \
-	VEXTRACTF128 $1, Y0, X1;    \
-	VADDPS       X1, X0, X0;    \
-	VMOVHLPS     X0, X0, X1;    \
-	VADDPS       X1, X0, X0;    \
-	VPSHUFD      $1, X0, X1;    \
-	VADDSS       X1, X0, X0;    \
+	HSUM8(Y0, X0, X1);          \
 	MOVQ         CX, BX;        \
 	ANDQ         $7, BX;        \
 	JZ           STORE;         \

@@ -27,7 +27,8 @@ func archKVKernels(k *Kernels) {
 
 // attnScoresH16NEON computes out[t] = (q · k[t]) / sqrt(len(q)): the first
 // len(q)&^7 values of each position summed by the kernels as they sum a
-// weight row, the rest added in order, then the division.
+// weight row (h16Rows, four adjacent positions a call), the rest added in
+// order (h16Tails), then the division.
 func attnScoresH16NEON(
 	four func(w *uint16, stride int, x *float32, n int, out *float32, ostride int),
 	one func(w *uint16, x *float32, n int) float32,
@@ -37,27 +38,17 @@ func attnScoresH16NEON(
 		if !scoresH16Args(out, q, k, stride) {
 			return
 		}
-		nt, hs := len(out), len(q)
+		hs := len(q)
 		m := hs &^ 7
 		if m == 0 {
 			clear(out)
 		} else {
-			t := 0
-			for ; t+4 <= nt; t += 4 {
-				four(&k[t*stride], 2*stride, &q[0], m, &out[t], 4)
-			}
-			for ; t < nt; t++ {
-				out[t] = one(&k[t*stride], &q[0], m)
-			}
+			h16Rows(four, one, out, k, q, stride, m, false)
 		}
+		h16Tails(out, k, q, stride, m, conv)
 		div := float32(math.Sqrt(float64(hs)))
 		for t := range out {
-			s := out[t]
-			kt := k[t*stride : t*stride+hs]
-			for j := m; j < hs; j++ {
-				s += float32(conv(kt[j]) * q[j])
-			}
-			out[t] = s / div
+			out[t] /= div
 		}
 	}
 }

@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "spread_amd64.h"
+#include "hsum_amd64.h"
 
 // AVX2+FMA kernels. The layout mirrors avx512_amd64.s with 8-lane YMM
 // registers: one 8-lane accumulator per output, column chunks of 8 added in
@@ -37,16 +38,6 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 	NEGQ    CX;                    \
 	LEAQ    tailmask<>+32(SB), AX; \
 	VMOVDQU (AX)(CX*4), M
-
-// HSUM8 folds the 8 lanes of Y (X is its low half) into the low lane of X;
-// TX is scratch.
-#define HSUM8(Y, X, TX) \
-	VEXTRACTF128 $1, Y, TX; \
-	VADDPS       TX, X, X;  \
-	VMOVHLPS     X, X, TX;  \
-	VADDPS       TX, X, X;  \
-	VMOVSHDUP    X, TX;     \
-	VADDSS       TX, X, X
 
 // func dotAVX2(a, b *float32, n int) float32
 TEXT ·dotAVX2(SB), NOSPLIT, $0-28
@@ -418,12 +409,16 @@ gemm2_done:
 
 // func gemvQ8AVX2(out *float32, wq *int8, ws *float32, xq *int8, xs *float32, rows, cols, cpg, gpr int)
 // Q8_0 matrix-vector product for group sizes that are multiples of 16
-// (cpg = gs/16 chunks per group): VPMOVSXBW widens 16 int8 to int16,
-// VPMADDWD multiplies and adds pairs into 8 exact int32 lanes; at the end
-// of a group the lanes, converted to float, are added times ws[row,g]*xs[g]
-// into an 8-lane float accumulator folded once per row. Rows go four at a
-// time, a quarter of the matrix apart (rows i, i+q, i+2q, i+3q with
-// q = rows/4), as in the AVX-512 kernels, then one at a time.
+// (cpg = gs/16 chunks per group): each 16-byte chunk is widened to int16
+// (VPMOVSXBW) and VPMADDWD multiplies and adds pairs into 8 exact int32
+// lanes, lane l holding pairs 2l and 2l+1 of every chunk; the four-row
+// blocks widen and multiply the chunk's two 8-byte halves in 128-bit
+// registers (lanes 0-3 and 4-7, joined before the float step), the
+// one-row loop the whole chunk in a 256-bit one. At the end of a group the
+// lanes, converted to float, are added times ws[row,g]*xs[g] into an
+// 8-lane float accumulator folded once per row. Rows go four at a time, a
+// quarter of the matrix apart (rows i, i+q, i+2q, i+3q with q = rows/4),
+// as in the AVX-512 kernels, then one at a time.
 TEXT ·gemvQ8AVX2(SB), NOSPLIT, $16-72
 	MOVQ out+0(FP), DI
 	MOVQ wq+8(FP), SI
@@ -467,10 +462,11 @@ q8_group4:
 q8_chunk4:
 	// Each 16-byte chunk is widened as two 8-byte halves into 128-bit
 	// registers: VPMOVSXBW to a 256-bit register crosses lanes and issues
-	// at half the rate of the multiplies on this class of core, the 128-bit
-	// form four times as fast. Row r's int32 lanes 0-3 (X4+2r) and 4-7
-	// (X5+2r) are the lanes gemvQ8AVX2 has always summed: lane l holds the
-	// pairs 2l, 2l+1 of every chunk.
+	// at half the rate of these 128-bit multiplies on this class of core
+	// (0.5 a cycle against 1), the 128-bit widening at four times its rate
+	// (2; internal/cpuprobe measures all three). Row r's int32 lanes 0-3 (X4+2r) and 4-7
+	// (X5+2r) are the one-row loop's eight lanes: lane l holds the pairs
+	// 2l, 2l+1 of every chunk.
 	VPMOVSXBW (BX), X12
 	VPMOVSXBW 8(BX), X13
 	VPMOVSXBW (R12), X14

@@ -108,7 +108,7 @@ var elementwiseImpls = []struct {
 // expf, bit for bit, on every 251st float32 bit pattern of both signs, 4M
 // values spread over [-104, 89] and the special values. The exhaustive run
 // over all finite float32 is TestExpExhaustive (go test -tags exhaustive).
-func TestAVX512ExpMatchesExpf(t *testing.T) {
+func TestSIMDExpMatchesExpf(t *testing.T) {
 	var src []float32
 	for b := uint64(0); b < 1<<32; b += 251 {
 		src = append(src, math.Float32frombits(uint32(b)))
@@ -150,10 +150,10 @@ func TestAVX512ExpMatchesExpf(t *testing.T) {
 	}
 }
 
-// Quantize, SwiGLU and Softmax of the avx512 and avx2 variants against the portable
-// routines, bit for bit, on inputs of many magnitudes and on values that
-// fall exactly halfway between two quantization steps.
-func TestAVX512ElementwiseExact(t *testing.T) {
+// Quantize, SwiGLU and Softmax of the avx512 and avx2 variants against
+// the portable routines, bit for bit, on inputs of many magnitudes and on
+// values that fall exactly halfway between two quantization steps.
+func TestSIMDElementwiseExact(t *testing.T) {
 	ran := false
 	for _, impl := range elementwiseImpls {
 		if !impl.ok() {

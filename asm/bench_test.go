@@ -3,10 +3,11 @@ package asm
 import (
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/memwall/memwall/inspect"
 )
 
 // Benchmarks at stories110M's shapes (dim 768, hidden 2048, vocab 32000) and
@@ -284,40 +285,41 @@ func BenchmarkSplit(b *testing.B) {
 				off += n
 			}
 			const reps = 32
-			var t1, t2, hand []float64
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				for _, o := range []*Ops{one, two} {
-					t := time.Now()
+			repeat := func(f func()) func() {
+				return func() {
 					for j := 0; j < reps; j++ {
-						run(o)
-					}
-					us := float64(time.Since(t).Microseconds()) / reps
-					if o == one {
-						t1 = append(t1, us)
-					} else {
-						t2 = append(t2, us)
+						f()
 					}
 				}
-				t := time.Now()
-				for j := 0; j < reps; j++ {
-					two.Parallel(2, func(lo, hi int) {})
-				}
-				hand = append(hand, float64(time.Since(t).Nanoseconds())/reps/1e3)
 			}
-			b.StopTimer()
-			m1, m2 := median(t1), median(t2)
+			secs := interleaved(b,
+				repeat(func() { run(one) }),
+				repeat(func() { run(two) }),
+				repeat(func() { two.Parallel(2, func(lo, hi int) {}) }))
+			us := func(j int) float64 { return inspect.Percentile(secs[j], 50) / reps * 1e6 }
+			m1, m2 := us(0), us(1)
 			b.ReportMetric(m1, "us-1t")
 			b.ReportMetric(m2, "us-2t")
 			b.ReportMetric(m1/m2, "speedup")
-			b.ReportMetric(median(hand), "us-handoff")
+			b.ReportMetric(us(2), "us-handoff")
 		})
 	}
 }
 
-// median is the middle of v (the upper middle for an even count).
-func median(v []float64) float64 {
-	v = slices.Clone(v)
-	slices.Sort(v)
-	return v[len(v)/2]
+// interleaved runs each of fns once a round, in turn, for b.N rounds (the
+// timer covers only the rounds), and returns each one's seconds round by
+// round: taking turns keeps a comparison fair on a machine whose speed
+// drifts.
+func interleaved(b *testing.B, fns ...func()) [][]float64 {
+	secs := make([][]float64, len(fns))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j, fn := range fns {
+			t := time.Now()
+			fn()
+			secs[j] = append(secs[j], time.Since(t).Seconds())
+		}
+	}
+	b.StopTimer()
+	return secs
 }

@@ -13,7 +13,7 @@ import (
 //
 //	go test -tags exhaustive -run ExpExhaustive ./asm
 //
-// The sampled version in the ordinary tests is TestAVX512ExpMatchesExpf.
+// The sampled version in the ordinary tests is TestSIMDExpMatchesExpf.
 func TestExpExhaustive(t *testing.T) {
 	ran := false
 	for _, impl := range elementwiseImpls {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/memwall/memwall/inspect"
 )
@@ -38,19 +37,12 @@ func BenchmarkMatMulQ8Prefill(b *testing.B) {
 				wq, ws := quantized(r, s.rows*s.cols, gs)
 				xq, xs := quantized(r, n*s.cols, gs)
 				out := make([]float32, n*s.rows)
-				secs := make([][]float64, len(kernels))
-				for _, k := range kernels { // warm both, and the pools
-					k.MatMulQ8(out, s.rows, wq, ws, xq, xs, n, gs)
+				fns := make([]func(), len(kernels))
+				for j, k := range kernels {
+					fns[j] = func() { k.MatMulQ8(out, s.rows, wq, ws, xq, xs, n, gs) }
+					fns[j]() // warm both, and the pools
 				}
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					for j, k := range kernels {
-						t := time.Now()
-						k.MatMulQ8(out, s.rows, wq, ws, xq, xs, n, gs)
-						secs[j] = append(secs[j], time.Since(t).Seconds())
-					}
-				}
-				b.StopTimer()
+				secs := interleaved(b, fns...)
 				macs := float64(n * s.rows * s.cols)
 				for j, k := range kernels {
 					med := inspect.Percentile(secs[j], 50)

@@ -87,12 +87,12 @@ func neonRows(out []float32, wq []int8, ws []float32, x []int8, xs []float32, sh
 	if sh.nfull == 0 && len(out) > 0 {
 		// The tail chunk of the first group starts before the first row:
 		// that row goes through a copy with room in front.
-		p := scratchInt8(16 + cols)
+		p := i8Scratch.get(16 + cols)
 		buf := *p
 		clear(buf[:16])
 		copy(buf[16:], wq[:cols])
 		gemvQ8NEON(&out[0], &buf[16], &ws[0], &x[0], &xs[0], 1, cols, cpg, gpr, neonSDOT, sh.tailadj)
-		q8Scratch.Put(p)
+		i8Scratch.put(p)
 		out, wq, ws = out[1:], wq[cols:], ws[gpr:]
 	}
 	if len(out) > 0 {
@@ -103,25 +103,14 @@ func neonRows(out []float32, wq []int8, ws []float32, x []int8, xs []float32, sh
 // matVecQ8NEONAny is MatVecQ8 for group sizes that are not a multiple of
 // 16 (it is called only for those).
 func matVecQ8NEONAny(out []float32, wq []int8, ws []float32, xq []int8, xs []float32, gs int) {
-	rows, cols := len(out), len(xq)
-	if rows == 0 {
+	cols, gpr, ok := q8MatVecShape(out, wq, ws, xq, xs, gs)
+	if !ok {
 		return
 	}
-	gpr := 0
-	if gs > 0 {
-		gpr = cols / gs
-	}
-	if gpr == 0 {
-		clear(out)
-		return
-	}
-	_ = wq[rows*cols-1]
-	_ = ws[rows*gpr-1]
-	_ = xs[gpr-1]
 	sh := q8ShapeOf(gs, 16, false)
-	p := scratchInt8(sh.chunkBytes(gpr))
+	p := i8Scratch.get(sh.chunkBytes(gpr))
 	neonRows(out, wq, ws, sh.chunked(*p, xq, gpr), xs, sh, cols, gpr)
-	q8Scratch.Put(p)
+	i8Scratch.put(p)
 }
 
 // matMulQ8NEONAny is MatMulQ8 for group sizes that are not a multiple of
@@ -133,7 +122,7 @@ func matMulQ8NEONAny(out []float32, ldo int, wq []int8, ws []float32, xq []int8,
 	}
 	sh := q8ShapeOf(gs, 16, false)
 	xb := sh.chunkBytes(gpr)
-	p := scratchInt8(n * xb)
+	p := i8Scratch.get(n * xb)
 	for b := 0; b < n; b++ {
 		sh.chunked((*p)[b*xb:(b+1)*xb], xq[b*cols:(b+1)*cols], gpr)
 	}
@@ -144,5 +133,5 @@ func matMulQ8NEONAny(out []float32, ldo int, wq []int8, ws []float32, xq []int8,
 			neonRows(out[b*ldo+r0:b*ldo+r1], wq[r0*cols:r1*cols], ws[r0*gpr:r1*gpr], x[b*xb:(b+1)*xb], xs[b*gpr:(b+1)*gpr], sh, cols, gpr)
 		}
 	}
-	q8Scratch.Put(p)
+	i8Scratch.put(p)
 }

@@ -102,10 +102,13 @@ func TestAligned(t *testing.T) {
 	for _, n := range []int{0, 1, 15, 16, 17, 1000} {
 		f := AlignedFloat32(n)
 		b := AlignedInt8(n)
-		if len(f) != n || len(b) != n {
-			t.Fatalf("n=%d: lengths %d %d", n, len(f), len(b))
+		h := AlignedUint16(n)
+		u := AlignedBytes(n)
+		if len(f) != n || len(b) != n || len(h) != n || len(u) != n {
+			t.Fatalf("n=%d: lengths %d %d %d %d", n, len(f), len(b), len(h), len(u))
 		}
-		if n > 0 && (addr(&f[0])%Alignment != 0 || addr(&b[0])%Alignment != 0) {
+		if n > 0 && (addr(&f[0])%Alignment != 0 || addr(&b[0])%Alignment != 0 ||
+			addr(&h[0])%Alignment != 0 || addr(&u[0])%Alignment != 0) {
 			t.Errorf("n=%d: not aligned", n)
 		}
 	}

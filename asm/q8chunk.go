@@ -30,30 +30,35 @@ func (sh q8Shape) chunkBytes(gpr int) int {
 	return gpr * (sh.nfull*sh.width + sh.tailw)
 }
 
-// q8Scratch holds the per-call buffers of the int8 kernels (x in chunks, a
-// padded copy of a row), reused through a pool so a product allocates
-// nothing.
-var q8Scratch = sync.Pool{New: func() any { return new([]int8) }}
+// scratch is a pool of per-call buffers of T, so that a product needing
+// one allocates nothing once the pool is warm.
+type scratch[T any] struct{ pool sync.Pool }
 
-var q8ScratchF32 = sync.Pool{New: func() any { return new([]float32) }}
-
-func scratchF32(n int) *[]float32 {
-	p := q8ScratchF32.Get().(*[]float32)
+// get returns a buffer of n elements (its contents are left over from an
+// earlier use); put hands it back.
+func (s *scratch[T]) get(n int) *[]T {
+	p, _ := s.pool.Get().(*[]T)
+	if p == nil {
+		p = new([]T)
+	}
 	if cap(*p) < n {
-		*p = make([]float32, n)
+		*p = make([]T, n)
 	}
 	*p = (*p)[:n]
 	return p
 }
 
-func scratchInt8(n int) *[]int8 {
-	p := q8Scratch.Get().(*[]int8)
-	if cap(*p) < n {
-		*p = make([]int8, n)
-	}
-	*p = (*p)[:n]
-	return p
-}
+func (s *scratch[T]) put(p *[]T) { s.pool.Put(p) }
+
+// The scratch buffers of the SIMD glue: int8 for x laid out in chunks and
+// padded copies of a row, int16 for the vectors gemmQ8 takes widened,
+// float32 for q8rowsAVX2's scales, bf16's deinterleaved x and Q4_0's
+// per-block corrections.
+var (
+	i8Scratch  scratch[int8]
+	i16Scratch scratch[int16]
+	f32Scratch scratch[float32]
+)
 
 // chunked lays x (gpr groups of gs) out in the kernel's chunks into buf:
 // the whole chunks of each group as they are, and its last partial chunk
@@ -73,6 +78,27 @@ func (sh q8Shape) chunked(buf, x []int8, gpr int) []int8 {
 		o += sh.tailw
 	}
 	return buf[:o]
+}
+
+// q8MatVecShape is q8MatMulShape for one vector: cols and groups per row,
+// ok false when there is nothing to multiply (no rows, or no whole group
+// in a row, when it clears out).
+func q8MatVecShape(out []float32, wq []int8, ws []float32, xq []int8, xs []float32, gs int) (cols, gpr int, ok bool) {
+	rows, cols := len(out), len(xq)
+	if rows == 0 {
+		return cols, 0, false
+	}
+	if gs > 0 {
+		gpr = cols / gs
+	}
+	if gpr == 0 {
+		clear(out)
+		return cols, 0, false
+	}
+	_ = wq[rows*cols-1]
+	_ = ws[rows*gpr-1]
+	_ = xs[gpr-1]
+	return cols, gpr, true
 }
 
 // q8MatMulShape reads a MatMulQ8 call's shape from its slices: cols per

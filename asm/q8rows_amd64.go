@@ -14,14 +14,14 @@ func q8rowsRun(out []float32, wq []int8, ws []float32, x []int8, xs []float32, s
 	if rows == 0 {
 		return
 	}
-	wp := scratchF32(8 * gpr)
-	defer q8ScratchF32.Put(wp)
+	wp := f32Scratch.get(8 * gpr)
+	defer f32Scratch.put(wp)
 	wsbuf := *wp
 	if sh.nfull == 0 && sh.tailadj > 0 {
 		// A group shorter than its chunk is read as the chunk ending at
 		// its end: before the first row, that is outside wq. That row
 		// goes through a copy with room in front.
-		p := scratchInt8(32 + cols)
+		p := i8Scratch.get(32 + cols)
 		buf := *p
 		clear(buf[:32])
 		copy(buf[32:], wq[:cols])
@@ -32,7 +32,7 @@ func q8rowsRun(out []float32, wq []int8, ws []float32, x []int8, xs []float32, s
 			rowoff[k] = 32
 		}
 		q8rowsAVX2(&out[0], &outidx[0], &buf[0], &rowoff[0], &ws[0], &wsidx[0], &x[0], &xs[0], 1, cols, gpr, sh.nfull, sh.tailadj, &wsbuf[0], sh.tailw)
-		q8Scratch.Put(p)
+		i8Scratch.put(p)
 		out, wq, ws = out[1:], wq[cols:], ws[gpr:]
 		rows--
 	}
@@ -61,31 +61,20 @@ func q8rowsRun(out []float32, wq []int8, ws []float32, x []int8, xs []float32, s
 // matVecQ8Rows is MatVecQ8 on q8rowsAVX2: any group size, the portable
 // loop's bits.
 func matVecQ8Rows(out []float32, wq []int8, ws []float32, xq []int8, xs []float32, gs int) {
-	rows, cols := len(out), len(xq)
-	if rows == 0 {
+	cols, gpr, ok := q8MatVecShape(out, wq, ws, xq, xs, gs)
+	if !ok {
 		return
 	}
-	gpr := 0
-	if gs > 0 {
-		gpr = cols / gs
-	}
-	if gpr == 0 {
-		clear(out) // no whole group, as the portable loop sums
-		return
-	}
-	_ = wq[rows*cols-1]
-	_ = ws[rows*gpr-1]
-	_ = xs[gpr-1]
 	sh := q8ShapeOf(gs, 32, true)
 	var p *[]int8
 	x := xq
 	if sh.tailw > 0 {
-		p = scratchInt8(sh.chunkBytes(gpr))
+		p = i8Scratch.get(sh.chunkBytes(gpr))
 		x = sh.chunked(*p, xq, gpr)
 	}
 	q8rowsRun(out, wq, ws, x, xs, sh, cols, gpr)
 	if p != nil {
-		q8Scratch.Put(p)
+		i8Scratch.put(p)
 	}
 }
 
@@ -106,7 +95,7 @@ func matMulQ8Rows(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs
 	x, xb := xq, cols // chunked x and its stride per vector
 	if sh.tailw > 0 {
 		xb = sh.chunkBytes(gpr)
-		p = scratchInt8(n * xb)
+		p = i8Scratch.get(n * xb)
 		for b := 0; b < n; b++ {
 			sh.chunked((*p)[b*xb:(b+1)*xb], xq[b*cols:(b+1)*cols], gpr)
 		}
@@ -119,6 +108,6 @@ func matMulQ8Rows(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs
 		}
 	}
 	if p != nil {
-		q8Scratch.Put(p)
+		i8Scratch.put(p)
 	}
 }

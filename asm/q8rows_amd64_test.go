@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"time"
+
+	"github.com/memwall/memwall/inspect"
 )
 
 // The AVX2 int8 kernel gives the portable loop's bits at every group size
@@ -93,26 +94,21 @@ func BenchmarkQ8AVX2Kernels(b *testing.B) {
 			if c.cold {
 				reps = len(buf) / n
 			}
-			kernels := []func(w []int8, s []float32){
-				func(w []int8, s []float32) {
-					gemvQ8AVX2(&out[0], &w[0], &s[0], &xq[0], &xs[0], c.rows, c.cols, c.gs/16, gpr)
-				},
-				func(w []int8, s []float32) { matVecQ8Rows(out, w, s, xq, xs, c.gs) },
-			}
-			gbps := make([][]float64, len(kernels))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				for j, k := range kernels {
-					t := time.Now()
+			walk := func(k func(w []int8, s []float32)) func() {
+				return func() {
 					for rep := 0; rep < reps; rep++ {
 						o := rep * n % (len(buf) - n + 1)
 						k(buf[o:o+n], ws[o/c.gs:(o+n)/c.gs])
 					}
-					gbps[j] = append(gbps[j], float64(reps*n)/float64(time.Since(t).Nanoseconds()))
 				}
 			}
-			b.StopTimer()
-			a, q := median(gbps[0]), median(gbps[1])
+			secs := interleaved(b,
+				walk(func(w []int8, s []float32) {
+					gemvQ8AVX2(&out[0], &w[0], &s[0], &xq[0], &xs[0], c.rows, c.cols, c.gs/16, gpr)
+				}),
+				walk(func(w []int8, s []float32) { matVecQ8Rows(out, w, s, xq, xs, c.gs) }))
+			gbps := func(j int) float64 { return float64(reps*n) / inspect.Percentile(secs[j], 50) / 1e9 }
+			a, q := gbps(0), gbps(1)
 			b.ReportMetric(a, "4row-GB/s")
 			b.ReportMetric(q, "8row-GB/s")
 			b.ReportMetric(q/a, "8row/4row")

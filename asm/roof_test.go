@@ -2,9 +2,9 @@ package asm
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
+
+	"github.com/memwall/memwall/inspect"
 )
 
 // BenchmarkRoofFraction runs, in turn, the read-bandwidth probe and the
@@ -33,11 +33,7 @@ func BenchmarkRoofFraction(b *testing.B) {
 	out := make([]float32, rows)
 	// The probe and the fp32 kernel read as many bytes as the int8 one.
 	span := len(i8) / 4 / n * n
-	runs := []struct {
-		name  string
-		bytes float64
-		fn    func()
-	}{
+	runs := []roofRun{
 		{"probe", float64(span) * 4, func() { readSum(f32[:span]) }},
 		{"fp32", float64(span) * 4, func() {
 			for c := 0; c < span; c += n {
@@ -50,27 +46,33 @@ func BenchmarkRoofFraction(b *testing.B) {
 			}
 		}},
 	}
-	gbps := make([][]float64, len(runs))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		for j, run := range runs {
-			t := time.Now()
-			run.fn()
-			gbps[j] = append(gbps[j], run.bytes/time.Since(t).Seconds()/1e9)
-		}
+	roofRounds(b, runs)
+	b.Logf("variant %s, %d rounds", k.Name, b.N)
+}
+
+// roofRun is one loop of a roof benchmark: its name, the bytes one run of
+// it reads, and the run.
+type roofRun struct {
+	name  string
+	bytes float64
+	fn    func()
+}
+
+// roofRounds runs runs interleaved, b.N rounds, and reports each one's
+// GB/s at its median time; runs[0] is the read probe, and the others are
+// also reported as a percentage of it.
+func roofRounds(b *testing.B, runs []roofRun) {
+	fns := make([]func(), len(runs))
+	for j, run := range runs {
+		fns[j] = run.fn
 	}
-	b.StopTimer()
-	median := func(v []float64) float64 {
-		v = slices.Clone(v)
-		slices.Sort(v)
-		return v[len(v)/2]
-	}
-	probe := median(gbps[0])
-	b.ReportMetric(probe, "probe-GB/s")
+	secs := interleaved(b, fns...)
+	gbps := func(j int) float64 { return runs[j].bytes / inspect.Percentile(secs[j], 50) / 1e9 }
+	probe := gbps(0)
+	b.ReportMetric(probe, runs[0].name+"-GB/s")
 	for j := 1; j < len(runs); j++ {
-		m := median(gbps[j])
+		m := gbps(j)
 		b.ReportMetric(m, runs[j].name+"-GB/s")
 		b.ReportMetric(100*m/probe, runs[j].name+"-%probe")
 	}
-	b.Logf("variant %s, %d rounds", k.Name, b.N)
 }

@@ -13,19 +13,14 @@ const (
 	OpAttn     = "attention"
 )
 
-// routines holds, for the variants built from SIMD routines, the function
-// that names what runs an op; the portable variants run their own Go code
-// for every op and shape.
-var routines = map[*Kernels]func(op string, gs int) string{}
-
 // Routine names the code that actually runs op (one of the Op constants)
 // for group size gs (ignored by the fp32 ops) in this variant: the
 // variant's own name when its SIMD routine handles the shape, and what it
 // falls back to, saying why, when it does not. Reports of a variant's
 // speed carry this, so that a fallback is never reported as the variant.
 func (k *Kernels) Routine(op string, gs int) string {
-	if f := routines[k]; f != nil {
-		return f(op, gs)
+	if k.routine != nil {
+		return k.routine(op, gs)
 	}
 	return k.Name
 }

@@ -5,7 +5,6 @@ package asm
 import (
 	"fmt"
 	"math"
-	"sync"
 )
 
 // simdImpl is the handful of assembly routines a SIMD variant provides; the
@@ -151,6 +150,22 @@ func (s *simdImpl) softmaxer() func(x []float32) {
 	return func(x []float32) { softmaxWith(x, exps) }
 }
 
+// rowArgs checks the output and weights of a matrix-vector call for the
+// SIMD glue (rows = len(out), rowLen values or bytes a row): false when no
+// kernel need run (no rows; or empty rows, which make every output 0).
+func rowArgs[T any](out []float32, w []T, rowLen int) bool {
+	rows := len(out)
+	if rows == 0 {
+		return false
+	}
+	if rowLen == 0 {
+		clear(out)
+		return false
+	}
+	_ = w[rows*rowLen-1]
+	return true
+}
+
 // rowBlock is how many weight rows MatMul keeps hot in cache while it runs
 // every input vector over them, so each row is read from memory once.
 const rowBlock = 16
@@ -165,14 +180,9 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 	}
 	matVec := func(out, w, x []float32) {
 		rows, cols := len(out), len(x)
-		if rows == 0 {
+		if !rowArgs(out, w, cols) {
 			return
 		}
-		if cols == 0 {
-			clear(out)
-			return
-		}
-		_ = w[rows*cols-1]
 		s.gemv(&out[0], &w[0], &x[0], rows, cols, cols)
 	}
 	matMul := func(out []float32, ldo int, w, x []float32, n int) {
@@ -204,14 +214,6 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 		}
 	}
 	matVecQ8 := func(out []float32, wq []int8, ws []float32, xq []int8, xs []float32, gs int) {
-		rows, cols := len(out), len(xq)
-		if rows == 0 {
-			return
-		}
-		if cols == 0 {
-			clear(out)
-			return
-		}
 		if !s.q8fits(gs) {
 			if s.q8any != nil {
 				s.q8any(out, wq, ws, xq, xs, gs)
@@ -220,26 +222,13 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 			}
 			return
 		}
-		gpr := cols / gs
-		if gpr == 0 {
-			clear(out) // gs > cols: no whole group, as the portable loop sums
+		cols, gpr, ok := q8MatVecShape(out, wq, ws, xq, xs, gs)
+		if !ok {
 			return
 		}
-		_ = wq[rows*cols-1]
-		_ = ws[rows*gpr-1]
-		_ = xs[gpr-1]
-		s.gemvQ8(&out[0], &wq[0], &ws[0], &xq[0], &xs[0], rows, cols, gs/s.q8chunk, gpr)
+		s.gemvQ8(&out[0], &wq[0], &ws[0], &xq[0], &xs[0], len(out), cols, gs/s.q8chunk, gpr)
 	}
 	matMulQ8 := func(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, gs int) {
-		if n == 0 {
-			return
-		}
-		cols := len(xq) / n
-		rows := len(wq) / cols
-		gpr := cols / gs
-		if rows == 0 {
-			return
-		}
 		if !s.q8fits(gs) {
 			if s.q8anyMM != nil {
 				s.q8anyMM(out, ldo, wq, ws, xq, xs, n, gs)
@@ -248,15 +237,10 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 			}
 			return
 		}
-		if gpr == 0 {
-			matMulQ8Go4(out, ldo, wq, ws, xq, xs, n, gs)
+		cols, rows, gpr, ok := q8MatMulShape(out, ldo, wq, ws, xq, xs, n, gs)
+		if !ok {
 			return
 		}
-		_ = out[(n-1)*ldo+rows-1]
-		_ = wq[rows*cols-1]
-		_ = ws[rows*gpr-1]
-		_ = xq[n*cols-1]
-		_ = xs[n*gpr-1]
 		if s.gemmQ8 != nil && n >= 3 {
 			s.matMulQ8Blocked(out, ldo, wq, ws, xq, xs, n, rows, cols, gpr, gs/s.q8chunk)
 			return
@@ -294,7 +278,7 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 			s.axpy(a, &v[t*stride], &out[0], hs)
 		}
 	}
-	k := &Kernels{
+	return &Kernels{
 		Name:       name,
 		Features:   features,
 		Available:  available,
@@ -310,17 +294,15 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 		SwiGLU:     s.swiGLUer(),
 		AttnScores: attnScores,
 		AttnMix:    attnMix,
+		routine:    func(op string, gs int) string { return s.routine(name, op, gs) },
 	}
-	routines[k] = func(op string, gs int) string { return s.routine(name, op, gs) }
-	return k
 }
 
-// q8TileBytes bounds the weight rows matMulQ8Blocked runs every batch of
-// vectors over before it moves on: they stay in L2 (512 KiB or more per
-// core on the machines this runs on) beside the widened vectors.
+// q8TileBytes bounds the weight rows matMulQ8Blocked runs every vector
+// over, three at a time, before it moves on (a tile is at least two rows):
+// they stay in L2 (512 KiB or more per core on the machines this runs on)
+// beside the three widened vectors in use, 6·cols bytes.
 const q8TileBytes = 192 << 10
-
-var q8Scratch16 = sync.Pool{New: func() any { return new([]int16) }}
 
 // matMulQ8Blocked is MatMulQ8 through gemmQ8: the vectors widened to int16
 // once, then for each tile of rows, three vectors at a time over pairs of
@@ -328,11 +310,8 @@ var q8Scratch16 = sync.Pool{New: func() any { return new([]int16) }}
 // through gemvQ8, which sums a row exactly as gemmQ8 does. Checked shapes
 // only (the caller has bounds-checked every slice).
 func (s *simdImpl) matMulQ8Blocked(out []float32, ldo int, wq []int8, ws []float32, xq []int8, xs []float32, n, rows, cols, gpr, cpg int) {
-	p := q8Scratch16.Get().(*[]int16)
-	if cap(*p) < n*cols {
-		*p = make([]int16, n*cols)
-	}
-	x16 := (*p)[:n*cols]
+	p := i16Scratch.get(n * cols)
+	x16 := *p
 	for i, v := range xq[:n*cols] {
 		x16[i] = int16(v)
 	}
@@ -355,5 +334,5 @@ func (s *simdImpl) matMulQ8Blocked(out []float32, ldo int, wq []int8, ws []float
 			s.gemvQ8(&out[b*ldo+r0], &wq[r0*cols], &ws[r0*gpr], &xq[b*cols], &xs[b*gpr], nr, cols, cpg, gpr)
 		}
 	}
-	q8Scratch16.Put(p)
+	i16Scratch.put(p)
 }

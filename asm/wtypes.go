@@ -1,7 +1,5 @@
 package asm
 
-import "encoding/binary"
-
 // The matrix-vector products for the weight types GGUF files hold beside
 // fp32 and llama2.c's Q8_0: f16 and bf16 (two bytes a weight, converted to
 // float32 exactly and multiplied by an fp32 x), and ggml's Q8_0 and Q4_0
@@ -126,7 +124,7 @@ func matVecQ8BGo(out []float32, w []byte, xq []int8, xs []float32) {
 			for k, v := range q {
 				acc += int32(int8(v)) * int32(xb[k])
 			}
-			d := F16ToF32(binary.LittleEndian.Uint16(blk))
+			d := blockScale(blk)
 			val += float32(float32(acc) * d * xs[b])
 		}
 		out[i] = val
@@ -149,7 +147,7 @@ func matVecQ4_0Go(out []float32, w []byte, xq []int8, xs []float32) {
 			for k, v := range q {
 				acc += (int32(v&15)-8)*int32(xb[k]) + (int32(v>>4)-8)*int32(xb[k+BlockSize/2])
 			}
-			d := F16ToF32(binary.LittleEndian.Uint16(blk))
+			d := blockScale(blk)
 			val += float32(float32(acc) * d * xs[b])
 		}
 		out[i] = val

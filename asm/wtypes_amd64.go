@@ -11,7 +11,22 @@ import "golang.org/x/sys/cpu"
 // AVX-512 (and qemu 7.2 does not emulate it), and an untested kernel is not
 // shipped. WeightKernel says so.
 func archWeightKernels(k *Kernels) {
-	weightKernelsAVX2(k, cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C)
+	weightKernelsAVX2(k, hasAVX2F16C())
+}
+
+// hasAVX2F16C reports whether the AVX2 routines of the weight types and of
+// the 16-bit cache can run here: they need AVX2, FMA and F16C.
+func hasAVX2F16C() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C }
+
+// avx2Names is WeightKernel or KVKernel for variant from the descriptions
+// of its AVX2 routines, which avx512 runs too and says so.
+func avx2Names(variant string, desc map[string]string) func(string) string {
+	if variant == "avx512" {
+		for t, d := range desc {
+			desc[t] = d + " (the AVX2 routine: no AVX-512 one yet)"
+		}
+	}
+	return func(t string) string { return desc[t] }
 }
 
 // weightKernelsAVX2 sets the AVX2 routines on the avx2 and avx512 variants
@@ -30,18 +45,12 @@ func weightKernelsAVX2(k *Kernels, have bool) {
 	k.MatVecF16 = matVecH16(f16x4AVX2, f16x1AVX2, F16ToF32)
 	k.MatVecQ8B = matVecBlocks(q8bx4AVX2, q8bx1AVX2, Q8BlockBytes)
 	k.MatVecQ4_0 = matVecQ4Pairs(q40px4AVX2, q40px1AVX2)
-	kernel := map[string]string{
+	k.WeightKernel = avx2Names(k.Name, map[string]string{
 		TypeBF16:     "AVX2: bf16 split into even and odd weights by a shift and a mask, fp32 FMA (exact products)",
 		TypeF16:      "AVX2: f16 converted by F16C VCVTPH2PS, fp32 FMA",
 		TypeQ8Blocks: "AVX2: VPMADDUBSW int8 products, int32 block sums",
 		TypeQ4_0:     "AVX2: two rows per register, VPMADDUBSW on the nibbles, int32 block sums, 8·Σx taken off once per row",
-	}
-	if k.Name == "avx512" {
-		for t, d := range kernel {
-			kernel[t] = d + " (the AVX2 routine: no AVX-512 one yet)"
-		}
-	}
-	k.WeightKernel = func(t string) string { return kernel[t] }
+	})
 }
 
 //go:noescape
@@ -77,22 +86,13 @@ func matVecQ4Pairs(
 ) func(out []float32, w []byte, xq []int8, xs []float32) {
 	return func(out []float32, w []byte, xq []int8, xs []float32) {
 		rows, nb := len(out), len(xq)/BlockSize
-		if rows == 0 {
-			return
-		}
-		if nb == 0 {
-			clear(out)
-			return
-		}
 		rb := nb * Q4_0BlockBytes
-		_ = w[rows*rb-1]
-		_ = xq[nb*BlockSize-1]
-		_ = xs[nb-1]
-		bp := pairScratch.Get().(*[]float32)
-		if cap(*bp) < nb {
-			*bp = make([]float32, nb)
+		if !rowArgs(out, w, rb) {
+			return
 		}
-		c := (*bp)[:nb]
+		_ = xs[nb-1]
+		bp := f32Scratch.get(nb)
+		c := *bp
 		for b := range c {
 			var s int32
 			for _, v := range xq[b*BlockSize : (b+1)*BlockSize] {
@@ -107,6 +107,6 @@ func matVecQ4Pairs(
 		for r := 4 * q; r < rows; r++ {
 			out[r] = one(&w[r*rb], &xq[0], &xs[0], &c[0], nb)
 		}
-		pairScratch.Put(bp)
+		f32Scratch.put(bp)
 	}
 }

@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // AVX2 kernels for the 16-bit and block weight types (wtypes_amd64.go
 // spreads the rows and adds the column tails). Each kernel takes one row or
@@ -10,15 +11,6 @@
 // when n%16 = 8, the two added and folded by halves; for the block types
 // one 8-lane accumulator gets each block's eight int32 lane sums, converted
 // to float and times d·xs[b], block after block.
-
-// HSUM8W folds the 8 lanes of Y (X its low half) into the low lane of X.
-#define HSUM8W(Y, X, TX) \
-	VEXTRACTF128 $1, Y, TX; \
-	VADDPS       TX, X, X;  \
-	VMOVHLPS     X, X, TX;  \
-	VADDPS       TX, X, X;  \
-	VMOVSHDUP    X, TX;     \
-	VADDSS       TX, X, X
 
 // CVF16 converts the eight f16 weights at m into the float32 lanes of Y
 // (F16C).
@@ -84,10 +76,10 @@ FOLD:;                     \
 	VADDPS      Y3, Y2, Y2;      \
 	VADDPS      Y5, Y4, Y4;      \
 	VADDPS      Y7, Y6, Y6;      \
-	HSUM8W(Y0, X0, X8);          \
-	HSUM8W(Y2, X2, X8);          \
-	HSUM8W(Y4, X4, X8);          \
-	HSUM8W(Y6, X6, X8);          \
+	HSUM8(Y0, X0, X8);          \
+	HSUM8(Y2, X2, X8);          \
+	HSUM8(Y4, X4, X8);          \
+	HSUM8(Y6, X6, X8);          \
 	MOVQ        out+32(FP), DI;  \
 	MOVQ        ostride+40(FP), R11; \
 	VMOVSS      X0, (DI);        \
@@ -127,7 +119,7 @@ EIGHT:;                 \
 	VFMADD231PS Y8, Y10, Y0;  \
 FOLD:;                  \
 	VADDPS      Y1, Y0, Y0;   \
-	HSUM8W(Y0, X0, X8);       \
+	HSUM8(Y0, X0, X8);       \
 	VMOVSS      X0, ret+24(FP); \
 	VZEROUPPER;               \
 	RET
@@ -275,10 +267,10 @@ LOOP:;                     \
 	DECQ    CX;                  \
 	JNZ     LOOP;          \
 FOLD:;                     \
-	HSUM8W(Y0, X0, X8);          \
-	HSUM8W(Y1, X1, X8);          \
-	HSUM8W(Y2, X2, X8);          \
-	HSUM8W(Y3, X3, X8);          \
+	HSUM8(Y0, X0, X8);          \
+	HSUM8(Y1, X1, X8);          \
+	HSUM8(Y2, X2, X8);          \
+	HSUM8(Y3, X3, X8);          \
 	MOVQ   out+40(FP), DI;       \
 	MOVQ   ostride+48(FP), R11;  \
 	VMOVSS X0, (DI);             \
@@ -311,7 +303,7 @@ LOOP:;                \
 	DECQ    CX;             \
 	JNZ     LOOP;     \
 FOLD:;                \
-	HSUM8W(Y0, X0, X8);     \
+	HSUM8(Y0, X0, X8);     \
 	VMOVSS X0, ret+32(FP);  \
 	VZEROUPPER;             \
 	RET
@@ -372,10 +364,10 @@ bfp4_fold:
 	VADDPS Y3, Y2, Y2
 	VADDPS Y5, Y4, Y4
 	VADDPS Y7, Y6, Y6
-	HSUM8W(Y0, X0, X8)
-	HSUM8W(Y2, X2, X8)
-	HSUM8W(Y4, X4, X8)
-	HSUM8W(Y6, X6, X8)
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y4, X4, X8)
+	HSUM8(Y6, X6, X8)
 	MOVQ   out+32(FP), DI
 	MOVQ   ostride+40(FP), R11
 	VMOVSS X0, (DI)
@@ -408,7 +400,7 @@ bfp1_loop:
 
 bfp1_fold:
 	VADDPS Y1, Y0, Y0
-	HSUM8W(Y0, X0, X8)
+	HSUM8(Y0, X0, X8)
 	VMOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET

@@ -2,9 +2,7 @@ package asm
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
-	"time"
 )
 
 // BenchmarkRoofFractionWeights is BenchmarkRoofFraction for the weight
@@ -46,11 +44,7 @@ func BenchmarkRoofFractionWeights(b *testing.B) {
 	nh := len(h) / n * n
 	rb8, rb4 := cols/BlockSize*Q8BlockBytes, cols/BlockSize*Q4_0BlockBytes
 	n8, n4 := len(q8)/(rows*rb8)*(rows*rb8), len(q4)/(rows*rb4)*(rows*rb4)
-	runs := []struct {
-		name  string
-		bytes float64
-		fn    func()
-	}{
+	runs := []roofRun{
 		{"probe", float64(nf) * 4, func() { readSum(f32[:nf]) }},
 		{"fp32", float64(nf) * 4, func() {
 			for c := 0; c < nf; c += n {
@@ -78,27 +72,6 @@ func BenchmarkRoofFractionWeights(b *testing.B) {
 			}
 		}},
 	}
-	gbps := make([][]float64, len(runs))
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		for j, run := range runs {
-			t := time.Now()
-			run.fn()
-			gbps[j] = append(gbps[j], run.bytes/time.Since(t).Seconds()/1e9)
-		}
-	}
-	b.StopTimer()
-	median := func(v []float64) float64 {
-		v = slices.Clone(v)
-		slices.Sort(v)
-		return v[len(v)/2]
-	}
-	probe := median(gbps[0])
-	b.ReportMetric(probe, "probe-GB/s")
-	for j := 1; j < len(runs); j++ {
-		m := median(gbps[j])
-		b.ReportMetric(m, runs[j].name+"-GB/s")
-		b.ReportMetric(100*m/probe, runs[j].name+"-%probe")
-	}
+	roofRounds(b, runs)
 	b.Logf("variant %s, %d rounds; kernels: bf16 %s; q4_0 %s", k.Name, b.N, k.WeightKernel(TypeBF16), k.WeightKernel(TypeQ4_0))
 }

@@ -2,8 +2,6 @@
 
 package asm
 
-import "sync"
-
 // The Go side of the SIMD kernels of the new weight types: each
 // architecture provides a four-row and a one-row routine per type, and
 // these wrappers lay out the rows as the fp32 and int8 kernels do. With
@@ -20,34 +18,55 @@ func matVecH16(
 	conv func(uint16) float32,
 ) func(out []float32, w []uint16, x []float32) {
 	return func(out []float32, w []uint16, x []float32) {
-		rows, cols := len(out), len(x)
-		if rows == 0 {
+		cols := len(x)
+		if !rowArgs(out, w, cols) {
 			return
 		}
-		if cols == 0 {
-			clear(out)
-			return
-		}
-		_ = w[rows*cols-1]
 		m := cols &^ 7
-		q := rows / 4
-		for i := 0; i < q; i++ {
-			four(&w[i*cols], 2*q*cols, &x[0], m, &out[i], 4*q)
+		h16Rows(four, one, out, w, x, cols, m, true)
+		h16Tails(out, w, x, cols, m, conv)
+	}
+}
+
+// h16Rows sets out[r] to the sum the kernels give of the first m columns
+// of row r of w (rows ldw values apart) with xk, four rows a call: with
+// q = len(out)/4, block i is rows i, i+q, i+2q, i+3q when spread, else
+// rows 4i to 4i+3; the rows past 4q go one at a time. The caller has
+// checked the slices.
+func h16Rows(
+	four func(w *uint16, stride int, x *float32, n int, out *float32, ostride int),
+	one func(w *uint16, x *float32, n int) float32,
+	out []float32, w []uint16, xk []float32, ldw, m int, spread bool,
+) {
+	rows := len(out)
+	q := rows / 4
+	step, apart := 4, 1 // block i starts at row i·step, its rows apart rows from each other
+	if spread {
+		step, apart = 1, q
+	}
+	for i := 0; i < q; i++ {
+		r := i * step
+		four(&w[r*ldw], 2*apart*ldw, &xk[0], m, &out[r], 4*apart)
+	}
+	for r := 4 * q; r < rows; r++ {
+		out[r] = one(&w[r*ldw], &xk[0], m)
+	}
+}
+
+// h16Tails adds to each out[r] the products of columns m to len(x) of row
+// r of w (rows ldw values apart) with x, in order.
+func h16Tails(out []float32, w []uint16, x []float32, ldw, m int, conv func(uint16) float32) {
+	cols := len(x)
+	if m == cols {
+		return
+	}
+	for r := range out {
+		s := out[r]
+		row := w[r*ldw : r*ldw+cols]
+		for j := m; j < cols; j++ {
+			s += float32(conv(row[j]) * x[j])
 		}
-		for r := 4 * q; r < rows; r++ {
-			out[r] = one(&w[r*cols], &x[0], m)
-		}
-		if m == cols {
-			return
-		}
-		for r := range out {
-			s := out[r]
-			row := w[r*cols : (r+1)*cols]
-			for j := m; j < cols; j++ {
-				s += float32(conv(row[j]) * x[j])
-			}
-			out[r] = s
-		}
+		out[r] = s
 	}
 }
 
@@ -59,55 +78,27 @@ func matVecBF16Pairs(
 	one func(w *uint16, x *float32, n int) float32,
 ) func(out []float32, w []uint16, x []float32) {
 	return func(out []float32, w []uint16, x []float32) {
-		rows, cols := len(out), len(x)
-		if rows == 0 {
+		cols := len(x)
+		if !rowArgs(out, w, cols) {
 			return
 		}
-		if cols == 0 {
-			clear(out)
-			return
-		}
-		_ = w[rows*cols-1]
 		m := cols &^ 15
 		clear(out)
 		if m > 0 {
-			bp := pairScratch.Get().(*[]float32)
-			if cap(*bp) < m {
-				*bp = make([]float32, m)
-			}
-			xp := (*bp)[:m]
+			bp := f32Scratch.get(m)
+			xp := *bp
 			for c := 0; c < m; c += 16 {
 				xc, pc := x[c:c+16:c+16], xp[c:c+16:c+16]
 				for k := 0; k < 8; k++ {
 					pc[k], pc[8+k] = xc[2*k], xc[2*k+1]
 				}
 			}
-			q := rows / 4
-			for i := 0; i < q; i++ {
-				four(&w[i*cols], 2*q*cols, &xp[0], m, &out[i], 4*q)
-			}
-			for r := 4 * q; r < rows; r++ {
-				out[r] = one(&w[r*cols], &xp[0], m)
-			}
-			pairScratch.Put(bp)
+			h16Rows(four, one, out, w, xp, cols, m, true)
+			f32Scratch.put(bp)
 		}
-		if m == cols {
-			return
-		}
-		for r := range out {
-			s := out[r]
-			row := w[r*cols : (r+1)*cols]
-			for j := m; j < cols; j++ {
-				s += float32(BF16ToF32(row[j]) * x[j])
-			}
-			out[r] = s
-		}
+		h16Tails(out, w, x, cols, m, BF16ToF32)
 	}
 }
-
-// pairScratch holds the deinterleaved x of matVecBF16Pairs, one per
-// goroutine at a time.
-var pairScratch = sync.Pool{New: func() any { return new([]float32) }}
 
 func matVecBlocks(
 	four func(w *byte, stride int, xq *int8, xs *float32, nb int, out *float32, ostride int),
@@ -116,16 +107,10 @@ func matVecBlocks(
 ) func(out []float32, w []byte, xq []int8, xs []float32) {
 	return func(out []float32, w []byte, xq []int8, xs []float32) {
 		rows, nb := len(out), len(xq)/BlockSize
-		if rows == 0 {
-			return
-		}
-		if nb == 0 {
-			clear(out)
-			return
-		}
 		rb := nb * bb
-		_ = w[rows*rb-1]
-		_ = xq[nb*BlockSize-1]
+		if !rowArgs(out, w, rb) {
+			return
+		}
 		_ = xs[nb-1]
 		q := rows / 4
 		for i := 0; i < q; i++ {

@@ -2,8 +2,9 @@
 
 #include "textflag.h"
 
-// Register-only probe loops (see probe_amd64.go): eight independent
-// instructions an iteration, unless the name says otherwise.
+// The probe loops (see doc.go): eight instructions an iteration that do
+// not wait on each other, unless the name says otherwise; the widening
+// probes read p, the others only registers.
 // func pmaddwdY(n int, p *byte)
 TEXT ·pmaddwdY(SB), NOSPLIT, $0-16
 	MOVQ n+0(FP), CX
