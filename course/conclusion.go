@@ -28,8 +28,8 @@ const (
 	DoesNotHold = "does not hold"
 	Faster      = "faster"
 	Slower      = "slower"
-	NoDiff      = "no difference beyond noise"
-	TooFew      = "too few runs to tell"
+	NoDiff      = inspect.NoDiff // a comparison's outcomes, as inspect.Compare words them
+	TooFew      = inspect.TooFewRun
 	Unsupported = "not supported by the sample"
 )
 

@@ -256,16 +256,7 @@ func (s *Interpreter) findTokenizer(modelPath, given string, vocab int) (*engine
 		t, err := engine.LoadTokenizer(r.Path, vocab)
 		return t, r.Path, "", err
 	}
-	var names []string
-	switch vocab {
-	case 512:
-		names = []string{"tok512.bin"}
-	case 32000:
-		names = []string{"tokenizer.bin"}
-	default:
-		names = []string{fmt.Sprintf("tok%d.bin", vocab)}
-	}
-	names = append(names, "tokenizer.bin")
+	names := locate.TokenizerNames(vocab)
 	dirs := append([]string{filepath.Dir(modelPath)}, s.searchDirs()...)
 	for _, n := range names {
 		for _, d := range dirs {
