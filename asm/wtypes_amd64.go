@@ -44,12 +44,12 @@ func weightKernelsAVX2(k *Kernels, have bool) {
 	k.MatVecBF16 = matVecBF16Pairs(bf16px4AVX2, bf16px1AVX2)
 	k.MatVecF16 = matVecH16(f16x4AVX2, f16x1AVX2, F16ToF32)
 	k.MatVecQ8B = matVecBlocks(q8bx4AVX2, q8bx1AVX2, Q8BlockBytes)
-	k.MatVecQ4_0 = matVecQ4Pairs(q40px4AVX2, q40px1AVX2)
+	k.MatVecQ4_0 = matVecQ4Exact(q40x4AVX2, q40x1AVX2)
 	k.WeightKernel = avx2Names(k.Name, map[string]string{
 		TypeBF16:     "AVX2: bf16 split into even and odd weights by a shift and a mask, fp32 FMA (exact products)",
 		TypeF16:      "AVX2: f16 converted by F16C VCVTPH2PS, fp32 FMA",
 		TypeQ8Blocks: "AVX2: VPMADDUBSW int8 products, int32 block sums",
-		TypeQ4_0:     "AVX2: two rows per register, VPMADDUBSW on the nibbles, int32 block sums, 8·Σx taken off once per row",
+		TypeQ4_0:     "AVX2: four rows a pass in 128-bit registers, VPMADDUBSW on the nibbles, exact int32 block sums, the portable routine's float steps (same bits)",
 	})
 }
 
@@ -79,7 +79,9 @@ func q40px1AVX2(w *byte, xq *int8, xs *float32, c *float32, nb int) float32
 
 // matVecQ4Pairs is matVecBlocks for the Q4_0 routines that take the
 // unsigned nibbles and subtract, per row, sum_b d_b·c_b with c_b =
-// 8·Σxq_b·xs_b, computed here once per product.
+// 8·Σxq_b·xs_b, computed here once per product. It runs the kernels of
+// session 4 (q40px4AVX2, two rows per 256-bit register), which
+// matVecQ4Exact replaced; they stay for BenchmarkWeightKernelsOldNew.
 func matVecQ4Pairs(
 	four func(w *byte, stride int, xq *int8, xs *float32, c *float32, nb int, out *float32, ostride int),
 	one func(w *byte, xq *int8, xs *float32, c *float32, nb int) float32,
@@ -108,5 +110,48 @@ func matVecQ4Pairs(
 			out[r] = one(&w[r*rb], &xq[0], &xs[0], &c[0], nb)
 		}
 		f32Scratch.put(bp)
+	}
+}
+
+//go:noescape
+func q40x4AVX2(w *byte, stride int, xq *int8, xs *float32, c8 *int32, nb int, out *float32, ostride int)
+
+//go:noescape
+func q40x1AVX2(w *byte, xq *int8, xs *float32, c8 *int32, nb int) float32
+
+// i32Scratch holds Q4_0's per-block 8·Σx.
+var i32Scratch scratch[int32]
+
+// matVecQ4Exact is matVecBlocks for the Q4_0 routines that take the
+// unsigned nibbles and, per block, c8_b = 8·Σxq_b (exact int32), computed
+// here once per product.
+func matVecQ4Exact(
+	four func(w *byte, stride int, xq *int8, xs *float32, c8 *int32, nb int, out *float32, ostride int),
+	one func(w *byte, xq *int8, xs *float32, c8 *int32, nb int) float32,
+) func(out []float32, w []byte, xq []int8, xs []float32) {
+	return func(out []float32, w []byte, xq []int8, xs []float32) {
+		rows, nb := len(out), len(xq)/BlockSize
+		rb := nb * Q4_0BlockBytes
+		if !rowArgs(out, w, rb) {
+			return
+		}
+		_ = xs[nb-1]
+		bp := i32Scratch.get(nb)
+		c := *bp
+		for b := range c {
+			var s int32
+			for _, v := range xq[b*BlockSize : (b+1)*BlockSize] {
+				s += int32(v)
+			}
+			c[b] = 8 * s
+		}
+		q := rows / 4
+		for i := 0; i < q; i++ {
+			four(&w[i*rb], q*rb, &xq[0], &xs[0], &c[0], nb, &out[i], 4*q)
+		}
+		for r := 4 * q; r < rows; r++ {
+			out[r] = one(&w[r*rb], &xq[0], &xs[0], &c[0], nb)
+		}
+		i32Scratch.put(bp)
 	}
 }

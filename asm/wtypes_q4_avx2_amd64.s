@@ -189,3 +189,222 @@ q4p1_fold:
 	VMOVSS X0, ret+40(FP)
 	VZEROUPPER
 	RET
+
+// The 128-bit Q4_0 kernels. On a core that splits 256-bit operations in
+// two (Zen 1) a ymm instruction costs what two xmm ones do, and the
+// lane-crossing moves the two-rows-per-register layout needs cost extra;
+// these keep each row's block in one xmm register and never cross lanes.
+// Per block and row: the nibbles u, the low ones (weights 0..15) by a mask
+// and the high ones (16..31) by the inverted mask and a shift, both ANDs
+// reading the block from memory; two VPMADDUBSW against x (|u·x| ≤ 15·128,
+// int16 pairs ≤ 3840) and their sum, 8 int16 lanes of 4 products each
+// (≤ 7680). The four rows' lanes are then folded together in int16 (a
+// transpose by unpacks, each sum of at most 16 products ≤ 30720) and the
+// last pair summed by VPMADDWD, giving row k's exact Σu·x in lane k. Less
+// the block's 8·Σx (given, int32) that is exactly the reference's integer
+// Σ(u-8)·x, and the float step is the reference's too:
+// val += (float(sum)·d)·xs, each operation rounded in float32. So every
+// row is the portable matVecQ4_0Go's bits, whichever kernel sums it.
+
+// Q4ROW sets X to the 8 int16 lanes of the block at m (its f16 scale
+// first) times the x block in X12 (x[0..15]) and X13 (x[16..31]); T is
+// scratch. X15 holds the nibble mask.
+#define Q4ROW(m, X, T) \
+	VPAND      2 m, X15, X;  \
+	VPANDN     2 m, X15, T;  \
+	VPSRLW     $4, T, T;     \
+	VPMADDUBSW X12, X, X;    \
+	VPMADDUBSW X13, T, T;    \
+	VPADDW     T, X, X
+
+// Q4SUMS sets X4 to the four rows' exact Σu·x of the block at offset 0
+// from SI, SI+R10, R12, R12+R10, int32 lane k for row k, with x[0..15] in
+// X12 and x[16..31] in X13. Clobbers X5-X9. Rows a and b's lanes are
+// interleaved by dwords (a0 b0 a1 b1 + a2 b2 a3 b3, each dword two int16),
+// so are c and d's, then the two by quadwords (ab0 cd0 + ab1 cd1): int16
+// pairs a a b b c c d d, which VPMADDWD against ones sums.
+#define Q4SUMS \
+	Q4ROW((SI), X4, X5);           \
+	Q4ROW((SI)(R10*1), X6, X7);    \
+	VPUNPCKLDQ  X6, X4, X5;        \
+	VPUNPCKHDQ  X6, X4, X4;        \
+	VPADDW      X5, X4, X4;        \
+	Q4ROW((R12), X6, X7);          \
+	Q4ROW((R12)(R10*1), X8, X9);   \
+	VPUNPCKLDQ  X8, X6, X7;        \
+	VPUNPCKHDQ  X8, X6, X6;        \
+	VPADDW      X7, X6, X6;        \
+	VPUNPCKLQDQ X6, X4, X5;        \
+	VPUNPCKHQDQ X6, X4, X4;        \
+	VPADDW      X5, X4, X4;        \
+	VPMADDWD    X14, X4, X4
+
+// func q40x4AVX2(w *byte, stride int, xq *int8, xs *float32, c8 *int32, nb int, out *float32, ostride int)
+//
+// Software-pipelined: each pass computes block b's integer sums (Q4SUMS)
+// and, woven between those instructions, block b-1's float step from the
+// sums the previous pass left in X1, so that the scheduler always has
+// independent work at hand (the integer chain of a block is some 20
+// cycles long). The float steps still run in block order, so the sum is
+// the same.
+TEXT ·q40x4AVX2(SB), NOSPLIT, $0-64
+	MOVQ w+0(FP), SI
+	MOVQ stride+8(FP), R10
+	MOVQ xq+16(FP), BX
+	MOVQ xs+24(FP), R9
+	MOVQ c8+32(FP), R8
+	MOVQ nb+40(FP), CX
+	LEAQ (SI)(R10*2), R12
+	Q4CONST
+	VXORPS  X0, X0, X0
+	TESTQ   CX, CX
+	JZ      q4x_store
+	VMOVDQU (BX), X12
+	VMOVDQU 16(BX), X13
+	Q4SUMS
+	VMOVDQA X4, X1
+	ADDQ    $18, SI
+	ADDQ    $18, R12
+	ADDQ    $32, BX
+	DECQ    CX
+	JZ      q4x_last
+
+q4x_loop:
+	// Block b's sums, with block b-1's float step (X1; scales at -18
+	// from the row pointers, c8 and xs at R8 and R9) in between.
+	VMOVDQU        (BX), X12
+	VMOVDQU        16(BX), X13
+	VPBROADCASTD   (R8), X2
+	VPAND          2(SI), X15, X4
+	VPANDN         2(SI), X15, X5
+	VPSUBD         X2, X1, X1          // Σu·x - 8·Σx = Σ(u-8)·x
+	VPSRLW         $4, X5, X5
+	VPMADDUBSW     X12, X4, X4
+	MOVWLZX        -18(SI), AX         // the four scales d, in a general register
+	VPMADDUBSW     X13, X5, X5
+	VPADDW         X5, X4, X4
+	MOVWLZX        -18(SI)(R10*1), DX
+	VPAND          2(SI)(R10*1), X15, X6
+	VPANDN         2(SI)(R10*1), X15, X7
+	SHLQ           $16, DX
+	VPSRLW         $4, X7, X7
+	VPMADDUBSW     X12, X6, X6
+	ORQ            DX, AX
+	VPMADDUBSW     X13, X7, X7
+	VPADDW         X7, X6, X6
+	VCVTDQ2PS      X1, X1
+	VPUNPCKLDQ     X6, X4, X5
+	VPUNPCKHDQ     X6, X4, X4
+	MOVWLZX        -18(R12), DX
+	VPADDW         X5, X4, X4
+	VPAND          2(R12), X15, X6
+	SHLQ           $32, DX
+	VPANDN         2(R12), X15, X7
+	VPSRLW         $4, X7, X7
+	ORQ            DX, AX
+	VPMADDUBSW     X12, X6, X6
+	VPMADDUBSW     X13, X7, X7
+	MOVWLZX        -18(R12)(R10*1), DX
+	VPADDW         X7, X6, X6
+	VPAND          2(R12)(R10*1), X15, X8
+	SHLQ           $48, DX
+	VPANDN         2(R12)(R10*1), X15, X9
+	VPSRLW         $4, X9, X9
+	ORQ            DX, AX
+	VPMADDUBSW     X12, X8, X8
+	VPMADDUBSW     X13, X9, X9
+	MOVQ           AX, X3
+	VPADDW         X9, X8, X8
+	VPUNPCKLDQ     X8, X6, X7
+	VCVTPH2PS      X3, X3
+	VPUNPCKHDQ     X8, X6, X6
+	VPADDW         X7, X6, X6
+	VMULPS         X3, X1, X1          // float(Σ)·d
+	VPUNPCKLQDQ    X6, X4, X5
+	VPUNPCKHQDQ    X6, X4, X4
+	VBROADCASTSS   (R9), X2
+	VPADDW         X5, X4, X4
+	VPMADDWD       X14, X4, X4
+	VMULPS         X2, X1, X1          // ·xs
+	VADDPS         X1, X0, X0          // val +=
+	VMOVDQA        X4, X1
+	ADDQ           $18, SI
+	ADDQ           $18, R12
+	ADDQ           $32, BX
+	ADDQ           $4, R9
+	ADDQ           $4, R8
+	DECQ           CX
+	JNZ            q4x_loop
+
+q4x_last:
+	// The float step of the last block.
+	VPBROADCASTD (R8), X2
+	VPSUBD       X2, X1, X1
+	VCVTDQ2PS    X1, X1
+	MOVWLZX      -18(SI), AX
+	MOVWLZX      -18(SI)(R10*1), DX
+	SHLQ         $16, DX
+	ORQ          DX, AX
+	MOVWLZX      -18(R12), DX
+	SHLQ         $32, DX
+	ORQ          DX, AX
+	MOVWLZX      -18(R12)(R10*1), DX
+	SHLQ         $48, DX
+	ORQ          DX, AX
+	MOVQ         AX, X3
+	VCVTPH2PS    X3, X3
+	VMULPS       X3, X1, X1
+	VBROADCASTSS (R9), X2
+	VMULPS       X2, X1, X1
+	VADDPS       X1, X0, X0
+
+q4x_store:
+	MOVQ       out+48(FP), DI
+	MOVQ       ostride+56(FP), R11
+	VMOVSS     X0, (DI)
+	VEXTRACTPS $1, X0, (DI)(R11*1)
+	LEAQ       (DI)(R11*2), DI
+	VEXTRACTPS $2, X0, (DI)
+	VEXTRACTPS $3, X0, (DI)(R11*1)
+	RET
+
+// func q40x1AVX2(w *byte, xq *int8, xs *float32, c8 *int32, nb int) float32
+TEXT ·q40x1AVX2(SB), NOSPLIT, $0-44
+	MOVQ w+0(FP), SI
+	MOVQ xq+8(FP), BX
+	MOVQ xs+16(FP), R9
+	MOVQ c8+24(FP), R8
+	MOVQ nb+32(FP), CX
+	Q4CONST
+	VXORPS X0, X0, X0
+	TESTQ  CX, CX
+	JZ     q4x1_fold
+
+q4x1_loop:
+	VMOVDQU   (BX), X12
+	VMOVDQU   16(BX), X13
+	Q4ROW((SI), X4, X5)
+	VPMADDWD  X14, X4, X4
+	VPSHUFD   $0x4e, X4, X5
+	VPADDD    X5, X4, X4
+	VPSHUFD   $0xb1, X4, X5
+	VPADDD    X5, X4, X4
+	VMOVD     (R8), X5
+	VPSUBD    X5, X4, X4
+	VCVTDQ2PS X4, X4
+	MOVWLZX   (SI), AX
+	VMOVD     AX, X7
+	VCVTPH2PS X7, X7
+	VMULSS    X7, X4, X4
+	VMULSS    (R9), X4, X4
+	VADDSS    X4, X0, X0
+	ADDQ      $18, SI
+	ADDQ      $32, BX
+	ADDQ      $4, R9
+	ADDQ      $4, R8
+	DECQ      CX
+	JNZ       q4x1_loop
+
+q4x1_fold:
+	VMOVSS X0, ret+40(FP)
+	RET
