@@ -404,3 +404,99 @@ bfp1_fold:
 	VMOVSS X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// The bf16 kernels by unpacking. VPUNPCKLWD and VPUNPCKHWD of 16 weights
+// (32 bytes, read by the instruction itself) against a zero register put
+// each weight in the high half of a dword, which is its float32 value:
+// per 128-bit lane the low four weights, then the high four, so one gives
+// columns 0-3 and 8-11 of the 16, the other 4-7 and 12-15, and x comes
+// permuted to match (matVecBF16Unpack). On Zen 1 the unpacks issue on two
+// pipes (FP1, FP2) beside the FMAs (FP0, FP1), where the shift of
+// bf16px4AVX2 has one (FP2) and its mask competes with the FMAs for any.
+// Each row has two 8-lane accumulators, one per unpack, added and folded
+// at the end, alike in the four-row and the one-row kernel. n is a
+// multiple of 16.
+
+#define BFUNPACK(m, XL, XH, ACCL, ACCH) \
+	VPUNPCKLWD  m, Y15, Y10;    \
+	VPUNPCKHWD  m, Y15, Y11;    \
+	VFMADD231PS XL, Y10, ACCL;  \
+	VFMADD231PS XH, Y11, ACCH
+
+// func bf16ux4AVX2(w *uint16, stride int, x *float32, n int, out *float32, ostride int)
+TEXT ·bf16ux4AVX2(SB), NOSPLIT, $0-48
+	MOVQ   w+0(FP), SI
+	MOVQ   stride+8(FP), R10
+	MOVQ   x+16(FP), DX
+	MOVQ   n+24(FP), CX
+	LEAQ   (SI)(R10*2), R13
+	VPXOR  Y15, Y15, Y15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	SHRQ   $4, CX
+	JZ     bfu4_fold
+
+bfu4_loop:
+	VMOVUPS (DX), Y8
+	VMOVUPS 32(DX), Y9
+	BFUNPACK((SI), Y8, Y9, Y0, Y1)
+	BFUNPACK((SI)(R10*1), Y8, Y9, Y2, Y3)
+	BFUNPACK((R13), Y8, Y9, Y4, Y5)
+	BFUNPACK((R13)(R10*1), Y8, Y9, Y6, Y7)
+	ADDQ    $32, SI
+	ADDQ    $32, R13
+	ADDQ    $64, DX
+	DECQ    CX
+	JNZ     bfu4_loop
+
+bfu4_fold:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	HSUM8(Y0, X0, X8)
+	HSUM8(Y2, X2, X8)
+	HSUM8(Y4, X4, X8)
+	HSUM8(Y6, X6, X8)
+	MOVQ   out+32(FP), DI
+	MOVQ   ostride+40(FP), R11
+	VMOVSS X0, (DI)
+	VMOVSS X2, (DI)(R11*1)
+	LEAQ   (DI)(R11*2), DI
+	VMOVSS X4, (DI)
+	VMOVSS X6, (DI)(R11*1)
+	VZEROUPPER
+	RET
+
+// func bf16ux1AVX2(w *uint16, x *float32, n int) float32
+TEXT ·bf16ux1AVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), SI
+	MOVQ   x+8(FP), DX
+	MOVQ   n+16(FP), CX
+	VPXOR  Y15, Y15, Y15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	SHRQ   $4, CX
+	JZ     bfu1_fold
+
+bfu1_loop:
+	VMOVUPS (DX), Y8
+	VMOVUPS 32(DX), Y9
+	BFUNPACK((SI), Y8, Y9, Y0, Y1)
+	ADDQ    $32, SI
+	ADDQ    $64, DX
+	DECQ    CX
+	JNZ     bfu1_loop
+
+bfu1_fold:
+	VADDPS Y1, Y0, Y0
+	HSUM8(Y0, X0, X8)
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
