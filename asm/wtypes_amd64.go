@@ -44,12 +44,12 @@ func weightKernelsAVX2(k *Kernels, have bool) {
 	k.MatVecBF16 = matVecBF16Unpack(bf16ux4AVX2, bf16ux1AVX2)
 	k.MatVecF16 = matVecH16(f16x4AVX2, f16x1AVX2, F16ToF32)
 	k.MatVecQ8B = matVecBlocks(q8bx4AVX2, q8bx1AVX2, Q8BlockBytes)
-	k.MatVecQ4_0 = matVecQ4Exact(q40x4AVX2, q40x1AVX2)
+	k.MatVecQ4_0 = matVecQ4Exact(q40x8AVX2, q40x4AVX2, q40x1AVX2)
 	k.WeightKernel = avx2Names(k.Name, map[string]string{
 		TypeBF16:     "AVX2: bf16 widened by unpacking against zero (VPUNPCKLWD/HWD), fp32 FMA (exact products)",
 		TypeF16:      "AVX2: f16 converted by F16C VCVTPH2PS, fp32 FMA",
 		TypeQ8Blocks: "AVX2: VPMADDUBSW int8 products, int32 block sums",
-		TypeQ4_0:     "AVX2: four rows a pass in 128-bit registers, VPMADDUBSW on the nibbles, exact int32 block sums, the portable routine's float steps (same bits)",
+		TypeQ4_0:     "AVX2: eight rows a pass in 128-bit registers, VPMADDUBSW on the nibbles, exact int32 block sums, the portable routine's float steps (same bits)",
 	})
 }
 
@@ -114,6 +114,9 @@ func matVecQ4Pairs(
 }
 
 //go:noescape
+func q40x8AVX2(w *byte, stride int, xq *int8, xs *float32, c8 *int32, nb int, out *float32, ostride int)
+
+//go:noescape
 func q40x4AVX2(w *byte, stride int, xq *int8, xs *float32, c8 *int32, nb int, out *float32, ostride int)
 
 //go:noescape
@@ -124,9 +127,13 @@ var i32Scratch scratch[int32]
 
 // matVecQ4Exact is matVecBlocks for the Q4_0 routines that take the
 // unsigned nibbles and, per block, c8_b = 8·Σxq_b (exact int32), computed
-// here once per product.
+// here once per product. With q = rows/8, block i takes rows i, i+q, ...,
+// i+7q (eight streams); of the rows%8 after 8q, four go through the
+// four-row routine if there are four, the rest one at a time. Every
+// routine gives each row the portable reference's bits, so which one a row
+// falls to does not matter.
 func matVecQ4Exact(
-	four func(w *byte, stride int, xq *int8, xs *float32, c8 *int32, nb int, out *float32, ostride int),
+	eight, four func(w *byte, stride int, xq *int8, xs *float32, c8 *int32, nb int, out *float32, ostride int),
 	one func(w *byte, xq *int8, xs *float32, c8 *int32, nb int) float32,
 ) func(out []float32, w []byte, xq []int8, xs []float32) {
 	return func(out []float32, w []byte, xq []int8, xs []float32) {
@@ -145,11 +152,16 @@ func matVecQ4Exact(
 			}
 			c[b] = 8 * s
 		}
-		q := rows / 4
+		q := rows / 8
 		for i := 0; i < q; i++ {
-			four(&w[i*rb], q*rb, &xq[0], &xs[0], &c[0], nb, &out[i], 4*q)
+			eight(&w[i*rb], q*rb, &xq[0], &xs[0], &c[0], nb, &out[i], 4*q)
 		}
-		for r := 4 * q; r < rows; r++ {
+		r := 8 * q
+		if rows-r >= 4 {
+			four(&w[r*rb], rb, &xq[0], &xs[0], &c[0], nb, &out[r], 4)
+			r += 4
+		}
+		for ; r < rows; r++ {
 			out[r] = one(&w[r*rb], &xq[0], &xs[0], &c[0], nb)
 		}
 		i32Scratch.put(bp)

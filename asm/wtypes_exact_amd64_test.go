@@ -25,7 +25,7 @@ func TestQ4_0AVX2Exact(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	for _, nb := range []int{1, 2, 3, 4, 5, 7, 24, 25} {
 		cols := nb * BlockSize
-		for _, rows := range []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 70} {
+		for _, rows := range []int{1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23, 33, 70} {
 			for _, kind := range []string{"random", "extreme"} {
 				_, q4 := blockWeights(r, rows, cols)
 				xq, xs := make([]int8, cols), make([]float32, nb)

@@ -13,8 +13,8 @@ import (
 // BenchmarkWeightKernelsOldNew times the AVX2 bf16 and Q4_0
 // matrix-vector products of session 4 (bf16px4AVX2: shift and mask;
 // q40px4AVX2: two rows per 256-bit register) against the ones that
-// replaced them (bf16ux4AVX2: unpacks; q40x4AVX2: 128-bit, four rows
-// folded), interleaved call by call, b.N rounds, 1 thread: "hot" runs 64
+// replaced them (bf16ux4AVX2: unpacks; q40x8AVX2: 128-bit, eight rows,
+// four folded at a time), interleaved call by call, b.N rounds, 1 thread: "hot" runs 64
 // products of one 256×768 matrix that stays in cache, "cold" one product
 // of each 2048×768 matrix over 128 MiB. It reports each one's median GB/s
 // of weights and logs inspect.Compare's verdict on the per-round time
@@ -28,7 +28,7 @@ func BenchmarkWeightKernelsOldNew(b *testing.B) {
 	type mv16 = func(out []float32, w []uint16, x []float32)
 	type mvB = func(out []float32, w []byte, xq []int8, xs []float32)
 	oldBF, newBF := matVecBF16Pairs(bf16px4AVX2, bf16px1AVX2), matVecBF16Unpack(bf16ux4AVX2, bf16ux1AVX2)
-	oldQ4, newQ4 := matVecQ4Pairs(q40px4AVX2, q40px1AVX2), matVecQ4Exact(q40x4AVX2, q40x1AVX2)
+	oldQ4, newQ4 := matVecQ4Pairs(q40px4AVX2, q40px1AVX2), matVecQ4Exact(q40x8AVX2, q40x4AVX2, q40x1AVX2)
 	const cols = 768
 	r := rand.New(rand.NewPCG(7, 7))
 	x := randF32(r, cols)
