@@ -915,3 +915,51 @@ func TestTimeSplitAcrossThreads(t *testing.T) {
 		t.Errorf("one thread shows a split view: %v", js["split"])
 	}
 }
+
+// %time --threads compares thread counts op by op: every op has a median
+// per count and a verdict for the second, and bad lists say what is wrong.
+func TestTimeThreadsCompare(t *testing.T) {
+	s := newTest(t)
+	fail(t, s, "%time --threads 2", "at least two")
+	fail(t, s, "%time --threads 1,1", "appears twice")
+	fail(t, s, "%time --threads 0,2", "positive")
+	fail(t, s, "%time --threads 1,2 --repeats 0", "positive")
+	run(t, s, "%load --shape stories15M")
+	r := run(t, s, "%time -n 2 --threads 1,2 --repeats 5")
+	js := r.lastJSON(t)
+	if js["rounds"].(float64) != 5 || js["tokens"].(float64) != 2 {
+		t.Errorf("rounds %v tokens %v", js["rounds"], js["tokens"])
+	}
+	verdicts := map[string]bool{"faster": true, "slower": true, "no difference beyond noise": true}
+	ops := map[string]bool{}
+	for _, row := range js["rows"].([]any) {
+		m := row.(map[string]any)
+		op := m["op"].(string)
+		ops[op] = true
+		if !(m["ms_1"].(float64) > 0) || !(m["ms_2"].(float64) > 0) {
+			t.Errorf("%s: medians %v and %v", op, m["ms_1"], m["ms_2"])
+		}
+		vs := m["vs_2"].(map[string]any)
+		if !verdicts[vs["verdict"].(string)] {
+			t.Errorf("%s: verdict %q from five pairs", op, vs["verdict"])
+		}
+		if c := vs["comparison"].(map[string]any); c["pairs"].(float64) != 5 {
+			t.Errorf("%s: %v pairs", op, c["pairs"])
+		}
+	}
+	for _, op := range []string{"w1", "classifier", "attention", "total"} {
+		if !ops[op] {
+			t.Errorf("no row for %s: %v", op, ops)
+		}
+	}
+	if sp, ok := js["split"].(map[string]any); !ok || sp["calls"].(float64) == 0 {
+		t.Errorf("no split view of the 2-thread rounds: %v", js["split"])
+	}
+	if !strings.Contains(r.text(), "With 2 threads a token took") {
+		t.Error("no conclusion sentence")
+	}
+	// The session's own ops are untouched.
+	if s.ops.Threads() != 1 {
+		t.Errorf("the session now has %d threads", s.ops.Threads())
+	}
+}
