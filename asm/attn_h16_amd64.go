@@ -19,23 +19,39 @@ func archKVKernels(k *Kernels) {
 	if !hasAVX2F16C() {
 		return // the variant cannot run here anyway; keep the portable ones
 	}
-	k.AttnScoresF16 = attnScoresH16(f16scoresAVX2)
+	k.AttnScoresF16 = attnScoresH16(f16scoresAVX2, f16scores4AVX2)
 	k.AttnMixF16 = attnMixH16(f16mixAVX2)
-	k.AttnScoresBF16 = attnScoresH16(bf16scoresAVX2)
+	k.AttnScoresBF16 = attnScoresH16(bf16scoresAVX2, bf16scores4AVX2)
 	k.AttnMixBF16 = attnMixH16(bf16mixAVX2)
+	if k.Name == "avx2" {
+		// The fp32 cache's mix: all positions in one call, in registers
+		// (the generic one calls axpy once a position).
+		k.AttnMix = attnMixF32(f32mixAVX2)
+	}
 	k.KVKernel = avx2Names(k.Name, map[string]string{
 		KVF16:  "AVX2: f16 keys and values converted by F16C VCVTPH2PS, fp32 FMA",
 		KVBF16: "AVX2: bf16 keys and values widened and shifted to fp32, fp32 FMA",
 	})
 }
 
-func attnScoresH16(f func(out, q *float32, k *uint16, stride, n, nt int, div float32)) func(out, q []float32, k []uint16, stride int) {
+// attnScoresH16 runs f4 over the positions in whole groups of four when
+// the head size is a multiple of 8 (every score with the bits f gives it),
+// and f over the rest.
+func attnScoresH16(f, f4 func(out, q *float32, k *uint16, stride, n, nt int, div float32)) func(out, q []float32, k []uint16, stride int) {
 	return func(out, q []float32, k []uint16, stride int) {
 		if !scoresH16Args(out, q, k, stride) {
 			return
 		}
-		hs := len(q)
-		f(&out[0], &q[0], &k[0], stride, hs, len(out), float32(math.Sqrt(float64(hs))))
+		hs, nt := len(q), len(out)
+		div := float32(math.Sqrt(float64(hs)))
+		done := 0
+		if hs%8 == 0 && nt >= 4 && f4 != nil {
+			done = nt &^ 3
+			f4(&out[0], &q[0], &k[0], stride, hs, done/4, div)
+		}
+		if done < nt {
+			f(&out[done], &q[0], &k[done*stride], stride, hs, nt-done, div)
+		}
 	}
 }
 
@@ -45,6 +61,18 @@ func attnMixH16(f func(out, att *float32, v *uint16, stride, n, nt int)) func(ou
 			return
 		}
 		f(&out[0], &att[0], &v[0], stride, len(out), len(att))
+	}
+}
+
+// attnMixF32 is attnMixH16 for the fp32 cache.
+func attnMixF32(f func(out, att, v *float32, stride, n, nt int)) func(out, att, v []float32, stride int) {
+	return func(out, att, v []float32, stride int) {
+		hs := len(out)
+		if hs == 0 || len(att) == 0 {
+			return
+		}
+		_ = v[(len(att)-1)*stride+hs-1]
+		f(&out[0], &att[0], &v[0], stride, hs, len(att))
 	}
 }
 
@@ -60,6 +88,22 @@ func f16scoresAVX2(out, q *float32, k *uint16, stride, n, nt int, div float32)
 
 //go:noescape
 func bf16scoresAVX2(out, q *float32, k *uint16, stride, n, nt int, div float32)
+
+// f16scores4AVX2 and bf16scores4AVX2 compute 4·groups scores, four
+// positions at a time, for n a multiple of 8, with the bits of the
+// one-position routines.
+//
+//go:noescape
+func f16scores4AVX2(out, q *float32, k *uint16, stride, n, groups int, div float32)
+
+//go:noescape
+func bf16scores4AVX2(out, q *float32, k *uint16, stride, n, groups int, div float32)
+
+// f32mixAVX2 is the mix over an fp32 cache: one fused multiply-add per
+// value, positions in order, as the generic axpy loop does it.
+//
+//go:noescape
+func f32mixAVX2(out, att, v *float32, stride, n, nt int)
 
 //go:noescape
 func f16mixAVX2(out, att *float32, v *uint16, stride, n, nt int)

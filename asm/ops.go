@@ -30,6 +30,11 @@ type Ops struct {
 	threads int
 	pool    *pool
 	t       task
+
+	// record is set while the split products and Parallel calls are being
+	// timed (RecordSplits); splits holds their totals.
+	record bool
+	splits SplitStats
 }
 
 // New returns the ops of the named variant ("auto" or "" for the fastest
@@ -203,6 +208,13 @@ type task struct {
 	pending atomic.Int32 // jobs handed to workers and not yet done
 	mu      sync.Mutex
 	fault   any
+
+	// While the Ops records its splits: the moment the work was handed
+	// off, and when each worker job started and ended (indexed by the
+	// job's number; the caller's own part is not in it).
+	timed bool
+	t0    time.Time
+	parts []partTime
 }
 
 // run computes rows [r0, r1) of the task.
@@ -246,14 +258,23 @@ func (o *Ops) split(rows, work int) {
 func (o *Ops) run(n, chunk int) {
 	t := &o.t
 	t.k = o.Kernels
+	t.timed = o.record && o.pool != nil
+	if t.timed {
+		t.prepareTimes(n, chunk)
+	}
 	if o.pool == nil || !o.pool.submit(t, chunk, n) {
 		for r0 := 0; r0 < n; r0 += chunk {
 			t.run(r0, min(r0+chunk, n))
 		}
 		return
 	}
-	fault := t.runCatching(0, min(chunk, n))
-	t.await()
+	var fault any
+	if t.timed {
+		fault = o.runTimed(n, chunk)
+	} else {
+		fault = t.runCatching(0, min(chunk, n))
+		t.await()
+	}
 	if fault == nil {
 		fault = t.fault
 	}
@@ -303,6 +324,7 @@ func (t *task) await() {
 type job struct {
 	t      *task
 	r0, r1 int
+	i      int // the job's number among the task's worker jobs
 }
 
 // pool is a set of worker goroutines fed through a channel. It holds no
@@ -331,10 +353,13 @@ func (p *pool) submit(t *task, chunk, rows int) bool {
 		return false
 	}
 	queued := 0
+	if t.timed {
+		t.t0 = time.Now()
+	}
 	for r0 := chunk; r0 < rows; r0 += chunk {
 		t.wg.Add(1)
 		t.pending.Add(1)
-		p.jobs <- job{t: t, r0: r0, r1: min(r0+chunk, rows)}
+		p.jobs <- job{t: t, r0: r0, r1: min(r0+chunk, rows), i: queued}
 		queued++
 	}
 	for p.live < queued {
@@ -365,7 +390,15 @@ func (p *pool) worker() {
 	idle := time.NewTimer(idleTimeout)
 	defer idle.Stop()
 	do := func(j job) {
-		if f := j.t.runCatching(j.r0, j.r1); f != nil {
+		var start time.Time
+		if j.t.timed {
+			start = time.Now()
+		}
+		f := j.t.runCatching(j.r0, j.r1)
+		if j.t.timed {
+			j.t.parts[j.i] = partTime{start: start, end: time.Now()}
+		}
+		if f != nil {
 			j.t.mu.Lock()
 			j.t.fault = f
 			j.t.mu.Unlock()

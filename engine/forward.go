@@ -52,8 +52,8 @@ type State struct {
 
 	// Decoding attention's current layer and length, and its per-head
 	// steps as method values (see scoresFor).
-	cur                              struct{ layer, n int }
-	headScores, headSoftmax, headMix func(h0, h1 int)
+	cur                                          struct{ layer, n int }
+	headScores, headSoftmax, headMix, headAttend func(h0, h1 int)
 }
 
 // NewState allocates a context for m running on ops (nil for the fastest
@@ -82,7 +82,7 @@ func NewState(m *Model, ops *asm.Ops) (*State, error) {
 			s.hookNames[l][i] = fmt.Sprintf("blocks.%d.%s", l, suf)
 		}
 	}
-	s.headScores, s.headSoftmax, s.headMix = s.scoresFor, s.softmaxFor, s.mixFor
+	s.headScores, s.headSoftmax, s.headMix, s.headAttend = s.scoresFor, s.softmaxFor, s.mixFor, s.attendFor
 	return s, nil
 }
 
@@ -252,11 +252,20 @@ func (s *State) layer(ctx context.Context, l, pos, token int, hooked bool) {
 	n := pos + 1
 	s.cur.layer, s.cur.n = l, n
 	split := n*kvDim >= attnSplitMin
-	s.heads(split, s.headScores)
-	fire(hScores, s.att[:c.Heads*n], c.Heads, n)
-	s.heads(split, s.headSoftmax)
-	fire(hPattern, s.att[:c.Heads*n], c.Heads, n)
-	s.heads(split, s.headMix)
+	if hooked {
+		// Hooks see (and may change) every head's scores and pattern
+		// between the steps.
+		s.heads(split, s.headScores)
+		fire(hScores, s.att[:c.Heads*n], c.Heads, n)
+		s.heads(split, s.headSoftmax)
+		fire(hPattern, s.att[:c.Heads*n], c.Heads, n)
+		s.heads(split, s.headMix)
+	} else {
+		// A head's three steps need no other head's, so each thread runs
+		// all three for its heads: one hand-off per layer instead of
+		// three, with the same bits.
+		s.heads(split, s.headAttend)
+	}
 	s.tock("attention", t, attentionCost(c, n-1, s.kv.Bytes()))
 	fire(hZ, s.xb, c.Heads, hs)
 
@@ -416,9 +425,9 @@ var attnSplitMin = 1 << 12
 
 // scoresFor, softmaxFor and mixFor are the three steps of decoding
 // attention for heads [h0, h1) of layer s.cur.layer at s.cur.n positions;
-// State keeps them as method values made once in NewState (headScores,
-// headSoftmax, headMix), so handing them to the worker threads allocates
-// nothing.
+// State keeps them (and attendFor, all three) as method values made once
+// in NewState (headScores, headSoftmax, headMix, headAttend), so handing
+// them to the worker threads allocates nothing.
 func (s *State) scoresFor(h0, h1 int) {
 	c := &s.M.Config
 	hs, n := c.HeadSize(), s.cur.n
@@ -429,6 +438,13 @@ func (s *State) scoresFor(h0, h1 int) {
 			s.scores(s.att[h*n+t0:h*n+t1], s.q[h*hs:(h+1)*hs], l, t0, (h/kvMul)*hs)
 		}
 	})
+}
+
+// attendFor is the three steps one after the other for heads [h0, h1).
+func (s *State) attendFor(h0, h1 int) {
+	s.scoresFor(h0, h1)
+	s.softmaxFor(h0, h1)
+	s.mixFor(h0, h1)
 }
 
 func (s *State) softmaxFor(h0, h1 int) {
@@ -490,16 +506,34 @@ func attnBlock(kvDim int) int { return max(1, attnBlockBytes/4/max(kvDim, 1)) }
 // make blocks of a few positions.
 var attnBlockBytes = 256 << 10
 
-func (s *State) tick() time.Time {
-	if s.Profile == nil {
-		return time.Time{}
-	}
-	return time.Now()
+// mark is when an op started and, with more than one thread, the Ops's
+// split totals at that moment, so that tock can charge the op with the
+// splits made inside it.
+type mark struct {
+	t      time.Time
+	splits asm.SplitStats
 }
 
-func (s *State) tock(op string, t time.Time, cost Cost) {
+func (s *State) tick() mark {
+	if s.Profile == nil {
+		return mark{}
+	}
+	if s.ops.Threads() > 1 {
+		s.ops.RecordSplits(true)
+		return mark{t: time.Now(), splits: s.ops.Splits()}
+	}
+	return mark{t: time.Now()}
+}
+
+func (s *State) tock(op string, m mark, cost Cost) {
 	if s.Profile == nil {
 		return
 	}
-	s.Profile.Add(op, time.Since(t), cost.Bytes, cost.Flops)
+	d := time.Since(m.t)
+	var sp asm.SplitStats
+	if s.ops.Threads() > 1 {
+		sp = s.ops.Splits().Sub(m.splits)
+		s.ops.RecordSplits(false)
+	}
+	s.Profile.add(op, d, cost.Bytes, cost.Flops, sp)
 }

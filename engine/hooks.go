@@ -7,6 +7,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/memwall/memwall/asm"
 )
 
 // Hook points, named as TransformerLens names them. Per-layer points are
@@ -174,6 +176,11 @@ type OpStat struct {
 	Time  time.Duration
 	Bytes int64 // weight and activation bytes read
 	Flops int64
+	// Split is what the op's matrix products and attention heads cost
+	// where they were split across threads (zero with one thread): the
+	// share of the op's time they took, how evenly the parts ran and what
+	// handing them out cost.
+	Split asm.SplitStats
 }
 
 // GBps is the op's achieved bandwidth in 1e9 bytes/s.
@@ -189,6 +196,11 @@ func NewProfile() *Profile { return &Profile{ops: map[string]*OpStat{}} }
 
 // Add records one call of op.
 func (p *Profile) Add(op string, d time.Duration, bytes, flops int64) {
+	p.add(op, d, bytes, flops, asm.SplitStats{})
+}
+
+// add is Add with the split totals of the call.
+func (p *Profile) add(op string, d time.Duration, bytes, flops int64, split asm.SplitStats) {
 	s, ok := p.ops[op]
 	if !ok {
 		s = &OpStat{Name: op}
@@ -199,6 +211,7 @@ func (p *Profile) Add(op string, d time.Duration, bytes, flops int64) {
 	s.Time += d
 	s.Bytes += bytes
 	s.Flops += flops
+	s.Split.Add(split)
 }
 
 // Ops returns the totals in first-seen order.

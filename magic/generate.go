@@ -206,6 +206,7 @@ func (s *Interpreter) decode(ctx context.Context, ids []int, g genOptions, onPie
 	}
 	if prof != nil {
 		st.Profile = prof.decode
+		prof.threads = st.Ops().Threads()
 		defer func() { st.Profile = nil }()
 	}
 	// The rest goes through the engine's one decoding loop: the last

@@ -855,3 +855,111 @@ func TestInterruptMidway(t *testing.T) {
 	}
 	run(t, s, "%bench -n 4 --variants scalar")
 }
+
+// With two threads %time shows how each op was shared: what ran split, and
+// how the split calls' wall time divides into even work, imbalance and
+// hand-off. The pieces must add up, and a model too small to split says so.
+func TestTimeSplitAcrossThreads(t *testing.T) {
+	s := newTest(t)
+	run(t, s, "%threads 2")
+	js := run(t, s, "%time -n 3").lastJSON(t)
+	sp, ok := js["split"].(map[string]any)
+	if !ok {
+		t.Fatalf("no split view with 2 threads: %v", js)
+	}
+	if sp["calls"].(float64) != 0 || sp["single_ms"].(float64) != js["total_ms"].(float64) {
+		t.Errorf("stories260K is too small to split, got %v", sp)
+	}
+
+	run(t, s, "%load --shape stories15M")
+	r := run(t, s, "%time -n 3")
+	js = r.lastJSON(t)
+	sp = js["split"].(map[string]any)
+	if sp["calls"].(float64) == 0 {
+		t.Fatalf("stories15M with 2 threads split nothing: %v", sp)
+	}
+	near := func(what string, a, b float64) {
+		if math.Abs(a-b) > 1e-6*max(1, math.Abs(b)) {
+			t.Errorf("%s: %v ≠ %v", what, a, b)
+		}
+	}
+	near("split + single = total", sp["split_ms"].(float64)+sp["single_ms"].(float64), js["total_ms"].(float64))
+	near("even + imbalance + hand-off = split", sp["even_ms"].(float64)+sp["imbalance_ms"].(float64)+sp["overhead_ms"].(float64), sp["split_ms"].(float64))
+	split := map[string]bool{}
+	for _, row := range sp["ops"].([]any) {
+		m := row.(map[string]any)
+		split[m["op"].(string)] = true
+		if m["parts"].(float64) != 2*m["calls"].(float64) {
+			t.Errorf("%s: %v parts in %v calls with 2 threads", m["op"], m["parts"], m["calls"])
+		}
+		if e := m["efficiency"].(float64); e <= 0 || e > 1 {
+			t.Errorf("%s: efficiency %v", m["op"], e)
+		}
+	}
+	// wq is 288×288 there: below two parts of minWorkPerThread, so it stays
+	// on one thread.
+	for _, op := range []string{"w1", "w2", "w3", "classifier"} {
+		if !split[op] {
+			t.Errorf("%s was not split on stories15M: %v", op, split)
+		}
+	}
+	if split["rmsnorm"] || split["sampling"] || split["wq"] {
+		t.Errorf("an op that never splits has split calls: %v", split)
+	}
+	if !strings.Contains(r.text(), "How 2 threads share each op") {
+		t.Errorf("no split table in the output")
+	}
+
+	run(t, s, "%threads 1")
+	if js := run(t, s, "%time -n 2").lastJSON(t); js["split"] != nil {
+		t.Errorf("one thread shows a split view: %v", js["split"])
+	}
+}
+
+// %time --threads compares thread counts op by op: every op has a median
+// per count and a verdict for the second, and bad lists say what is wrong.
+func TestTimeThreadsCompare(t *testing.T) {
+	s := newTest(t)
+	fail(t, s, "%time --threads 2", "at least two")
+	fail(t, s, "%time --threads 1,1", "appears twice")
+	fail(t, s, "%time --threads 0,2", "positive")
+	fail(t, s, "%time --threads 1,2 --repeats 0", "positive")
+	run(t, s, "%load --shape stories15M")
+	r := run(t, s, "%time -n 2 --threads 1,2 --repeats 5")
+	js := r.lastJSON(t)
+	if js["rounds"].(float64) != 5 || js["tokens"].(float64) != 2 {
+		t.Errorf("rounds %v tokens %v", js["rounds"], js["tokens"])
+	}
+	verdicts := map[string]bool{"faster": true, "slower": true, "no difference beyond noise": true}
+	ops := map[string]bool{}
+	for _, row := range js["rows"].([]any) {
+		m := row.(map[string]any)
+		op := m["op"].(string)
+		ops[op] = true
+		if !(m["ms_1"].(float64) > 0) || !(m["ms_2"].(float64) > 0) {
+			t.Errorf("%s: medians %v and %v", op, m["ms_1"], m["ms_2"])
+		}
+		vs := m["vs_2"].(map[string]any)
+		if !verdicts[vs["verdict"].(string)] {
+			t.Errorf("%s: verdict %q from five pairs", op, vs["verdict"])
+		}
+		if c := vs["comparison"].(map[string]any); c["pairs"].(float64) != 5 {
+			t.Errorf("%s: %v pairs", op, c["pairs"])
+		}
+	}
+	for _, op := range []string{"w1", "classifier", "attention", "total"} {
+		if !ops[op] {
+			t.Errorf("no row for %s: %v", op, ops)
+		}
+	}
+	if sp, ok := js["split"].(map[string]any); !ok || sp["calls"].(float64) == 0 {
+		t.Errorf("no split view of the 2-thread rounds: %v", js["split"])
+	}
+	if !strings.Contains(r.text(), "With 2 threads a token took") {
+		t.Error("no conclusion sentence")
+	}
+	// The session's own ops are untouched.
+	if s.ops.Threads() != 1 {
+		t.Errorf("the session now has %d threads", s.ops.Threads())
+	}
+}

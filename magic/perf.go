@@ -153,6 +153,7 @@ type profRun struct {
 	prefill, decode *engine.Profile
 	wall            time.Duration // decode loop wall time
 	tokens          int
+	threads         int // of the decoding's ops
 }
 
 // timeRun is a finished profile.
@@ -162,6 +163,7 @@ type timeRun struct {
 	tokens  int
 	prefill time.Duration
 	label   string
+	threads int // the thread count the profile was taken with
 }
 
 // opOrder is the order of ops in the breakdown (others follow).
@@ -185,13 +187,24 @@ func (s *Interpreter) doTime(c *call) error {
 		if pr.tokens == 0 {
 			return errors.New("the body generated no tokens, so there is nothing to break down (put %generate or a prompt in the cell)")
 		}
-		run := &timeRun{ops: pr.decode.Ops(), wall: pr.wall, tokens: pr.tokens, prefill: pr.prefill.Total(), label: "%%time body"}
+		run := &timeRun{ops: pr.decode.Ops(), wall: pr.wall, tokens: pr.tokens, prefill: pr.prefill.Total(), label: "%%time body", threads: pr.threads}
 		s.lastProfile = run
 		s.display(c, s.timeBundle(run))
 		return nil
 	}
 	if err := s.ensureModel(c); err != nil {
 		return err
+	}
+	if c.args.has("threads") {
+		counts, err := c.args.intList("threads", nil)
+		if err != nil {
+			return err
+		}
+		n := c.args.int("n", 32)
+		if n <= 0 {
+			return usagef(c.spec.usage(), "-n must be positive")
+		}
+		return s.timeThreads(c, n, counts, c.args.int("repeats", 5))
 	}
 	if s.lastProfile != nil && !c.args.has("n") {
 		s.display(c, s.timeBundle(s.lastProfile))
@@ -201,7 +214,7 @@ func (s *Interpreter) doTime(c *call) error {
 	if n <= 0 {
 		return usagef(c.spec.usage(), "-n must be positive")
 	}
-	run, err := s.profileDecode(c.ctx, s.ids, n)
+	run, err := s.profileDecode(c.ctx, s.ids, n, nil)
 	if err != nil {
 		return err
 	}
@@ -211,12 +224,16 @@ func (s *Interpreter) doTime(c *call) error {
 }
 
 // profileDecode greedily decodes n tokens after ids (or BOS) on the
-// scratch state with a profile attached; the session's context is not
-// changed.
-func (s *Interpreter) profileDecode(ctx context.Context, ids []int, n int) (*timeRun, error) {
+// scratch state with a profile attached, with the given ops (nil: the
+// session's); the session's context is not changed.
+func (s *Interpreter) profileDecode(ctx context.Context, ids []int, n int, ops *asm.Ops) (*timeRun, error) {
 	st, err := s.scratchState()
 	if err != nil {
 		return nil, err
+	}
+	if ops != nil {
+		defer st.SetOps(s.ops)
+		st.SetOps(ops)
 	}
 	var removes []func()
 	for _, ab := range s.ablations {
@@ -252,7 +269,7 @@ func (s *Interpreter) profileDecode(ctx context.Context, ids []int, n int) (*tim
 		return nil, err
 	}
 	return &timeRun{ops: prof.Ops(), wall: time.Since(start), tokens: n, prefill: pre.Total(),
-		label: fmt.Sprintf("%d greedy tokens after %d of context", n, len(ids))}, nil
+		label: fmt.Sprintf("%d greedy tokens after %d of context", n, len(ids)), threads: st.Ops().Threads()}, nil
 }
 
 // breakdownRows orders a profile's ops and adds "other" (wall time not in
@@ -289,7 +306,7 @@ func breakdownRows(run *timeRun) ([]engine.OpStat, time.Duration) {
 func (s *Interpreter) timeBundle(run *timeRun) inspect.Bundle {
 	rows, total := breakdownRows(run)
 	tok := max(run.tokens, 1)
-	t := inspect.Table{Title: fmt.Sprintf("Where the time goes: %s, %d token(s), %.3f ms/token, %s × %d thread(s)", run.label, run.tokens, ms(total)/float64(tok), engine.KernelSummary(s.model, s.ops.Kernels), s.ops.Threads()),
+	t := inspect.Table{Title: fmt.Sprintf("Where the time goes: %s, %d token(s), %.3f ms/token, %s × %d thread(s)", run.label, run.tokens, ms(total)/float64(tok), engine.KernelSummary(s.model, s.ops.Kernels), run.threads),
 		Header: []string{"op", "calls", "ms", "share", "ms/token", "MB moved", "GB/s", "GFLOP/s"}}
 	t.Shade = [][]float64{}
 	var js []map[string]any
@@ -322,9 +339,65 @@ func (s *Interpreter) timeBundle(run *timeRun) inspect.Bundle {
 	t.Rows = append(t.Rows, []string{"total", "", fmt.Sprintf("%.3f", ms(total)), "100%", fmt.Sprintf("%.4f", ms(total)/float64(tok)), "", "", ""})
 	t.Note = fmt.Sprintf("bytes: weights and activations each op reads; 'other' is time in no op (loop, hooks, clocks); prompt prefill took %.3f ms more (not in the table)", ms(run.prefill))
 	bar := inspect.StackedBar(seg, []inspect.StackedBarItem{{Label: "decode", Values: vals}}, inspect.ChartOpts{Title: "Time per token by op", XLabel: "ms per token", Height: 200})
-	return join([]inspect.Bundle{t.Bundle(), bar}, map[string]any{
+	parts := []inspect.Bundle{t.Bundle(), bar}
+	out := map[string]any{
 		"tokens": run.tokens, "total_ms": ms(total), "sum_ms": sumMS, "ms_per_token": ms(total) / float64(tok),
-		"prefill_ms": ms(run.prefill), "variant": s.ops.Name, "routines": engine.KernelRoutines(s.model, s.ops.Kernels), "threads": s.ops.Threads(), "rows": js})
+		"prefill_ms": ms(run.prefill), "variant": s.ops.Name, "routines": engine.KernelRoutines(s.model, s.ops.Kernels), "threads": run.threads, "rows": js}
+	if run.threads > 1 {
+		st, sjs := splitTable(rows, total, tok, run.threads)
+		parts = append(parts, st.Bundle())
+		out["split"] = sjs
+	}
+	return join(parts, out)
+}
+
+// splitTable is the two-or-more-thread view of a profile: for each op, how
+// much of its time ran split across the threads, and where a split's wall
+// time went (asm.SplitStats): the evenly shared work, the wait for the
+// slowest part, and handing the parts out and collecting them.
+func splitTable(rows []engine.OpStat, total time.Duration, tok, threads int) (inspect.Table, map[string]any) {
+	perTok := func(d time.Duration) float64 { return ms(d) / float64(tok) }
+	t := inspect.Table{Title: fmt.Sprintf("How %d threads share each op (ms per token; measured on one clock inside every split call)", threads),
+		Header: []string{"op", "ms/token", "split share", "splits/token", "even", "imbalance", "hand-off", "worker start µs", "efficiency"}}
+	var all asm.SplitStats
+	var js []map[string]any
+	for _, o := range rows {
+		sp := o.Split
+		all.Add(sp)
+		share := 0.0
+		if o.Time > 0 {
+			share = min(1, float64(sp.Wall)/float64(o.Time))
+		}
+		if sp.Calls == 0 {
+			if o.Time > 0 && o.Name != "other" {
+				t.Rows = append(t.Rows, []string{o.Name, fmt.Sprintf("%.4f", perTok(o.Time)), "one thread", "", "", "", "", "", ""})
+			}
+			continue
+		}
+		t.Rows = append(t.Rows, []string{o.Name, fmt.Sprintf("%.4f", perTok(o.Time)), fmt.Sprintf("%.0f%%", 100*share),
+			fmt.Sprintf("%.1f", float64(sp.Calls)/float64(tok)), fmt.Sprintf("%.4f", perTok(sp.Even)), fmt.Sprintf("%.4f", perTok(sp.Imbalance())),
+			fmt.Sprintf("%.4f", perTok(sp.Overhead())), fmt.Sprintf("%.2f", float64(sp.MeanHandoff())/1e3), fmt.Sprintf("%.0f%%", 100*sp.Efficiency())})
+		js = append(js, map[string]any{"op": o.Name, "calls": sp.Calls, "parts": sp.Parts, "share": share,
+			"wall_ms": ms(sp.Wall), "busy_ms": ms(sp.Busy), "even_ms": ms(sp.Even), "imbalance_ms": ms(sp.Imbalance()), "overhead_ms": ms(sp.Overhead()),
+			"wait_ms": ms(sp.Wait), "handoff_us": float64(sp.MeanHandoff()) / 1e3, "efficiency": num(sp.Efficiency())})
+	}
+	single := total - all.Wall
+	t.Rows = append(t.Rows, []string{"all split calls", fmt.Sprintf("%.4f", perTok(all.Wall)), "", fmt.Sprintf("%.1f", float64(all.Calls)/float64(tok)),
+		fmt.Sprintf("%.4f", perTok(all.Even)), fmt.Sprintf("%.4f", perTok(all.Imbalance())), fmt.Sprintf("%.4f", perTok(all.Overhead())),
+		fmt.Sprintf("%.2f", float64(all.MeanHandoff())/1e3), fmt.Sprintf("%.0f%%", 100*all.Efficiency())})
+	pct := func(d time.Duration) float64 { return 100 * float64(d) / float64(max(total, 1)) }
+	if all.Calls == 0 {
+		t.Note = fmt.Sprintf("Nothing was split: every product of this model is below the size worth handing to a second thread (asm's minimum of rows and multiply-adds per part), so all %.3f ms per token ran on one thread.", perTok(total))
+	} else {
+		t.Note = fmt.Sprintf("Of %.3f ms per token, %.3f ms (%.0f%%) ran in %.1f split calls over %d threads and %.3f ms (%.0f%%) on one thread (ops too small to split, and the work between products). "+
+			"Inside the splits, handing parts out and collecting them cost %.3f ms per token (%.1f%% of the token; a worker started %.2f µs after the hand-off on average) and waiting for the slower part %.3f ms (%.1f%%); "+
+			"the threads computed %.0f%% of the thread time the splits held. "+
+			"even: the split's work shared exactly evenly; imbalance: how much longer its slowest part ran; hand-off: the rest of its wall time.",
+			perTok(total), perTok(all.Wall), pct(all.Wall), float64(all.Calls)/float64(tok), threads, perTok(single), pct(single),
+			perTok(all.Overhead()), pct(all.Overhead()), float64(all.MeanHandoff())/1e3, perTok(all.Imbalance()), pct(all.Imbalance()), 100*all.Efficiency())
+	}
+	return t, map[string]any{"ops": js, "split_ms": ms(all.Wall), "single_ms": ms(single), "overhead_ms": ms(all.Overhead()),
+		"imbalance_ms": ms(all.Imbalance()), "even_ms": ms(all.Even), "calls": all.Calls, "handoff_us": float64(all.MeanHandoff()) / 1e3, "efficiency": num(all.Efficiency())}
 }
 
 // ---- %bench ----
@@ -377,11 +450,7 @@ func (s *Interpreter) doBench(c *call) error {
 	prog := s.progress(c, "%bench")
 	res, err := course.CompareConfigs(c.ctx, s.model, s.modelName(), cfgs, course.ConfigsOptions{Tokens: n, Warmup: warm, Repeats: repeats, Layout: s.layout, Progress: prog})
 	if err != nil {
-		if c.ctx.Err() != nil {
-			prog("interrupted")
-			return fmt.Errorf("interrupted %v; no results were kept", err)
-		}
-		return err
+		return interrupted(c.ctx, prog, err)
 	}
 	prog("done")
 	s.display(c, res.Bundle())

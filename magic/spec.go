@@ -244,8 +244,14 @@ Continue buttons that do the same.`, flags: []flagSpec{flagUI}},
 			summary: "Per-op time breakdown of token generation: each matrix product, attention, norms, sampling; bytes moved and GB/s.",
 			help: `%%time runs the body of the cell with profiling on and shows the breakdown of the tokens it
 generated. %time alone shows the profile of the last profiled generation, or (with none, or with -n)
-profiles generating N tokens after the current context on a scratch state.`,
-			flags: []flagSpec{{name: "n", short: "n", kind: intFlag, arg: "N", help: "profile N fresh tokens (default 32)"}}},
+profiles generating N tokens after the current context on a scratch state. With more than one thread a
+second table shows how the threads shared each op: the share of its time spent in products split across
+them, and each split's wall time cut into the evenly shared work, the wait for the slower part and the
+hand-off. --threads 1,2 profiles the same tokens with each count in interleaved rounds and says, op by op,
+whether more threads made it faster, slower or no different beyond noise.`,
+			flags: []flagSpec{{name: "n", short: "n", kind: intFlag, arg: "N", help: "profile N fresh tokens (default 32)"},
+				{name: "threads", kind: stringFlag, arg: "1,2", help: "compare these thread counts op by op, in interleaved rounds"},
+				{name: "repeats", kind: intFlag, arg: "R", help: "rounds per thread count with --threads (default 5; fewer than 5 cannot decide)"}}},
 		{name: "bench", run: (*Interpreter).doBench,
 			summary: "Decoding speed and latency distribution per kernel variant × thread count, in interleaved rounds, each compared with the first.",
 			flags: []flagSpec{
