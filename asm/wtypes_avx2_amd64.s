@@ -449,6 +449,7 @@ TEXT ·bf16ux4AVX2(SB), NOSPLIT, $0-48
 	SHRQ   $5, R9
 	JZ     bfu4_sixteen
 
+	PCALIGN $64
 bfu4_loop:
 	PREFETCHT0 512(SI)
 	PREFETCHT0 512(SI)(R10*1)
@@ -512,6 +513,7 @@ TEXT ·bf16ux1AVX2(SB), NOSPLIT, $0-28
 	SHRQ   $4, CX
 	JZ     bfu1_fold
 
+	PCALIGN $64
 bfu1_loop:
 	VMOVUPS (DX), Y8
 	VMOVUPS 32(DX), Y9

@@ -269,6 +269,7 @@ TEXT ·q40x4AVX2(SB), NOSPLIT, $0-64
 	DECQ    CX
 	JZ      q4x_last
 
+	PCALIGN $64
 q4x_loop:
 	// Block b's sums, with block b-1's float step (X1; scales at -18
 	// from the row pointers, c8 and xs at R8 and R9) in between.
@@ -475,6 +476,7 @@ TEXT ·q40x8AVX2(SB), NOSPLIT, $0-64
 	ADDQ           $32, BX
 	DECQ           CX
 	JZ             q4x8_last
+	PCALIGN $64
 q4x8_loop:
 	VMOVDQU        (BX), X12
 	VMOVDQU        16(BX), X13
