@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/memwall/memwall/inspect"
+	"github.com/memwall/memwall/internal/cpuprobe"
 )
 
 // BenchmarkWeightKernelsOldNew times the AVX2 bf16 and Q4_0
@@ -91,5 +93,66 @@ func BenchmarkWeightKernelsOldNew(b *testing.B) {
 				b.ReportMetric(cmp.Ratio, "speedup")
 			})
 		}
+	}
+}
+
+// BenchmarkWeightKernelsL1 times the four- and eight-row AVX2 kernels
+// alone, old and new, on rows of 768 columns that stay in L1 (4 or 8 rows,
+// 2.7 to 12 KB), and reports each in cycles per 32 weights of one row at
+// the clock internal/cpuprobe measures (best of b.N rounds of 20000
+// calls, each kernel's rounds after the other's; for the interleaved
+// verdict see BenchmarkWeightKernelsOldNew):
+//
+//	go test -run '^$' -bench WeightKernelsL1 -benchtime 7x ./asm/
+func BenchmarkWeightKernelsL1(b *testing.B) {
+	if !hasAVX2F16C() {
+		b.Skip("no AVX2/FMA/F16C: the kernels timed here cannot run")
+	}
+	ghz := cpuprobe.ClockGHz(2_000_000, 5)
+	r := rand.New(rand.NewPCG(1, 2))
+	const nb = 24
+	const cols = nb * BlockSize
+	f := randF32(r, 8*cols)
+	q4 := make([]byte, 8*nb*Q4_0BlockBytes)
+	QuantizeQ4_0Blocks(q4, f)
+	h := make([]uint16, 4*cols)
+	F32ToBF16s(h, f[:4*cols])
+	x := randF32(r, cols)
+	xq, xs := make([]int8, cols), make([]float32, nb)
+	quantizeGo(xq, xs, x, BlockSize)
+	c8, cf := make([]int32, nb), make([]float32, nb)
+	for i := range c8 {
+		for _, v := range xq[i*BlockSize : (i+1)*BlockSize] {
+			c8[i] += 8 * int32(v)
+		}
+		cf[i] = float32(c8[i]) * xs[i]
+	}
+	out := make([]float32, 8)
+	rb := nb * Q4_0BlockBytes
+	for _, k := range []struct {
+		name string
+		rows int
+		fn   func()
+	}{
+		{"q4_0-old-4rows", 4, func() { q40px4AVX2(&q4[0], rb, &xq[0], &xs[0], &cf[0], nb, &out[0], 4) }},
+		{"q4_0-new-4rows", 4, func() { q40x4AVX2(&q4[0], rb, &xq[0], &xs[0], &c8[0], nb, &out[0], 4) }},
+		{"q4_0-new-8rows", 8, func() { q40x8AVX2(&q4[0], rb, &xq[0], &xs[0], &c8[0], nb, &out[0], 4) }},
+		{"bf16-old-4rows", 4, func() { bf16px4AVX2(&h[0], cols, &x[0], cols, &out[0], 4) }},
+		{"bf16-new-4rows", 4, func() { bf16ux4AVX2(&h[0], cols, &x[0], cols, &out[0], 4) }},
+	} {
+		b.Run(k.name, func(b *testing.B) {
+			best := 0.0
+			for i := 0; i < b.N; i++ {
+				t := time.Now()
+				for j := 0; j < 20000; j++ {
+					k.fn()
+				}
+				if d := time.Since(t).Seconds(); best == 0 || d < best {
+					best = d
+				}
+			}
+			b.ReportMetric(best*ghz*1e9/(20000*float64(k.rows*nb)), "cycles/32w")
+			b.ReportMetric(ghz, "GHz")
+		})
 	}
 }

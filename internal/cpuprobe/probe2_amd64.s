@@ -1,0 +1,636 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// More probe loops in the form of probe_amd64.s, for the instructions the
+// bf16 and Q4_0 kernels (asm/wtypes_avx2_amd64.s, wtypes_q4_avx2_amd64.s)
+// are made of: each alone (eight independent instructions an iteration,
+// reading registers or the 128 bytes at p), some beside as many
+// VPMADDUBSW xmm (which issue on one pipe only, FP0 on Zen 1: a pair
+// that runs at two instructions a cycle does not take FP0), and the Q4_0
+// loop's integer mix without its dependencies. Every loop is aligned to 64
+// bytes: unaligned, the same eight-instruction loop ran at 2.7 or 4.0 a
+// cycle depending on where the linker put it.
+
+// func vpandX(n int, p *byte)
+TEXT ·vpandX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpandX_lp:
+	VPAND X8, X8, X0
+	VPAND X8, X8, X1
+	VPAND X8, X8, X2
+	VPAND X8, X8, X3
+	VPAND X8, X8, X4
+	VPAND X8, X8, X5
+	VPAND X8, X8, X6
+	VPAND X8, X8, X7
+	DECQ CX
+	JNZ vpandX_lp
+	VZEROUPPER
+	RET
+
+// func vpandXm(n int, p *byte)
+TEXT ·vpandXm(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpandXm_lp:
+	VPAND 0(SI), X8, X0
+	VPAND 16(SI), X8, X1
+	VPAND 32(SI), X8, X2
+	VPAND 48(SI), X8, X3
+	VPAND 64(SI), X8, X4
+	VPAND 80(SI), X8, X5
+	VPAND 96(SI), X8, X6
+	VPAND 112(SI), X8, X7
+	DECQ CX
+	JNZ vpandXm_lp
+	VZEROUPPER
+	RET
+
+// func vmovdquXm(n int, p *byte)
+TEXT ·vmovdquXm(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vmovdquXm_lp:
+	VMOVDQU 0(SI), X0
+	VMOVDQU 16(SI), X1
+	VMOVDQU 32(SI), X2
+	VMOVDQU 48(SI), X3
+	VMOVDQU 64(SI), X4
+	VMOVDQU 80(SI), X5
+	VMOVDQU 96(SI), X6
+	VMOVDQU 112(SI), X7
+	DECQ CX
+	JNZ vmovdquXm_lp
+	VZEROUPPER
+	RET
+
+// func vpaddwX(n int, p *byte)
+TEXT ·vpaddwX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpaddwX_lp:
+	VPADDW X8, X8, X0
+	VPADDW X8, X8, X1
+	VPADDW X8, X8, X2
+	VPADDW X8, X8, X3
+	VPADDW X8, X8, X4
+	VPADDW X8, X8, X5
+	VPADDW X8, X8, X6
+	VPADDW X8, X8, X7
+	DECQ CX
+	JNZ vpaddwX_lp
+	VZEROUPPER
+	RET
+
+// func vpsubdX(n int, p *byte)
+TEXT ·vpsubdX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpsubdX_lp:
+	VPSUBD X8, X8, X0
+	VPSUBD X8, X8, X1
+	VPSUBD X8, X8, X2
+	VPSUBD X8, X8, X3
+	VPSUBD X8, X8, X4
+	VPSUBD X8, X8, X5
+	VPSUBD X8, X8, X6
+	VPSUBD X8, X8, X7
+	DECQ CX
+	JNZ vpsubdX_lp
+	VZEROUPPER
+	RET
+
+// func vpsrlwX(n int, p *byte)
+TEXT ·vpsrlwX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpsrlwX_lp:
+	VPSRLW $4, X8, X0
+	VPSRLW $4, X8, X1
+	VPSRLW $4, X8, X2
+	VPSRLW $4, X8, X3
+	VPSRLW $4, X8, X4
+	VPSRLW $4, X8, X5
+	VPSRLW $4, X8, X6
+	VPSRLW $4, X8, X7
+	DECQ CX
+	JNZ vpsrlwX_lp
+	VZEROUPPER
+	RET
+
+// func vpslldY(n int, p *byte)
+TEXT ·vpslldY(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpslldY_lp:
+	VPSLLD $16, Y8, Y0
+	VPSLLD $16, Y8, Y1
+	VPSLLD $16, Y8, Y2
+	VPSLLD $16, Y8, Y3
+	VPSLLD $16, Y8, Y4
+	VPSLLD $16, Y8, Y5
+	VPSLLD $16, Y8, Y6
+	VPSLLD $16, Y8, Y7
+	DECQ CX
+	JNZ vpslldY_lp
+	VZEROUPPER
+	RET
+
+// func vpandY(n int, p *byte)
+TEXT ·vpandY(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpandY_lp:
+	VPAND Y8, Y8, Y0
+	VPAND Y8, Y8, Y1
+	VPAND Y8, Y8, Y2
+	VPAND Y8, Y8, Y3
+	VPAND Y8, Y8, Y4
+	VPAND Y8, Y8, Y5
+	VPAND Y8, Y8, Y6
+	VPAND Y8, Y8, Y7
+	DECQ CX
+	JNZ vpandY_lp
+	VZEROUPPER
+	RET
+
+// func vpunpckldqX(n int, p *byte)
+TEXT ·vpunpckldqX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpunpckldqX_lp:
+	VPUNPCKLDQ X8, X8, X0
+	VPUNPCKLDQ X8, X8, X1
+	VPUNPCKLDQ X8, X8, X2
+	VPUNPCKLDQ X8, X8, X3
+	VPUNPCKLDQ X8, X8, X4
+	VPUNPCKLDQ X8, X8, X5
+	VPUNPCKLDQ X8, X8, X6
+	VPUNPCKLDQ X8, X8, X7
+	DECQ CX
+	JNZ vpunpckldqX_lp
+	VZEROUPPER
+	RET
+
+// func vpunpcklwdY(n int, p *byte)
+TEXT ·vpunpcklwdY(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpunpcklwdY_lp:
+	VPUNPCKLWD Y8, Y8, Y0
+	VPUNPCKLWD Y8, Y8, Y1
+	VPUNPCKLWD Y8, Y8, Y2
+	VPUNPCKLWD Y8, Y8, Y3
+	VPUNPCKLWD Y8, Y8, Y4
+	VPUNPCKLWD Y8, Y8, Y5
+	VPUNPCKLWD Y8, Y8, Y6
+	VPUNPCKLWD Y8, Y8, Y7
+	DECQ CX
+	JNZ vpunpcklwdY_lp
+	VZEROUPPER
+	RET
+
+// func vpunpcklwdYm(n int, p *byte)
+TEXT ·vpunpcklwdYm(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpunpcklwdYm_lp:
+	VPUNPCKLWD 0(SI), Y8, Y0
+	VPUNPCKLWD 32(SI), Y8, Y1
+	VPUNPCKLWD 64(SI), Y8, Y2
+	VPUNPCKLWD 96(SI), Y8, Y3
+	VPUNPCKLWD 0(SI), Y8, Y4
+	VPUNPCKLWD 32(SI), Y8, Y5
+	VPUNPCKLWD 64(SI), Y8, Y6
+	VPUNPCKLWD 96(SI), Y8, Y7
+	DECQ CX
+	JNZ vpunpcklwdYm_lp
+	VZEROUPPER
+	RET
+
+// func vpshufbX(n int, p *byte)
+TEXT ·vpshufbX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpshufbX_lp:
+	VPSHUFB X8, X8, X0
+	VPSHUFB X8, X8, X1
+	VPSHUFB X8, X8, X2
+	VPSHUFB X8, X8, X3
+	VPSHUFB X8, X8, X4
+	VPSHUFB X8, X8, X5
+	VPSHUFB X8, X8, X6
+	VPSHUFB X8, X8, X7
+	DECQ CX
+	JNZ vpshufbX_lp
+	VZEROUPPER
+	RET
+
+// func vpblendwX(n int, p *byte)
+TEXT ·vpblendwX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpblendwX_lp:
+	VPBLENDW $0x55, X8, X8, X0
+	VPBLENDW $0x55, X8, X8, X1
+	VPBLENDW $0x55, X8, X8, X2
+	VPBLENDW $0x55, X8, X8, X3
+	VPBLENDW $0x55, X8, X8, X4
+	VPBLENDW $0x55, X8, X8, X5
+	VPBLENDW $0x55, X8, X8, X6
+	VPBLENDW $0x55, X8, X8, X7
+	DECQ CX
+	JNZ vpblendwX_lp
+	VZEROUPPER
+	RET
+
+// func vphaddwX(n int, p *byte)
+TEXT ·vphaddwX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vphaddwX_lp:
+	VPHADDW X8, X8, X0
+	VPHADDW X8, X8, X1
+	VPHADDW X8, X8, X2
+	VPHADDW X8, X8, X3
+	VPHADDW X8, X8, X4
+	VPHADDW X8, X8, X5
+	VPHADDW X8, X8, X6
+	VPHADDW X8, X8, X7
+	DECQ CX
+	JNZ vphaddwX_lp
+	VZEROUPPER
+	RET
+
+// func vpmaddubswX(n int, p *byte)
+TEXT ·vpmaddubswX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpmaddubswX_lp:
+	VPMADDUBSW X8, X8, X0
+	VPMADDUBSW X8, X8, X1
+	VPMADDUBSW X8, X8, X2
+	VPMADDUBSW X8, X8, X3
+	VPMADDUBSW X8, X8, X4
+	VPMADDUBSW X8, X8, X5
+	VPMADDUBSW X8, X8, X6
+	VPMADDUBSW X8, X8, X7
+	DECQ CX
+	JNZ vpmaddubswX_lp
+	VZEROUPPER
+	RET
+
+// func vcvtdq2psX(n int, p *byte)
+TEXT ·vcvtdq2psX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vcvtdq2psX_lp:
+	VCVTDQ2PS X8, X0
+	VCVTDQ2PS X8, X1
+	VCVTDQ2PS X8, X2
+	VCVTDQ2PS X8, X3
+	VCVTDQ2PS X8, X4
+	VCVTDQ2PS X8, X5
+	VCVTDQ2PS X8, X6
+	VCVTDQ2PS X8, X7
+	DECQ CX
+	JNZ vcvtdq2psX_lp
+	VZEROUPPER
+	RET
+
+// func vcvtph2psX(n int, p *byte)
+TEXT ·vcvtph2psX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vcvtph2psX_lp:
+	VCVTPH2PS X8, X0
+	VCVTPH2PS X8, X1
+	VCVTPH2PS X8, X2
+	VCVTPH2PS X8, X3
+	VCVTPH2PS X8, X4
+	VCVTPH2PS X8, X5
+	VCVTPH2PS X8, X6
+	VCVTPH2PS X8, X7
+	DECQ CX
+	JNZ vcvtph2psX_lp
+	VZEROUPPER
+	RET
+
+// func vmulpsX(n int, p *byte)
+TEXT ·vmulpsX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vmulpsX_lp:
+	VMULPS X8, X8, X0
+	VMULPS X8, X8, X1
+	VMULPS X8, X8, X2
+	VMULPS X8, X8, X3
+	VMULPS X8, X8, X4
+	VMULPS X8, X8, X5
+	VMULPS X8, X8, X6
+	VMULPS X8, X8, X7
+	DECQ CX
+	JNZ vmulpsX_lp
+	VZEROUPPER
+	RET
+
+// func movqGX(n int, p *byte)
+TEXT ·movqGX(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	MOVQ $1, AX
+	PCALIGN $64
+movqGX_lp:
+	MOVQ AX, X0
+	MOVQ AX, X1
+	MOVQ AX, X2
+	MOVQ AX, X3
+	MOVQ AX, X4
+	MOVQ AX, X5
+	MOVQ AX, X6
+	MOVQ AX, X7
+	DECQ CX
+	JNZ movqGX_lp
+	VZEROUPPER
+	RET
+
+// func vpandXMad(n int, p *byte)
+TEXT ·vpandXMad(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpandXMad_lp:
+	VPAND X8, X8, X0
+	VPMADDUBSW X8, X8, X1
+	VPAND X8, X8, X2
+	VPMADDUBSW X8, X8, X3
+	VPAND X8, X8, X4
+	VPMADDUBSW X8, X8, X5
+	VPAND X8, X8, X6
+	VPMADDUBSW X8, X8, X7
+	DECQ CX
+	JNZ vpandXMad_lp
+	VZEROUPPER
+	RET
+
+// func vpaddwXMad(n int, p *byte)
+TEXT ·vpaddwXMad(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpaddwXMad_lp:
+	VPADDW X8, X8, X0
+	VPMADDUBSW X8, X8, X1
+	VPADDW X8, X8, X2
+	VPMADDUBSW X8, X8, X3
+	VPADDW X8, X8, X4
+	VPMADDUBSW X8, X8, X5
+	VPADDW X8, X8, X6
+	VPMADDUBSW X8, X8, X7
+	DECQ CX
+	JNZ vpaddwXMad_lp
+	VZEROUPPER
+	RET
+
+// func vpsrlwXMad(n int, p *byte)
+TEXT ·vpsrlwXMad(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpsrlwXMad_lp:
+	VPSRLW $4, X8, X0
+	VPMADDUBSW X8, X8, X1
+	VPSRLW $4, X8, X2
+	VPMADDUBSW X8, X8, X3
+	VPSRLW $4, X8, X4
+	VPMADDUBSW X8, X8, X5
+	VPSRLW $4, X8, X6
+	VPMADDUBSW X8, X8, X7
+	DECQ CX
+	JNZ vpsrlwXMad_lp
+	VZEROUPPER
+	RET
+
+// func vpunpckldqXMad(n int, p *byte)
+TEXT ·vpunpckldqXMad(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpunpckldqXMad_lp:
+	VPUNPCKLDQ X8, X8, X0
+	VPMADDUBSW X8, X8, X1
+	VPUNPCKLDQ X8, X8, X2
+	VPMADDUBSW X8, X8, X3
+	VPUNPCKLDQ X8, X8, X4
+	VPMADDUBSW X8, X8, X5
+	VPUNPCKLDQ X8, X8, X6
+	VPMADDUBSW X8, X8, X7
+	DECQ CX
+	JNZ vpunpckldqXMad_lp
+	VZEROUPPER
+	RET
+
+// func vpsadbwXMad(n int, p *byte)
+TEXT ·vpsadbwXMad(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+vpsadbwXMad_lp:
+	VPSADBW X8, X8, X0
+	VPMADDUBSW X8, X8, X1
+	VPSADBW X8, X8, X2
+	VPMADDUBSW X8, X8, X3
+	VPSADBW X8, X8, X4
+	VPMADDUBSW X8, X8, X5
+	VPSADBW X8, X8, X6
+	VPMADDUBSW X8, X8, X7
+	DECQ CX
+	JNZ vpsadbwXMad_lp
+	VZEROUPPER
+	RET
+
+// func mixFour(n int, p *byte)
+TEXT ·mixFour(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+mixFour_lp:
+	VPMADDUBSW X8, X8, X0
+	VPSRLW $4, X8, X1
+	VCVTDQ2PS X8, X2
+	VPADDW X8, X8, X3
+	VPMADDUBSW X8, X8, X4
+	VPSRLW $4, X8, X5
+	VCVTDQ2PS X8, X6
+	VPADDW X8, X8, X7
+	DECQ CX
+	JNZ mixFour_lp
+	VZEROUPPER
+	RET
+
+// func fmaUnpY(n int, p *byte)
+TEXT ·fmaUnpY(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y2, Y2, Y2
+	VXORPS Y4, Y4, Y4
+	VXORPS Y6, Y6, Y6
+	PCALIGN $64
+fmaUnpY_lp:
+	VFMADD231PS Y8, Y8, Y0
+	VPUNPCKLWD (SI), Y8, Y1
+	VFMADD231PS Y8, Y8, Y2
+	VPUNPCKLWD 32(SI), Y8, Y3
+	VFMADD231PS Y8, Y8, Y4
+	VPUNPCKLWD 64(SI), Y8, Y5
+	VFMADD231PS Y8, Y8, Y6
+	VPUNPCKLWD 96(SI), Y8, Y7
+	DECQ CX
+	JNZ fmaUnpY_lp
+	VZEROUPPER
+	RET
+
+// func fmaSllAndY(n int, p *byte)
+TEXT ·fmaSllAndY(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y2, Y2, Y2
+	VXORPS Y4, Y4, Y4
+	VXORPS Y6, Y6, Y6
+	PCALIGN $64
+fmaSllAndY_lp:
+	VFMADD231PS Y8, Y8, Y0
+	VPSLLD $16, Y8, Y1
+	VFMADD231PS Y8, Y8, Y2
+	VPSLLD $16, Y8, Y3
+	VFMADD231PS Y8, Y8, Y4
+	VPAND Y8, Y8, Y5
+	VFMADD231PS Y8, Y8, Y6
+	VPAND Y8, Y8, Y7
+	DECQ CX
+	JNZ fmaSllAndY_lp
+	VZEROUPPER
+	RET
+
+// func mixQ4(n int, p *byte)
+TEXT ·mixQ4(SB), NOSPLIT, $0-16
+	MOVQ n+0(FP), CX
+	MOVQ p+8(FP), SI
+	VMOVDQU (SI), Y8
+	VMOVDQU 32(SI), Y9
+	PCALIGN $64
+mixQ4_lp:
+	VPAND X8, X9, X0
+	VPAND X9, X8, X4
+	VPSRLW $4, X8, X1
+	VPMADDUBSW X8, X9, X2
+	VPMADDUBSW X9, X8, X3
+	VPADDW X8, X9, X5
+	VPAND X8, X9, X1
+	VPAND X9, X8, X5
+	VPSRLW $4, X8, X2
+	VPMADDUBSW X8, X9, X3
+	VPMADDUBSW X9, X8, X4
+	VPADDW X8, X9, X6
+	VPUNPCKLDQ X8, X9, X1
+	VPUNPCKHDQ X9, X8, X3
+	VPADDW X9, X8, X4
+	VPAND X8, X9, X2
+	VPAND X9, X8, X6
+	VPSRLW $4, X8, X3
+	VPMADDUBSW X8, X9, X4
+	VPMADDUBSW X9, X8, X5
+	VPADDW X8, X9, X7
+	VPAND X8, X9, X3
+	VPAND X9, X8, X7
+	VPSRLW $4, X8, X4
+	VPMADDUBSW X8, X9, X5
+	VPMADDUBSW X9, X8, X6
+	VPADDW X8, X9, X8
+	VPUNPCKLDQ X8, X9, X3
+	VPUNPCKHDQ X9, X8, X5
+	VPADDW X9, X8, X6
+	VPUNPCKLQDQ X8, X9, X1
+	VPUNPCKHQDQ X9, X8, X2
+	VPADDW X9, X8, X3
+	VPMADDWD X9, X8, X4
+	DECQ CX
+	JNZ mixQ4_lp
+	VZEROUPPER
+	RET
