@@ -27,9 +27,16 @@ func TestRates(t *testing.T) {
 	if !(ghz > 0.2 && ghz < 10) {
 		t.Fatalf("clock %.3f GHz", ghz)
 	}
-	for _, r := range rates {
-		if math.IsNaN(r.PerCycle) || r.PerCycle < 0.05 || r.PerCycle > 8 {
-			t.Errorf("%s: %.3f per cycle", r.Name, r.PerCycle)
+	// A moment of load on the clock chain makes the clock look slower and
+	// every rate look higher; a second pass keeps each probe's lower rate.
+	ghz2, again := Rates(200_000, 3)
+	for i, r := range rates {
+		pc := r.PerCycle
+		if i < len(again) && again[i].PerCycle < pc {
+			pc = again[i].PerCycle
+		}
+		if math.IsNaN(pc) || pc < 0.05 || pc > 8 {
+			t.Errorf("%s: %.3f per cycle (clock %.3f and %.3f GHz)", r.Name, pc, ghz, ghz2)
 		}
 	}
 }
