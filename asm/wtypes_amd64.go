@@ -41,7 +41,7 @@ func weightKernelsAVX2(k *Kernels, have bool) {
 	if !have {
 		return
 	}
-	k.MatVecBF16 = matVecBF16Unpack(bf16ux4AVX2, bf16ux1AVX2)
+	k.MatVecBF16 = matVecBF16Permuted(bf16ux4AVX2, bf16ux1AVX2, bf16Unpacked)
 	k.MatVecF16 = matVecH16(f16x4AVX2, f16x1AVX2, F16ToF32)
 	k.MatVecQ8B = matVecBlocks(q8bx4AVX2, q8bx1AVX2, Q8BlockBytes)
 	k.MatVecQ4_0 = matVecQ4Exact(q40x8AVX2, q40x4AVX2, q40x1AVX2)
@@ -174,37 +174,16 @@ func bf16ux4AVX2(w *uint16, stride int, x *float32, n int, out *float32, ostride
 //go:noescape
 func bf16ux1AVX2(w *uint16, x *float32, n int) float32
 
-// bf16px4AVX2 and bf16px1AVX2 (shift and mask, with matVecBF16Pairs) are
-// the bf16 kernels of session 4 that bf16ux4AVX2 replaced; they stay for
-// BenchmarkWeightKernelsOldNew.
+// bf16px4AVX2 and bf16px1AVX2 (shift and mask; x ordered by bf16EvenOdd)
+// are the bf16 kernels of session 4 that bf16ux4AVX2 replaced; they stay
+// for BenchmarkWeightKernelsOldNew.
 
-// matVecBF16Unpack is matVecBF16Pairs for the routines that widen bf16 by
-// unpacking (bf16ux4AVX2): x is permuted per 16 columns to the order the
-// unpacks leave the weights in, columns 0-3, 8-11, 4-7, 12-15.
-func matVecBF16Unpack(
-	four func(w *uint16, stride int, x *float32, n int, out *float32, ostride int),
-	one func(w *uint16, x *float32, n int) float32,
-) func(out []float32, w []uint16, x []float32) {
-	return func(out []float32, w []uint16, x []float32) {
-		cols := len(x)
-		if !rowArgs(out, w, cols) {
-			return
-		}
-		m := cols &^ 15
-		clear(out)
-		if m > 0 {
-			bp := f32Scratch.get(m)
-			xp := *bp
-			for c := 0; c < m; c += 16 {
-				xc, pc := x[c:c+16:c+16], xp[c:c+16:c+16]
-				copy(pc[0:4], xc[0:4])
-				copy(pc[4:8], xc[8:12])
-				copy(pc[8:12], xc[4:8])
-				copy(pc[12:16], xc[12:16])
-			}
-			h16Rows(four, one, out, w, xp, cols, m, true)
-			f32Scratch.put(bp)
-		}
-		h16Tails(out, w, x, cols, m, BF16ToF32)
-	}
+// bf16Unpacked orders a chunk as the routines that widen bf16 by
+// unpacking (bf16ux4AVX2) leave the weights: columns 0-3, 8-11, 4-7,
+// 12-15.
+func bf16Unpacked(pc, xc []float32) {
+	copy(pc[0:4], xc[0:4])
+	copy(pc[4:8], xc[8:12])
+	copy(pc[8:12], xc[4:8])
+	copy(pc[12:16], xc[12:16])
 }

@@ -410,7 +410,7 @@ bfp1_fold:
 // each weight in the high half of a dword, which is its float32 value:
 // per 128-bit lane the low four weights, then the high four, so one gives
 // columns 0-3 and 8-11 of the 16, the other 4-7 and 12-15, and x comes
-// permuted to match (matVecBF16Unpack). On Zen 1 the unpacks issue on two
+// permuted to match (bf16Unpacked). On Zen 1 the unpacks issue on two
 // pipes (FP1, FP2) beside the FMAs (FP0, FP1), where the shift of
 // bf16px4AVX2 has one (FP2) and its mask competes with the FMAs for any.
 // Each row has two 8-lane accumulators, one per unpack, added and folded

@@ -29,7 +29,7 @@ func BenchmarkWeightKernelsOldNew(b *testing.B) {
 	}
 	type mv16 = func(out []float32, w []uint16, x []float32)
 	type mvB = func(out []float32, w []byte, xq []int8, xs []float32)
-	oldBF, newBF := matVecBF16Pairs(bf16px4AVX2, bf16px1AVX2), matVecBF16Unpack(bf16ux4AVX2, bf16ux1AVX2)
+	oldBF, newBF := matVecBF16Permuted(bf16px4AVX2, bf16px1AVX2, bf16EvenOdd), matVecBF16Permuted(bf16ux4AVX2, bf16ux1AVX2, bf16Unpacked)
 	oldQ4, newQ4 := matVecQ4Pairs(q40px4AVX2, q40px1AVX2), matVecQ4Exact(q40x8AVX2, q40x4AVX2, q40x1AVX2)
 	const cols = 768
 	r := rand.New(rand.NewPCG(7, 7))

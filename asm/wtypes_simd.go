@@ -70,12 +70,14 @@ func h16Tails(out []float32, w []uint16, x []float32, ldw, m int, conv func(uint
 	}
 }
 
-// matVecBF16Pairs is matVecH16 for routines that take x deinterleaved in
-// chunks of 16 columns (the 8 even, then the 8 odd ones) and rows of a
-// multiple of 16 columns; the rest of each row is added here, in order.
-func matVecBF16Pairs(
+// matVecBF16Permuted is matVecH16 for routines that take x reordered
+// within each chunk of 16 columns (perm writes chunk xc in the routine's
+// order to pc) and rows of a multiple of 16 columns; the rest of each row
+// is added here, in order.
+func matVecBF16Permuted(
 	four func(w *uint16, stride int, x *float32, n int, out *float32, ostride int),
 	one func(w *uint16, x *float32, n int) float32,
+	perm func(pc, xc []float32),
 ) func(out []float32, w []uint16, x []float32) {
 	return func(out []float32, w []uint16, x []float32) {
 		cols := len(x)
@@ -88,15 +90,20 @@ func matVecBF16Pairs(
 			bp := f32Scratch.get(m)
 			xp := *bp
 			for c := 0; c < m; c += 16 {
-				xc, pc := x[c:c+16:c+16], xp[c:c+16:c+16]
-				for k := 0; k < 8; k++ {
-					pc[k], pc[8+k] = xc[2*k], xc[2*k+1]
-				}
+				perm(xp[c:c+16:c+16], x[c:c+16:c+16])
 			}
 			h16Rows(four, one, out, w, xp, cols, m, true)
 			f32Scratch.put(bp)
 		}
 		h16Tails(out, w, x, cols, m, BF16ToF32)
+	}
+}
+
+// bf16EvenOdd orders a chunk as the shift-and-mask routines widen it: the
+// 8 even columns, then the 8 odd ones.
+func bf16EvenOdd(pc, xc []float32) {
+	for k := 0; k < 8; k++ {
+		pc[k], pc[8+k] = xc[2*k], xc[2*k+1]
 	}
 }
 

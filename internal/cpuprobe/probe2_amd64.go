@@ -2,8 +2,6 @@
 
 package cpuprobe
 
-import "time"
-
 func vpandX(n int, p *byte)
 func vpandXm(n int, p *byte)
 func vmovdquXm(n int, p *byte)
@@ -70,14 +68,5 @@ func init() {
 // ClockGHz is the core's clock as Rates measures it (the dependent-add
 // chain, best of runs rounds of n iterations), for timings in cycles.
 func ClockGHz(n, runs int) float64 {
-	var buf [256]byte
-	best := 0.0
-	for i := 0; i < runs; i++ {
-		t := time.Now()
-		chainADD(n, &buf[0])
-		if d := time.Since(t).Seconds(); best == 0 || d < best {
-			best = d
-		}
-	}
-	return 8 * float64(n) / best / 1e9
+	return 8 * float64(n) / bestOf(chainADD, n, runs) / 1e9 // eight dependent adds an iteration
 }

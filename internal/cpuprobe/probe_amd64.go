@@ -51,22 +51,25 @@ func Rates(n, runs int) (ghz float64, rates []Rate) {
 	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
 		return 0, nil
 	}
-	buf := make([]byte, 256)
-	best := func(fn func(int, *byte)) float64 {
-		b := 0.0
-		for i := 0; i < runs; i++ {
-			t := time.Now()
-			fn(n, &buf[0])
-			if d := time.Since(t).Seconds(); b == 0 || d < b {
-				b = d
-			}
-		}
-		return b
-	}
-	ghz = 8 * float64(n) / best(chainADD) / 1e9 // eight dependent adds an iteration
+	ghz = ClockGHz(n, runs)
 	for _, p := range probes {
-		cycles := best(p.fn) * ghz * 1e9 / float64(n)
+		cycles := bestOf(p.fn, n, runs) * ghz * 1e9 / float64(n)
 		rates = append(rates, Rate{p.name, float64(p.per) / cycles})
 	}
 	return ghz, rates
+}
+
+// bestOf is the fastest of runs timings of fn(n, buf), in seconds, with a
+// 256-byte buffer for the probes that load.
+func bestOf(fn func(int, *byte), n, runs int) float64 {
+	var buf [256]byte
+	best := 0.0
+	for i := 0; i < runs; i++ {
+		t := time.Now()
+		fn(n, &buf[0])
+		if d := time.Since(t).Seconds(); best == 0 || d < best {
+			best = d
+		}
+	}
+	return best
 }
