@@ -23,11 +23,6 @@ func archKVKernels(k *Kernels) {
 	k.AttnMixF16 = attnMixH16(f16mixAVX2)
 	k.AttnScoresBF16 = attnScoresH16(bf16scoresAVX2, bf16scores4AVX2)
 	k.AttnMixBF16 = attnMixH16(bf16mixAVX2)
-	if k.Name == "avx2" {
-		// The fp32 cache's mix: all positions in one call, in registers
-		// (the generic one calls axpy once a position).
-		k.AttnMix = attnMixF32(f32mixAVX2)
-	}
 	k.KVKernel = avx2Names(k.Name, map[string]string{
 		KVF16:  "AVX2: f16 keys and values converted by F16C VCVTPH2PS, fp32 FMA",
 		KVBF16: "AVX2: bf16 keys and values widened and shifted to fp32, fp32 FMA",
@@ -64,18 +59,6 @@ func attnMixH16(f func(out, att *float32, v *uint16, stride, n, nt int)) func(ou
 	}
 }
 
-// attnMixF32 is attnMixH16 for the fp32 cache.
-func attnMixF32(f func(out, att, v *float32, stride, n, nt int)) func(out, att, v []float32, stride int) {
-	return func(out, att, v []float32, stride int) {
-		hs := len(out)
-		if hs == 0 || len(att) == 0 {
-			return
-		}
-		_ = v[(len(att)-1)*stride+hs-1]
-		f(&out[0], &att[0], &v[0], stride, hs, len(att))
-	}
-}
-
 // The routines: n values a head, nt positions, stride values between
 // positions. Scores: out[t] = (q · k[t]) / div, the first n&^7 columns
 // summed in two 8-lane accumulators (16 at a time) and folded, the rest
@@ -99,8 +82,8 @@ func f16scores4AVX2(out, q *float32, k *uint16, stride, n, groups int, div float
 //go:noescape
 func bf16scores4AVX2(out, q *float32, k *uint16, stride, n, groups int, div float32)
 
-// f32mixAVX2 is the mix over an fp32 cache: one fused multiply-add per
-// value, positions in order, as the generic axpy loop does it.
+// f32mixAVX2 is the avx2 variant's simdImpl.mix: the MIX routine over
+// fp32 values.
 //
 //go:noescape
 func f32mixAVX2(out, att, v *float32, stride, n, nt int)

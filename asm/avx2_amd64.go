@@ -36,6 +36,7 @@ var avx2Impl = &simdImpl{
 	gemm2: gemm2AVX2,
 	gemm3: gemm3AVX2,
 	axpy:  axpyAVX2,
+	mix:   f32mixAVX2,
 
 	quantize: quantizeAVX2,
 	qstep:    8,

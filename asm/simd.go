@@ -24,6 +24,12 @@ type simdImpl struct {
 	// gemm3 (optional) is gemm2 for three input vectors x, x+cols,
 	// x+2·cols: more products per load, for batched prefill.
 	gemm3 func(out *float32, ldo int, w, x *float32, rows, cols int)
+	// mix (optional) is attention's mix over an fp32 cache in one call:
+	// out[i] += att[t]·v[t·stride+i] for t < nt, i < n, one fused
+	// multiply-add per value in position order, as the axpy loop it
+	// replaces does it (so with its bits). Without it AttnMix calls axpy
+	// once a position.
+	mix func(out, att, v *float32, stride, n, nt int)
 	// gemvQ8 is the Q8_0 matrix-vector product for group sizes that are a
 	// multiple of q8chunk: cpg = gs/q8chunk chunks per group, gpr groups
 	// per row.
@@ -274,6 +280,10 @@ func (s *simdImpl) kernels(name string, features []string, available func() bool
 			return
 		}
 		_ = v[(len(att)-1)*stride+hs-1]
+		if s.mix != nil {
+			s.mix(&out[0], &att[0], &v[0], stride, hs, len(att))
+			return
+		}
 		for t, a := range att {
 			s.axpy(a, &v[t*stride], &out[0], hs)
 		}

@@ -26,7 +26,7 @@ type SplitStats struct {
 	Slowest time.Duration // each call's slowest part
 	Fastest time.Duration // each call's fastest part
 	Even    time.Duration // each call's Busy divided by its parts
-	Threads time.Duration // each call's wall time times its parts: the thread time it held
+	Held    time.Duration // each call's wall time times its parts: the thread time it held
 
 	Handoffs int           // parts run by pool workers
 	Handoff  time.Duration // from the hand-off to a worker part's start
@@ -43,10 +43,10 @@ func (s SplitStats) Overhead() time.Duration { return s.Wall - s.Slowest }
 // Efficiency is the share of the split calls' thread time (parts × wall)
 // spent computing; 1 would be perfect sharing at no cost.
 func (s SplitStats) Efficiency() float64 {
-	if s.Threads <= 0 {
+	if s.Held <= 0 {
 		return 0
 	}
-	return float64(s.Busy) / float64(s.Threads)
+	return float64(s.Busy) / float64(s.Held)
 }
 
 // MeanHandoff is the average time from the hand-off to a worker part's
@@ -62,7 +62,7 @@ func (s SplitStats) MeanHandoff() time.Duration {
 func (s SplitStats) Sub(b SplitStats) SplitStats {
 	return SplitStats{
 		Calls: s.Calls - b.Calls, Parts: s.Parts - b.Parts,
-		Wall: s.Wall - b.Wall, Busy: s.Busy - b.Busy, Slowest: s.Slowest - b.Slowest, Fastest: s.Fastest - b.Fastest, Even: s.Even - b.Even, Threads: s.Threads - b.Threads,
+		Wall: s.Wall - b.Wall, Busy: s.Busy - b.Busy, Slowest: s.Slowest - b.Slowest, Fastest: s.Fastest - b.Fastest, Even: s.Even - b.Even, Held: s.Held - b.Held,
 		Handoffs: s.Handoffs - b.Handoffs, Handoff: s.Handoff - b.Handoff, Wait: s.Wait - b.Wait,
 	}
 }
@@ -76,7 +76,7 @@ func (s *SplitStats) Add(b SplitStats) {
 	s.Slowest += b.Slowest
 	s.Fastest += b.Fastest
 	s.Even += b.Even
-	s.Threads += b.Threads
+	s.Held += b.Held
 	s.Handoffs += b.Handoffs
 	s.Handoff += b.Handoff
 	s.Wait += b.Wait
@@ -124,7 +124,7 @@ func (o *Ops) runTimed(n, chunk int) any {
 	s.Parts += 1 + len(t.parts)
 	wall := end.Sub(t.t0)
 	s.Wall += wall
-	s.Threads += wall * time.Duration(1+len(t.parts))
+	s.Held += wall * time.Duration(1+len(t.parts))
 	s.Wait += end.Sub(mine)
 	busy, slow, fast := own, own, own
 	for _, p := range t.parts {

@@ -56,8 +56,8 @@ func TestSplitStats(t *testing.T) {
 		if s.Even+s.Imbalance()+s.Overhead() != s.Wall {
 			t.Errorf("threads=%d: even %v + imbalance %v + overhead %v ≠ wall %v", threads, s.Even, s.Imbalance(), s.Overhead(), s.Wall)
 		}
-		if s.Wait > s.Wall || s.Threads < s.Busy {
-			t.Errorf("threads=%d: wait %v beyond wall %v, or thread time %v below busy %v", threads, s.Wait, s.Wall, s.Threads, s.Busy)
+		if s.Wait > s.Wall || s.Held < s.Busy {
+			t.Errorf("threads=%d: wait %v beyond wall %v, or thread time %v below busy %v", threads, s.Wait, s.Wall, s.Held, s.Busy)
 		}
 		if e := s.Efficiency(); e <= 0 || e > 1 {
 			t.Errorf("threads=%d: efficiency %v outside (0, 1]", threads, e)

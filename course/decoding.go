@@ -285,7 +285,7 @@ func (r *DecodeCompareResult) Conclusions() Conclusions {
 			kv1/kv0, f.Width, l.Width, inspect.Human(cp1, "B"), l.Width)})
 
 	// Time, measured: batched against sequential at the largest width.
-	cmp := inspect.Compare(rates(msPerToken(l.Sequential)), rates(msPerToken(l.Batched)), 0.95)
+	cmp := inspect.Compare(inspect.Rates(msPerToken(l.Sequential)), inspect.Rates(msPerToken(l.Batched)), 0.95)
 	v := Compared(cmp)
 	cs = append(cs, Conclusion{ID: "batched_time", Claim: fmt.Sprintf("at B=%d batched decoding is faster than sequential", l.Width), Source: Measured,
 		Verdict:  fasterHolds(v),

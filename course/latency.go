@@ -183,7 +183,7 @@ func (r *LatencyResult) DriftPct() float64 { return 100 * (r.LateMs/r.EarlyMs - 
 // TTFT compares token-by-token against batched prefill as rates (1/ms):
 // Slower means token by token is slower.
 func (r *LatencyResult) TTFT() inspect.Comparison {
-	return inspect.Compare(rates(r.TTFTBatchedMs), rates(r.TTFTTokenMs), 0.95)
+	return inspect.Compare(inspect.Rates(r.TTFTBatchedMs), inspect.Rates(r.TTFTTokenMs), 0.95)
 }
 
 // Conclusions computes the latency findings from the result's numbers.
@@ -339,11 +339,3 @@ func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 func mean(x []float64) float64 { return inspect.Summarize(x).Mean }
 
 func median(x []float64) float64 { return inspect.Percentile(x, 50) }
-
-func rates(msv []float64) []float64 {
-	out := make([]float64, len(msv))
-	for i, v := range msv {
-		out[i] = 1 / v
-	}
-	return out
-}

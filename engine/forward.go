@@ -506,9 +506,9 @@ func attnBlock(kvDim int) int { return max(1, attnBlockBytes/4/max(kvDim, 1)) }
 // make blocks of a few positions.
 var attnBlockBytes = 256 << 10
 
-// mark is when an op started and, with more than one thread, the Ops's
-// split totals at that moment, so that tock can charge the op with the
-// splits made inside it.
+// mark is when an op started and the Ops's split totals at that moment,
+// so that tock can charge the op with the splits made inside it (none
+// with one thread: nothing is split).
 type mark struct {
 	t      time.Time
 	splits asm.SplitStats
@@ -518,11 +518,8 @@ func (s *State) tick() mark {
 	if s.Profile == nil {
 		return mark{}
 	}
-	if s.ops.Threads() > 1 {
-		s.ops.RecordSplits(true)
-		return mark{t: time.Now(), splits: s.ops.Splits()}
-	}
-	return mark{t: time.Now()}
+	s.ops.RecordSplits(true)
+	return mark{t: time.Now(), splits: s.ops.Splits()}
 }
 
 func (s *State) tock(op string, m mark, cost Cost) {
@@ -530,10 +527,7 @@ func (s *State) tock(op string, m mark, cost Cost) {
 		return
 	}
 	d := time.Since(m.t)
-	var sp asm.SplitStats
-	if s.ops.Threads() > 1 {
-		sp = s.ops.Splits().Sub(m.splits)
-		s.ops.RecordSplits(false)
-	}
+	sp := s.ops.Splits().Sub(m.splits)
+	s.ops.RecordSplits(false)
 	s.Profile.add(op, d, cost.Bytes, cost.Flops, sp)
 }

@@ -155,6 +155,17 @@ func Compare(a, b []float64, conf float64) Comparison {
 	return c
 }
 
+// Rates turns times (lower is better) into rates, 1/t, for Compare, which
+// takes values where higher is better: Compare(Rates(a), Rates(b)) is
+// B's speed-up over A. A zero time gives +Inf, which Compare leaves out.
+func Rates(times []float64) []float64 {
+	out := make([]float64, len(times))
+	for i, t := range times {
+		out[i] = 1 / t
+	}
+	return out
+}
+
 // String renders the comparison on one line.
 func (c Comparison) String() string {
 	return fmt.Sprintf("median ratio %s over %d interleaved pairs, %.0f%% interval [%s, %s]: %s",

@@ -147,15 +147,6 @@ func (s *Interpreter) threadsBundle(counts []int, runs [][]*timeRun) inspect.Bun
 		}
 		return out
 	}
-	rate := func(xs []float64) []float64 {
-		out := make([]float64, len(xs))
-		for i, x := range xs {
-			if x > 0 {
-				out[i] = 1 / x
-			}
-		}
-		return out
-	}
 	header := []string{"op", fmt.Sprintf("%d thread(s) ms/token", counts[0])}
 	for _, th := range counts[1:] {
 		header = append(header, fmt.Sprintf("%d threads ms/token", th), fmt.Sprintf("speed-up vs %d", counts[0]), "verdict")
@@ -170,8 +161,8 @@ func (s *Interpreter) threadsBundle(counts []int, runs [][]*timeRun) inspect.Bun
 		cmp     inspect.Comparison
 		verdict string
 	}
-	var gains [][]gain // per extra count
-	gains = make([][]gain, len(counts)-1)
+	gains := make([][]gain, len(counts)-1)              // per extra count
+	totals := make([]inspect.Comparison, len(counts)-1) // the whole token's, per extra count
 	baseTotal := inspect.Percentile(series(0, "total"), 50)
 	for _, op := range names {
 		b := series(0, op)
@@ -183,13 +174,15 @@ func (s *Interpreter) threadsBundle(counts []int, runs [][]*timeRun) inspect.Bun
 		j := map[string]any{"op": op, fmt.Sprintf("ms_%d", base): mb}
 		for k := 1; k < len(counts); k++ {
 			x := series(k, op)
-			cmp := inspect.Compare(rate(b), rate(x), 0.95)
+			cmp := inspect.Compare(inspect.Rates(b), inspect.Rates(x), 0.95)
 			v := course.Compared(cmp)
 			row = append(row, fmt.Sprintf("%.4f", inspect.Percentile(x, 50)),
 				fmt.Sprintf("%.2f× [%.2f–%.2f]", cmp.Ratio, cmp.Lo, cmp.Hi), v)
 			j[fmt.Sprintf("ms_%d", counts[k])] = inspect.Percentile(x, 50)
 			j[fmt.Sprintf("vs_%d", counts[k])] = map[string]any{"comparison": cmp, "verdict": v}
-			if op != "total" && op != "other" {
+			if op == "total" {
+				totals[k-1] = cmp
+			} else if op != "other" {
 				gains[k-1] = append(gains[k-1], gain{op: op, share: mb / max(baseTotal, 1e-12), cmp: cmp, verdict: v})
 			}
 		}
@@ -200,7 +193,7 @@ func (s *Interpreter) threadsBundle(counts []int, runs [][]*timeRun) inspect.Bun
 	// The conclusion, from the numbers above.
 	var notes []string
 	for k := 1; k < len(counts); k++ {
-		tot := inspect.Compare(rate(series(0, "total")), rate(series(k, "total")), 0.95)
+		tot := totals[k-1]
 		var gained, flat []string
 		var flatShare float64
 		for _, g := range gains[k-1] {
