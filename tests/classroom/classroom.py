@@ -202,7 +202,7 @@ class Student:
         if self.ws is not None:
             self.ws.close()
         url = f"ws://127.0.0.1:{self.hub.port}/user/{self.name}/api/kernels/{self.kernel_id}/channels?session_id={self.session}"
-        req = httpclient.HTTPRequest(url, headers={"Authorization": "token " + self.token}, request_timeout=60)
+        req = httpclient.HTTPRequest(url, headers={"Authorization": "token " + self.token}, request_timeout=180)
         self.ws = await websocket.websocket_connect(req)
         self.reader = asyncio.ensure_future(self.read())
 
